@@ -1,0 +1,117 @@
+# glimpse - Show, Attend and Tell with hard attention, in C.
+#
+#   make            build bin/glimpse and the tools (installs missing Debian packages first)
+#   make test       build and run the whole test suite
+#   make demo       build, then run glimpse on the bundled samples
+#   make SAN=1 ...  the same with AddressSanitizer + UndefinedBehaviorSanitizer (in build/san)
+#   make CC=clang   any C11 compiler; warnings are errors under gcc and clang
+#   make install PREFIX=/usr/local   binaries to PREFIX/bin, models to PREFIX/share/glimpse/models
+#   make bench      speed measurements (not part of the tests)
+
+CC ?= cc
+PREFIX ?= /usr/local
+SAN ?= 0
+
+# Debian paths come from pkg-config once the packages are there. These are
+# evaluated lazily (and memoised) so that a fresh machine first runs the deps
+# step and only then asks pkg-config.
+memo = $(eval $1 := $$(shell $2))$($1)
+STB_FLAGS = $(call memo,STB_FLAGS,pkg-config --cflags stb)
+STB_LIBS = $(call memo,STB_LIBS,pkg-config --libs stb)
+BLAS_FLAGS = $(call memo,BLAS_FLAGS,pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS = $(call memo,BLAS_LIBS,pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+OPT := -O2 -g
+ifeq ($(SAN),1)
+BUILD := build/san
+BIN := build/san/bin
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+BUILD := build/rel
+BIN := bin
+endif
+
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc $(STB_FLAGS) $(BLAS_FLAGS) $(CFLAGS)
+LDLIBS_ALL = $(STB_LIBS) $(BLAS_LIBS) -lz -lm -lpthread $(LDFLAGS) $(LDLIBS)
+
+# The library is every src/*.c except the command line (main.c, cmd_*.c).
+CLI_SRC := src/main.c $(wildcard src/cmd_*.c)
+LIB_SRC := $(filter-out $(CLI_SRC),$(wildcard src/*.c))
+TOOL_SRC := $(wildcard tools/*.c)
+TEST_SRC := $(wildcard tests/*.c)
+
+LIB := $(BUILD)/libglimpse.a
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
+CLI_OBJ := $(CLI_SRC:src/%.c=$(BUILD)/src/%.o)
+TOOLS := $(TOOL_SRC:tools/%.c=$(BIN)/glimpse-%)
+TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
+DEPS_OK := build/.deps-ok
+
+# Build everything.
+all: $(BIN)/glimpse $(TOOLS) $(BUILD)/test_runner
+
+# Install missing Debian packages (once per checkout; rerun with `make deps`).
+$(DEPS_OK): tools/install-deps.sh
+	@mkdir -p $(dir $@)
+	tools/install-deps.sh
+	@touch $@
+deps:
+	tools/install-deps.sh
+
+$(BUILD)/src/%.o: src/%.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -c $< -o $@
+
+$(BUILD)/tools/%.o: tools/%.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The command: bin/glimpse.
+$(BIN)/glimpse: $(CLI_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
+
+# Standalone tools: tools/NAME.c becomes bin/glimpse-NAME.
+$(BIN)/glimpse-%: $(BUILD)/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -o $@ $< $(LIB) $(LDLIBS_ALL)
+
+# The test runner links every tests/*.c (each registers its TEST()s) with the library.
+$(BUILD)/test_runner: $(TEST_OBJ) $(LIB)
+	$(CC) $(OPT) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS_ALL)
+
+# Run the whole suite; the last line is "N passed, N failed".
+test: all
+	$(BUILD)/test_runner --bin $(BIN)/glimpse
+
+# Show what glimpse does on the bundled sample images.
+demo: all
+	$(BIN)/glimpse regions assets/samples/*.png
+
+# Speed measurements (medians over repeated runs); not part of `make test`.
+bench: all
+	@echo "no benchmarks yet"
+
+# Install the binaries and the shipped models under PREFIX.
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/glimpse/models
+	install -m 755 $(BIN)/glimpse $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	for m in models/*.glm; do [ -e "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/glimpse/models/ || true; done
+
+# Remove build outputs (not the deps stamp's packages, of course).
+clean:
+	rm -rf build bin
+
+.PHONY: all deps test demo bench install clean
+.DELETE_ON_ERROR:
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%.d)

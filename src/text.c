@@ -1,0 +1,35 @@
+/* text.c - see text.h for the tokenization rule. */
+#include "text.h"
+
+static int is_word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+int text_tokenize(const char *s, char *buf, size_t cap, char **toks, int max_toks, int *truncated)
+{
+    int n = 0;
+    size_t used = 0;
+    if (truncated) *truncated = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        while (*p && !is_word_byte(*p)) p++;
+        if (!*p) break;
+        const unsigned char *start = p;
+        while (*p && is_word_byte(*p)) p++;
+        size_t len = (size_t)(p - start);
+        if (n == max_toks || used + len + 1 > cap) {
+            if (truncated) *truncated = 1;
+            break;
+        }
+        char *t = buf + used;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = start[i];
+            t[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        }
+        t[len] = 0;
+        toks[n++] = t;
+        used += len + 1;
+    }
+    return n;
+}
