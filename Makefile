@@ -32,7 +32,7 @@ BUILD := build/rel
 BIN := bin
 endif
 
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc $(STB_FLAGS) $(BLAS_FLAGS) $(CFLAGS)
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -iquote src $(STB_FLAGS) $(BLAS_FLAGS) $(CFLAGS)
 LDLIBS_ALL = $(STB_LIBS) $(BLAS_LIBS) -lz -lm -lpthread $(LDFLAGS) $(LDLIBS)
 
 # The library is every src/*.c except the command line (main.c, cmd_*.c).
@@ -65,7 +65,7 @@ $(BUILD)/src/%.o: src/%.c | $(DEPS_OK)
 
 $(BUILD)/tests/%.o: tests/%.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -iquote tests -MMD -MP -c $< -o $@
 
 $(BUILD)/tools/%.o: tools/%.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)

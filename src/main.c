@@ -1,3 +1,81 @@
-/* main.c - placeholder until the CLI lands. */
+/* main.c - the glimpse command: dispatches `glimpse <command> [options]`.
+ *
+ * Each command lives in src/cmd_NAME.c and is listed in the table below; a
+ * command is listed only once it works. Exit status: 0 ok, 1 runtime
+ * failure, 2 usage error or bad input.
+ */
 #include <stdio.h>
-int main(void) { return 0; }
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} Command;
+
+static const Command commands[] = {
+    /* commands */
+    {"regions", cmd_regions, "load images and print their region grids and feature blocks"},
+};
+
+#define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "glimpse %s - Show, Attend and Tell with hard attention\n"
+            "\n"
+            "usage: glimpse <command> [options]\n"
+            "       glimpse help <command>     options of one command\n"
+            "       glimpse --version\n"
+            "\n"
+            "commands:\n",
+            GLIMPSE_VERSION);
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+static const Command *find_command(const char *name)
+{
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(commands[i].name, name)) return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("glimpse %s\n", GLIMPSE_VERSION);
+        return 0;
+    }
+    if (!strcmp(name, "help")) {
+        if (argc < 3) {
+            usage(stdout);
+            return 0;
+        }
+        const Command *c = find_command(argv[2]);
+        if (!c) {
+            cli_error("help: no command '%s' (try 'glimpse --help')", argv[2]);
+            return 2;
+        }
+        char *help_argv[] = {argv[2], "--help", NULL};
+        return c->run(2, help_argv);
+    }
+    const Command *c = find_command(name);
+    if (!c) {
+        cli_error("no command '%s' (try 'glimpse --help')", name);
+        return 2;
+    }
+    return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,88 @@
+/* cli.c - shared helpers of the subcommands: one-line errors, number parsing. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("glimpse: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_report(const GlmError *err)
+{
+    cli_error("%s", err->msg);
+    return glm_exit_code(err->code ? err->code : GLM_EIO);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "glimpse %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (try 'glimpse help %s')\n", cmd);
+    return 2;
+}
+
+int cli_parse_int(const char *name, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        cli_error("%s: '%s' is not an integer in [%ld, %ld]", name, s, lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_parse_float(const char *name, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        cli_error("%s: '%s' is not a number in [%g, %g]", name, s, lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_default_model(char *buf, size_t size, const char *name)
+{
+    const char *env = getenv("GLIMPSE_MODEL");
+    if (env && *env) {
+        snprintf(buf, size, "%s", env);
+        return 1;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(buf, size, "no model given, $GLIMPSE_MODEL unset and the binary's directory unknown");
+        return 0;
+    }
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    const char *rel[] = {"../models", "../share/glimpse/models"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, size, "%s/%s/%s", exe, rel[i], name);
+        if (access(buf, R_OK) == 0) return 1;
+    }
+    snprintf(buf, size, "no model given and no %s in $GLIMPSE_MODEL, %s/../models or %s/../share/glimpse/models",
+             name, exe, exe);
+    return 0;
+}

@@ -1,0 +1,35 @@
+/* cli.h - what the glimpse subcommands share.
+ *
+ * Each subcommand is `int cmd_NAME(int argc, char **argv)` in src/cmd_NAME.c,
+ * with argv[0] == "NAME"; it parses its own options with getopt_long, prints
+ * its --help (every option with its default) to stdout, and returns the exit
+ * status: 0 ok, 1 runtime failure, 2 usage error or bad input. It is listed
+ * in the command table in main.c.
+ */
+#ifndef GLIMPSE_CLI_H
+#define GLIMPSE_CLI_H
+
+#include "common.h"
+
+/* Prints "glimpse: " + message + newline to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "glimpse: <err->msg>" and returns glm_exit_code(err->code). */
+int cli_report(const GlmError *err);
+/* Parses a whole decimal integer / float in [lo, hi]; on failure prints
+ * "glimpse: NAME: ..." and returns 0, else 1. */
+int cli_parse_int(const char *name, const char *s, long lo, long hi, long *out);
+int cli_parse_float(const char *name, const char *s, double lo, double hi, double *out);
+/* Usage error: prints the message and "try 'glimpse help CMD'"; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Finds the shipped model NAME (e.g. "shapes.glm") for commands run without
+ * --model. Looks, in order, at $GLIMPSE_MODEL (a file path, used as is),
+ * <dir of the binary>/../models/NAME (the build tree) and
+ * <dir of the binary>/../share/glimpse/models/NAME (an install prefix).
+ * Writes the first existing path into buf and returns 1; returns 0 and
+ * leaves in buf a message listing where it looked, when none exists. */
+int cli_default_model(char *buf, size_t size, const char *name);
+
+int cmd_regions(int argc, char **argv);
+
+#endif

@@ -1,0 +1,190 @@
+/* features.c - region vectors from pixels: see features.h for the blocks.
+ *
+ * Per image: one pass makes the grey plane and the gradient (magnitude,
+ * orientation); then each region's window is scanned once, feeding all
+ * blocks. No allocation happens per region or per image.
+ */
+#include "features.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PI_F 3.14159265358979f
+
+FeatConfig features_default_config(void)
+{
+    return (FeatConfig){
+        .input = 64, .grid = 4, .window = 24, .stride = 16,
+        .color_levels = 3, .hog_cells = 2, .orient_bins = 8, .patch = 4,
+    };
+}
+
+int features_check_config(const FeatConfig *c, GlmError *err)
+{
+    if (c->input < 8 || c->input > 1024) return glm_fail(err, GLM_EINPUT, "feature config: input %d not in [8, 1024]", c->input);
+    if (c->grid < 1 || c->grid > 32) return glm_fail(err, GLM_EINPUT, "feature config: grid %d not in [1, 32]", c->grid);
+    if (c->window < 2 || c->window > c->input) return glm_fail(err, GLM_EINPUT, "feature config: window %d not in [2, input]", c->window);
+    if (c->stride < 1 || (c->grid - 1) * c->stride >= c->input)
+        return glm_fail(err, GLM_EINPUT, "feature config: stride %d puts windows off the image", c->stride);
+    if (c->color_levels < 1 || c->color_levels > 8) return glm_fail(err, GLM_EINPUT, "feature config: color_levels %d not in [1, 8]", c->color_levels);
+    if (c->hog_cells < 1 || c->hog_cells > c->window) return glm_fail(err, GLM_EINPUT, "feature config: hog_cells %d not in [1, window]", c->hog_cells);
+    if (c->orient_bins < 2 || c->orient_bins > 36) return glm_fail(err, GLM_EINPUT, "feature config: orient_bins %d not in [2, 36]", c->orient_bins);
+    if (c->patch < 1 || c->patch > GLM_MIN(c->window, FEAT_MAX_PATCH))
+        return glm_fail(err, GLM_EINPUT, "feature config: patch %d not in [1, min(window, %d)]", c->patch, FEAT_MAX_PATCH);
+    return GLM_OK;
+}
+
+FeatLayout features_layout(const FeatConfig *c)
+{
+    FeatLayout l;
+    int q = c->color_levels;
+    l.mean = 0;
+    l.colour = l.mean + 3;
+    l.hog = l.colour + q * q * q;
+    l.patch = l.hog + c->hog_cells * c->hog_cells * c->orient_bins;
+    l.position = l.patch + c->patch * c->patch;
+    l.dim = l.position + 2;
+    return l;
+}
+
+static int grid_offset(const FeatConfig *c)
+{
+    int span = (c->grid - 1) * c->stride + c->window;
+    /* Floor division so negative offsets (windows past the edge) stay symmetric. */
+    int d = c->input - span;
+    return d >= 0 ? d / 2 : -((-d + 1) / 2);
+}
+
+void features_region_box(const FeatConfig *c, int r, int col, int *x0, int *y0, int *x1, int *y1)
+{
+    int off = grid_offset(c);
+    int ax = off + col * c->stride, ay = off + r * c->stride;
+    *x0 = GLM_MAX(ax, 0);
+    *y0 = GLM_MAX(ay, 0);
+    *x1 = GLM_MIN(ax + c->window, c->input);
+    *y1 = GLM_MIN(ay + c->window, c->input);
+}
+
+size_t features_scratch_floats(const FeatConfig *c)
+{
+    return (size_t)3 * c->input * c->input;
+}
+
+static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+void features_compute(float *out, const Image *img, const FeatConfig *c, float *scratch)
+{
+    GLM_ASSERT(img->w == c->input && img->h == c->input);
+    const int S = c->input, q = c->color_levels, n = c->hog_cells, k = c->orient_bins;
+    const int W = c->window, P = c->patch;
+    const FeatLayout lay = features_layout(c);
+    float *grey = scratch;             /* (S, S) */
+    float *mag = scratch + S * S;      /* (S, S) gradient magnitude */
+    float *ori = scratch + 2 * S * S;  /* (S, S) orientation in bins, [0, k) */
+
+    for (int i = 0; i < S * S; i++) {
+        const float *p = img->data + 3 * i;
+        grey[i] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+    }
+    for (int y = 0; y < S; y++) {
+        for (int x = 0; x < S; x++) {
+            /* Central differences, one-sided at the border. */
+            float gx = grey[y * S + clampi(x + 1, 0, S - 1)] - grey[y * S + clampi(x - 1, 0, S - 1)];
+            float gy = grey[clampi(y + 1, 0, S - 1) * S + x] - grey[clampi(y - 1, 0, S - 1) * S + x];
+            float theta = atan2f(gy, gx);      /* (-pi, pi] */
+            if (theta < 0) theta += PI_F;      /* unsigned: [0, pi] */
+            float b = theta * (float)k / PI_F;
+            if (b >= (float)k) b -= (float)k;
+            mag[y * S + x] = sqrtf(gx * gx + gy * gy);
+            ori[y * S + x] = b;
+        }
+    }
+
+    /* span[i]: window rows (or columns) falling in patch cell i; unequal when
+     * P does not divide W. */
+    int span[FEAT_MAX_PATCH] = {0};
+    for (int w = 0; w < W; w++) span[w * P / W]++;
+
+    const int off = grid_offset(c);
+    const float inv_area = 1.0f / (float)(W * W);
+    for (int r = 0; r < c->grid; r++) {
+        for (int col = 0; col < c->grid; col++) {
+            float *v = out + (size_t)(r * c->grid + col) * lay.dim;
+            memset(v, 0, sizeof(float) * (size_t)lay.dim);
+            float *mean = v + lay.mean, *hist = v + lay.colour, *hog = v + lay.hog, *patch = v + lay.patch;
+            const int ax = off + col * c->stride, ay = off + r * c->stride;
+            for (int wy = 0; wy < W; wy++) {
+                const int y = clampi(ay + wy, 0, S - 1);
+                const int cy = wy * n / W, py = wy * P / W;
+                for (int wx = 0; wx < W; wx++) {
+                    const int x = clampi(ax + wx, 0, S - 1);
+                    const float *px = img->data + 3 * (y * S + x);
+                    mean[0] += px[0];
+                    mean[1] += px[1];
+                    mean[2] += px[2];
+                    int lr = clampi((int)(px[0] * q), 0, q - 1);
+                    int lg = clampi((int)(px[1] * q), 0, q - 1);
+                    int lb = clampi((int)(px[2] * q), 0, q - 1);
+                    hist[(lr * q + lg) * q + lb] += 1.0f;
+                    /* Orientation split between the two nearest bin centres. */
+                    float b = ori[y * S + x], m = mag[y * S + x];
+                    int b0 = (int)b;
+                    float t = b - (float)b0;
+                    float *cell = hog + (cy * n + wx * n / W) * k;
+                    cell[b0 % k] += m * (1.0f - t);
+                    cell[(b0 + 1) % k] += m * t;
+                    patch[py * P + wx * P / W] += grey[y * S + x];
+                }
+            }
+            for (int i = 0; i < 3; i++) mean[i] *= inv_area;
+            for (int i = 0; i < q * q * q; i++) hist[i] *= inv_area;
+            /* Scale by the cell side so a full-contrast edge through a cell
+             * gives O(1) before normalising; the +1 keeps faint texture faint. */
+            const float cell_side = (float)W / (float)n;
+            float ss = 0.0f;
+            for (int i = 0; i < n * n * k; i++) {
+                hog[i] /= cell_side;
+                ss += hog[i] * hog[i];
+            }
+            const float norm = 1.0f / sqrtf(ss + 1.0f);
+            for (int i = 0; i < n * n * k; i++) hog[i] *= norm;
+            for (int py = 0; py < P; py++)
+                for (int px = 0; px < P; px++) patch[py * P + px] /= (float)(span[py] * span[px]);
+            v[lay.position + 0] = ((float)ax + 0.5f * (float)W) / (float)S * 2.0f - 1.0f;
+            v[lay.position + 1] = ((float)ay + 0.5f * (float)W) / (float)S * 2.0f - 1.0f;
+        }
+    }
+}
+
+int features_compute_batch(float *out, const Image *imgs, int B, const FeatConfig *c, GlmError *err)
+{
+    const size_t per_image = (size_t)features_regions(c) * (size_t)features_dim(c);
+    float *scratch = glm_malloc_array(features_scratch_floats(c), sizeof(float));
+    if (!scratch) return glm_fail(err, GLM_ENOMEM, "out of memory for feature scratch");
+    int rc = GLM_OK;
+    for (int b = 0; b < B && rc == GLM_OK; b++) {
+        if (imgs[b].w == c->input && imgs[b].h == c->input) {
+            features_compute(out + b * per_image, &imgs[b], c, scratch);
+            continue;
+        }
+        Image small;
+        rc = image_resize(&small, &imgs[b], c->input, c->input, err);
+        if (rc == GLM_OK) {
+            features_compute(out + b * per_image, &small, c, scratch);
+            image_free(&small);
+        }
+    }
+    free(scratch);
+    return rc;
+}
+
+int features_from_file(float *out, const char *path, const FeatConfig *c, GlmError *err)
+{
+    Image img;
+    int rc = image_load(&img, path, err);
+    if (rc) return rc;
+    rc = features_compute_batch(out, &img, 1, c, err);
+    image_free(&img);
+    return rc;
+}

@@ -1,0 +1,85 @@
+/* features.h - the CNN-free feature extractor: an image becomes L = G*G
+ * region vectors a_i (the "annotation vectors" of Xu et al. 2015, sec. 3.1.1,
+ * where a CNN's conv5 grid would stand).
+ *
+ * The image (resized to input x input) is covered by a G x G grid of square
+ * windows of side `window`, `stride` apart, the grid centred on the image:
+ * region (r, c) is the window with top-left corner
+ *     (off + c*stride, off + r*stride),  off = (input - ((G-1)*stride + window)) / 2.
+ * With window > stride the windows overlap, so an object that straddles a grid
+ * line is still seen whole by one region. Pixels of a window that fall off the
+ * image repeat the nearest edge pixel.
+ *
+ * Each region's vector is the concatenation of these blocks, in this order
+ * (q = color_levels, n = hog_cells, k = orient_bins, p = patch):
+ *
+ *   block      size     meaning
+ *   mean       3        mean R, G, B of the window, in [0, 1]
+ *   colour     q^3      joint RGB histogram, each channel cut into q equal
+ *                       levels; fraction of the window's pixels per bin
+ *   hog        n*n*k    gradient-orientation histograms of the n x n cells of
+ *                       the window: unsigned orientation (0..180 degrees),
+ *                       bin b centred at b*180/k degrees, magnitude-weighted
+ *                       and split linearly between the two nearest bins; the
+ *                       block is normalised as v / sqrt(|v|^2 + 1). Bin 0 is a
+ *                       horizontal gradient, i.e. a vertical edge.
+ *   patch      p*p      the window's grey level (0.299 R + 0.587 G + 0.114 B)
+ *                       averaged over a p x p grid of cells, in [0, 1]
+ *   position   2        window centre (x, y) scaled to [-1, 1]
+ *
+ * Not here: anything learned (the model projects these vectors), colour
+ * constancy, scale invariance beyond what the window gives.
+ */
+#ifndef GLIMPSE_FEATURES_H
+#define GLIMPSE_FEATURES_H
+
+#include "common.h"
+#include "image.h"
+
+#define FEAT_MAX_PATCH 32
+
+typedef struct {
+    int input;         /* image side after resizing, pixels */
+    int grid;          /* G: regions per side, L = G*G */
+    int window;        /* window side, pixels */
+    int stride;        /* distance between window origins, pixels */
+    int color_levels;  /* q: levels per channel of the colour histogram */
+    int hog_cells;     /* n: cells per side of the orientation histograms */
+    int orient_bins;   /* k: orientation bins per cell */
+    int patch;         /* p: grey patch cells per side */
+} FeatConfig;
+
+/* Offsets of each block inside a region vector, and the total F. */
+typedef struct {
+    int mean, colour, hog, patch, position, dim;
+} FeatLayout;
+
+/* The defaults for 64-pixel scenes: 4x4 grid, 24-px windows 16 px apart. */
+FeatConfig features_default_config(void);
+/* Checks the config is usable (positive sizes, windows that touch the image,
+ * hog_cells and patch no larger than the window). GLM_EINPUT with a reason. */
+int features_check_config(const FeatConfig *cfg, GlmError *err);
+FeatLayout features_layout(const FeatConfig *cfg);
+static inline int features_dim(const FeatConfig *cfg) { return features_layout(cfg).dim; }
+static inline int features_regions(const FeatConfig *cfg) { return cfg->grid * cfg->grid; }
+
+/* The window of region (r, c) in input pixels, clipped to the image:
+ * x0 <= x < x1, y0 <= y < y1. */
+void features_region_box(const FeatConfig *cfg, int r, int c, int *x0, int *y0, int *x1, int *y1);
+
+/* Floats of scratch that features_compute needs (three input x input planes). */
+size_t features_scratch_floats(const FeatConfig *cfg);
+
+/* out: (L, F) region vectors of img, which must be input x input.
+ * scratch: features_scratch_floats(cfg) floats, reused across calls. */
+void features_compute(float *out, const Image *img, const FeatConfig *cfg, float *scratch);
+
+/* out: (B, L, F) for B images of any size: each is resized to the input size
+ * and described. Allocates its scratch once per call. */
+int features_compute_batch(float *out, const Image *imgs, int B, const FeatConfig *cfg,
+                           GlmError *err);
+
+/* Loads path, resizes, describes: out is (L, F). */
+int features_from_file(float *out, const char *path, const FeatConfig *cfg, GlmError *err);
+
+#endif

@@ -1,0 +1,265 @@
+/* model.c - the parameter table, initialisation, and the model <-> file
+ * mapping (settings names below are part of the file format, see
+ * docs/model-format.md). */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+ModelConfig model_default_config(void)
+{
+    return (ModelConfig){
+        .feat = features_default_config(),
+        .vocab = 4, .embed = 32, .hidden = 128, .proj = 64, .att = 64,
+        .max_len = 16, .attention = ATTN_HARD, .gate = 0,
+    };
+}
+
+int model_check_config(const ModelConfig *c, GlmError *err)
+{
+    int rc = features_check_config(&c->feat, err);
+    if (rc) return rc;
+    struct { const char *name; int v, lo, hi; } r[] = {
+        {"vocab", c->vocab, 5, 1 << 20}, {"embed", c->embed, 1, 4096},
+        {"hidden", c->hidden, 1, 4096},  {"proj", c->proj, 1, 4096},
+        {"att", c->att, 1, 4096},        {"max_len", c->max_len, 1, 256},
+        {"attention", c->attention, 0, 1}, {"gate", c->gate, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+        if (r[i].v < r[i].lo || r[i].v > r[i].hi)
+            return glm_fail(err, GLM_EINPUT, "model config: %s = %d not in [%d, %d]", r[i].name,
+                            r[i].v, r[i].lo, r[i].hi);
+    return GLM_OK;
+}
+
+void model_tensor_specs(const ModelConfig *c, ModelTensorSpec s[MODEL_N_TENSORS])
+{
+    const int F = features_dim(&c->feat), D = c->proj, H = c->hidden, E = c->embed;
+    const int A = c->att, V = c->vocab;
+    const ModelTensorSpec table[MODEL_N_TENSORS] = {
+        {"proj_W", D, F},         {"proj_b", D, 0},
+        {"init_h_W", H, D},       {"init_h_b", H, 0},
+        {"init_c_W", H, D},       {"init_c_b", H, 0},
+        {"embed", V, E},
+        {"att_Wa", A, D},         {"att_Ua", A, H},
+        {"att_b", A, 0},          {"att_w", A, 0},
+        {"gate_W", H, 0},         {"gate_b", 1, 0},
+        {"lstm_Wx", 4 * H, E + D}, {"lstm_Wh", 4 * H, H}, {"lstm_b", 4 * H, 0},
+        {"out_Lh", E, H},         {"out_Lz", E, D},
+        {"out_Lo", V, E},         {"out_b", V, 0},
+    };
+    memcpy(s, table, sizeof table);
+}
+
+static size_t spec_count(const ModelTensorSpec *s) { return (size_t)s->rows * (size_t)(s->cols ? s->cols : 1); }
+
+size_t model_param_count(const ModelConfig *c)
+{
+    ModelTensorSpec s[MODEL_N_TENSORS];
+    model_tensor_specs(c, s);
+    size_t n = 0;
+    for (int i = 0; i < MODEL_N_TENSORS; i++) n += spec_count(&s[i]);
+    return n;
+}
+
+/* The views in table order; ModelParams holds exactly MODEL_N_TENSORS pointers. */
+static float **view_slots(ModelParams *v)
+{
+    _Static_assert(sizeof(ModelParams) == MODEL_N_TENSORS * sizeof(float *), "table and struct differ");
+    return (float **)v;
+}
+
+void model_params_view(ModelParams *view, float *block, const ModelConfig *c)
+{
+    ModelTensorSpec s[MODEL_N_TENSORS];
+    model_tensor_specs(c, s);
+    float **slot = view_slots(view);
+    for (int i = 0; i < MODEL_N_TENSORS; i++) {
+        slot[i] = block;
+        block += spec_count(&s[i]);
+    }
+}
+
+static int copy_words(Model *m, const char *const *words, int n, GlmError *err)
+{
+    m->words = calloc((size_t)n, sizeof(char *));
+    if (!m->words) return glm_fail(err, GLM_ENOMEM, "out of memory for the vocabulary");
+    for (int i = 0; i < n; i++)
+        if (!(m->words[i] = strdup(words[i]))) return glm_fail(err, GLM_ENOMEM, "out of memory for the vocabulary");
+    return GLM_OK;
+}
+
+static int alloc_model(Model *m, const ModelConfig *c, GlmError *err)
+{
+    memset(m, 0, sizeof *m);
+    int rc = model_check_config(c, err);
+    if (rc) return rc;
+    m->cfg = *c;
+    m->n_params = model_param_count(c);
+    m->params = glm_calloc_array(m->n_params, sizeof(float));
+    if (!m->params) return glm_fail(err, GLM_ENOMEM, "out of memory for %zu parameters", m->n_params);
+    model_params_view(&m->p, m->params, c);
+    return GLM_OK;
+}
+
+int model_init(Model *m, const ModelConfig *c, const char *const *words, Rng *rng, GlmError *err)
+{
+    int rc = alloc_model(m, c, err);
+    if (!rc) rc = copy_words(m, words, c->vocab, err);
+    if (rc) {
+        model_free(m);
+        return rc;
+    }
+    ModelTensorSpec s[MODEL_N_TENSORS];
+    model_tensor_specs(c, s);
+    float **slot = view_slots(&m->p);
+    for (int i = 0; i < MODEL_N_TENSORS; i++) {
+        if (s[i].cols == 0) continue;   /* biases start at 0 */
+        float bound = 1.0f / sqrtf((float)s[i].cols);
+        for (size_t k = 0; k < spec_count(&s[i]); k++)
+            slot[i][k] = bound * (2.0f * rng_uniform(rng) - 1.0f);
+    }
+    for (int h = 0; h < c->hidden; h++) m->p.lstm_b[c->hidden + h] = 1.0f;   /* forget gate */
+    return GLM_OK;
+}
+
+void model_free(Model *m)
+{
+    if (m->words)
+        for (int i = 0; i < m->cfg.vocab; i++) free(m->words[i]);
+    free(m->words);
+    free(m->params);
+    memset(m, 0, sizeof *m);
+}
+
+/* The settings stored in a file, each bound to its config field. */
+typedef struct {
+    const char *key;
+    int *field;
+} SettingRef;
+
+static int setting_refs(ModelConfig *c, SettingRef *r)
+{
+    const SettingRef table[] = {
+        {"feat.input", &c->feat.input},           {"feat.grid", &c->feat.grid},
+        {"feat.window", &c->feat.window},         {"feat.stride", &c->feat.stride},
+        {"feat.color_levels", &c->feat.color_levels}, {"feat.hog_cells", &c->feat.hog_cells},
+        {"feat.orient_bins", &c->feat.orient_bins}, {"feat.patch", &c->feat.patch},
+        {"model.vocab", &c->vocab},   {"model.embed", &c->embed},
+        {"model.hidden", &c->hidden}, {"model.proj", &c->proj},
+        {"model.att", &c->att},       {"model.max_len", &c->max_len},
+        {"model.attention", &c->attention}, {"model.gate", &c->gate},
+    };
+    int n = (int)(sizeof table / sizeof table[0]);
+    memcpy(r, table, sizeof table);
+    return n;
+}
+#define MAX_SETTINGS 32
+
+int model_save(const Model *m, const char *path, const MfTensor *extra, int n_extra, GlmError *err)
+{
+    ModelConfig c = m->cfg;
+    SettingRef refs[MAX_SETTINGS];
+    int n_set = setting_refs(&c, refs);
+    MfSetting settings[MAX_SETTINGS];
+    for (int i = 0; i < n_set; i++) {
+        snprintf(settings[i].key, sizeof settings[i].key, "%s", refs[i].key);
+        settings[i].value = *refs[i].field;
+    }
+    MfTensor *tensors = calloc((size_t)(MODEL_N_TENSORS + n_extra), sizeof *tensors);
+    if (!tensors) return glm_fail(err, GLM_ENOMEM, "out of memory saving %s", path);
+    ModelTensorSpec s[MODEL_N_TENSORS];
+    model_tensor_specs(&c, s);
+    ModelParams view = m->p;
+    float **slot = view_slots(&view);
+    for (int i = 0; i < MODEL_N_TENSORS; i++) {
+        MfTensor *t = &tensors[i];
+        snprintf(t->name, sizeof t->name, "%s", s[i].name);
+        t->ndim = s[i].cols ? 2 : 1;
+        t->dims[0] = s[i].rows;
+        t->dims[1] = s[i].cols;
+        t->data = slot[i];
+    }
+    for (int i = 0; i < n_extra; i++) tensors[MODEL_N_TENSORS + i] = extra[i];
+    MfFile f = {
+        .n_settings = n_set, .settings = settings,
+        .n_words = m->cfg.vocab, .words = m->words,
+        .n_tensors = MODEL_N_TENSORS + n_extra, .tensors = tensors,
+    };
+    int rc = mf_write(path, &f, err);
+    free(tensors);
+    return rc;
+}
+
+int model_load(Model *m, const char *path, GlmError *err)
+{
+    memset(m, 0, sizeof *m);
+    MfFile f;
+    int rc = mf_read(&f, path, err);
+    if (rc) return rc;
+
+    ModelConfig c = {0};
+    SettingRef refs[MAX_SETTINGS];
+    int n_set = setting_refs(&c, refs);
+    for (int i = 0; i < n_set; i++) {
+        int64_t v;
+        if (!mf_find_setting(&f, refs[i].key, &v)) {
+            rc = glm_fail(err, GLM_EINPUT, "%s: setting %s is missing", path, refs[i].key);
+            goto out;
+        }
+        if (v < -(1LL << 30) || v > (1LL << 30)) {
+            rc = glm_fail(err, GLM_EINPUT, "%s: setting %s = %lld out of range", path, refs[i].key, (long long)v);
+            goto out;
+        }
+        *refs[i].field = (int)v;
+    }
+    GlmError why;
+    if (model_check_config(&c, &why)) {
+        rc = glm_fail(err, GLM_EINPUT, "%s: %s", path, why.msg);
+        goto out;
+    }
+    if (f.n_words != c.vocab) {
+        rc = glm_fail(err, GLM_EINPUT, "%s: %d words stored, the config says %d", path, f.n_words, c.vocab);
+        goto out;
+    }
+    if ((rc = alloc_model(m, &c, err)) != GLM_OK) goto out;
+    if ((rc = copy_words(m, (const char *const *)f.words, f.n_words, err)) != GLM_OK) goto out;
+
+    ModelTensorSpec s[MODEL_N_TENSORS];
+    model_tensor_specs(&c, s);
+    float **slot = view_slots(&m->p);
+    int found = 0;
+    for (int i = 0; i < MODEL_N_TENSORS; i++) {
+        const MfTensor *t = mf_find_tensor(&f, s[i].name);
+        int want_ndim = s[i].cols ? 2 : 1;
+        if (!t) {
+            rc = glm_fail(err, GLM_EINPUT, "%s: tensor %s is missing", path, s[i].name);
+            goto out;
+        }
+        if (t->ndim != want_ndim || t->dims[0] != s[i].rows || (want_ndim == 2 && t->dims[1] != s[i].cols)) {
+            rc = glm_fail(err, GLM_EINPUT, "%s: tensor %s has shape (%d%s%d), the config needs (%d, %d)",
+                          path, s[i].name, t->dims[0], t->ndim > 1 ? ", " : "",
+                          t->ndim > 1 ? t->dims[1] : 0, s[i].rows, s[i].cols);
+            goto out;
+        }
+        memcpy(slot[i], t->data, spec_count(&s[i]) * sizeof(float));
+        found++;
+    }
+    for (int i = 0; i < f.n_tensors; i++) {
+        const char *name = f.tensors[i].name;
+        if (!strncmp(name, "train.", 6)) continue;
+        int known = 0;
+        for (int k = 0; k < MODEL_N_TENSORS; k++) known |= !strcmp(name, s[k].name);
+        if (!known || found-- == 0) {
+            rc = glm_fail(err, GLM_EINPUT, "%s: tensor %s is %s", path, name,
+                          known ? "stored twice" : "not part of this model");
+            goto out;
+        }
+    }
+out:
+    mf_free(&f);
+    if (rc) model_free(m);
+    return rc;
+}

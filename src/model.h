@@ -1,0 +1,109 @@
+/* model.h - the captioning model's configuration and parameters (Xu et al.
+ * 2015, "Show, Attend and Tell", sec. 3.1), and saving/loading them.
+ *
+ * Sizes: F region-vector length (features.h), L = G*G regions, D projected
+ * region size, H LSTM state, E word embedding, A attention width, V words.
+ *
+ *   a_i   = tanh(proj_W x_i + proj_b)                       region i, (D)
+ *   h_0   = tanh(init_h_W mean_i(a_i) + init_h_b)            (H), c_0 alike
+ *   e_ti  = att_w . tanh(att_Wa a_i + att_Ua h_{t-1} + att_b)  (eq. 4)
+ *   alpha_t = softmax_i(e_ti)                                  (eq. 5)
+ *   z_t   = a_{s_t} (hard) or sum_i alpha_ti a_i (soft),
+ *           soft optionally gated by beta_t = sigmoid(gate_W . h_{t-1} + gate_b)
+ *   i,f,o,g = lstm_Wx [E y_{t-1}; z_t] + lstm_Wh h_{t-1} + lstm_b   (eq. 1)
+ *   p(y_t) = softmax(out_Lo (E y_{t-1} + out_Lh h_t + out_Lz z_t) + out_b)  (eq. 7)
+ *
+ * All parameters are one allocation carved into the named tensors of
+ * ModelParams (in the order of the table in model.c), so gradients and
+ * optimizer state can mirror it with model_params_view and the optimizer is
+ * one flat loop. This file does not run the model (see decoder.h).
+ */
+#ifndef GLIMPSE_MODEL_H
+#define GLIMPSE_MODEL_H
+
+#include <stddef.h>
+
+#include "common.h"
+#include "features.h"
+#include "modelfile.h"
+#include "rng.h"
+
+typedef enum { ATTN_HARD = 0, ATTN_SOFT = 1 } AttnKind;
+
+typedef struct {
+    FeatConfig feat;
+    int vocab;      /* V, including the special tokens */
+    int embed;      /* E */
+    int hidden;     /* H */
+    int proj;       /* D */
+    int att;        /* A */
+    int max_len;    /* T: longest caption generated, counting <end> */
+    int attention;  /* AttnKind */
+    int gate;       /* 1: soft attention uses the beta gate */
+} ModelConfig;
+
+/* Named views into one float block; shapes in (rows, cols) order. */
+typedef struct {
+    float *proj_W;    /* (D, F) */
+    float *proj_b;    /* (D) */
+    float *init_h_W;  /* (H, D) */
+    float *init_h_b;  /* (H) */
+    float *init_c_W;  /* (H, D) */
+    float *init_c_b;  /* (H) */
+    float *embed;     /* (V, E) */
+    float *att_Wa;    /* (A, D) */
+    float *att_Ua;    /* (A, H) */
+    float *att_b;     /* (A) */
+    float *att_w;     /* (A) */
+    float *gate_W;    /* (H) */
+    float *gate_b;    /* (1) */
+    float *lstm_Wx;   /* (4H, E + D), gate order i, f, o, g */
+    float *lstm_Wh;   /* (4H, H) */
+    float *lstm_b;    /* (4H) */
+    float *out_Lh;    /* (E, H) */
+    float *out_Lz;    /* (E, D) */
+    float *out_Lo;    /* (V, E) */
+    float *out_b;     /* (V) */
+} ModelParams;
+
+#define MODEL_N_TENSORS 20
+
+typedef struct {
+    const char *name;
+    int rows, cols;   /* cols == 0: a vector of `rows` */
+} ModelTensorSpec;
+
+typedef struct {
+    ModelConfig cfg;
+    char **words;      /* (V) the vocabulary, words[i] is token i; owned */
+    float *params;     /* (n_params) one block; owned */
+    size_t n_params;
+    ModelParams p;     /* views into params */
+} Model;
+
+/* A small default architecture for 64-px scenes. */
+ModelConfig model_default_config(void);
+/* Checks every size is in range (and the feature config); GLM_EINPUT + reason. */
+int model_check_config(const ModelConfig *cfg, GlmError *err);
+/* The tensor table: names and shapes, in storage order. */
+void model_tensor_specs(const ModelConfig *cfg, ModelTensorSpec specs[MODEL_N_TENSORS]);
+size_t model_param_count(const ModelConfig *cfg);
+/* Points every view of *view into block (model_param_count floats). */
+void model_params_view(ModelParams *view, float *block, const ModelConfig *cfg);
+
+/* Allocates a model with cfg->vocab words (copied) and random weights drawn
+ * from rng: weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)), biases 0 except the
+ * LSTM forget gate (1, so early gradients flow through time). */
+int model_init(Model *m, const ModelConfig *cfg, const char *const *words, Rng *rng, GlmError *err);
+void model_free(Model *m);
+
+/* Saves atomically (see modelfile.h). extra: further tensors to store after
+ * the model's (a checkpoint's optimizer state), names starting "train.";
+ * n_extra may be 0. */
+int model_save(const Model *m, const char *path, const MfTensor *extra, int n_extra, GlmError *err);
+/* Loads path into *m, checking the config, the vocabulary size and every
+ * tensor's name and shape; names what was wrong. Tensors named "train.*"
+ * are skipped here (a checkpoint is also a model). */
+int model_load(Model *m, const char *path, GlmError *err);
+
+#endif
