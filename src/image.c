@@ -57,6 +57,59 @@ typedef unsigned short u16;
 CONVERT_PIXELS(u8)
 CONVERT_PIXELS(u16)
 
+/* Binary PNM (P5 grey, P6 RGB) needs two repairs on stb_image 2.27, the
+ * version in Debian 12: it does not notice pixel data cut short (it returns
+ * the image with garbage), and it reads 16-bit samples little-endian where
+ * Netpbm stores them big-endian. pnm_header parses the header so the caller
+ * can check the data is all there; stb_swaps_pnm16 asks stb itself, so a
+ * fixed stb is left alone. */
+static int pnm_header(FILE *f, int *maxval, long *data_offset)
+{
+    char magic[2];
+    if (fread(magic, 1, 2, f) != 2 || magic[0] != 'P' || (magic[1] != '5' && magic[1] != '6')) return 0;
+    long v[3];
+    for (int i = 0; i < 3; i++) {
+        int c = fgetc(f);
+        for (;;) {   /* whitespace and # comments */
+            if (c == '#') while (c != EOF && c != '\n') c = fgetc(f);
+            else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') c = fgetc(f);
+            else break;
+        }
+        if (c < '0' || c > '9') return 0;
+        for (v[i] = 0; c >= '0' && c <= '9'; c = fgetc(f))
+            if ((v[i] = v[i] * 10 + (c - '0')) > 1 << 24) return 0;
+        /* c is the one whitespace byte that ends the number */
+    }
+    *maxval = (int)v[2];
+    *data_offset = ftell(f);
+    return 1;
+}
+
+static int stb_swaps_pnm16(void)
+{
+    static const unsigned char probe[] = "P5 1 1 65535\n\x01\x02";
+    int w, h, c;
+    unsigned short *px = stbi_load_16_from_memory(probe, (int)sizeof probe - 1, &w, &h, &c, 1);
+    int swaps = px && px[0] == 0x0201;
+    stbi_image_free(px);
+    return swaps;
+}
+
+static int pnm_data_complete(FILE *f, const char *path, int w, int h, int comp, GlmError *err)
+{
+    int maxval;
+    long off;
+    int is_pnm = pnm_header(f, &maxval, &off);
+    if (!is_pnm || fseek(f, 0, SEEK_END) != 0) return rewind(f), GLM_OK;
+    long size = ftell(f);
+    rewind(f);
+    long need = (long)w * h * comp * (maxval > 255 ? 2 : 1);
+    if (size - off < need)
+        return glm_fail(err, GLM_EINPUT, "%s: truncated: %ld bytes of pixel data, %ld needed", path,
+                        size - off, need);
+    return GLM_OK;
+}
+
 int image_load(Image *img, const char *path, GlmError *err)
 {
     img->w = img->h = 0;
@@ -82,7 +135,18 @@ int image_load(Image *img, const char *path, GlmError *err)
                         IMAGE_MAX_PIXELS >> 20);
     }
 
+    if (pnm_data_complete(f, path, w, h, comp, err)) {
+        fclose(f);
+        return GLM_EINPUT;
+    }
     int is16 = stbi_is_16_bit_from_file(f);
+    int swap16 = 0;
+    if (is16) {
+        int maxval;
+        long off;
+        swap16 = pnm_header(f, &maxval, &off) && stb_swaps_pnm16();
+        rewind(f);
+    }
     void *pixels = is16 ? (void *)stbi_load_from_file_16(f, &w, &h, &comp, 0)
                         : (void *)stbi_load_from_file(f, &w, &h, &comp, 0);
     fclose(f);
@@ -93,6 +157,10 @@ int image_load(Image *img, const char *path, GlmError *err)
     int rc = image_init(img, w, h, err);
     if (rc == GLM_OK) {
         size_t n = (size_t)w * (size_t)h;
+        if (swap16) {
+            unsigned short *p = pixels;
+            for (size_t i = 0; i < n * (size_t)comp; i++) p[i] = (unsigned short)(p[i] << 8 | p[i] >> 8);
+        }
         if (is16) convert_u16(img->data, pixels, n, comp, 1.0f / 65535.0f);
         else convert_u8(img->data, pixels, n, comp, 1.0f / 255.0f);
     }

@@ -1,0 +1,230 @@
+/* test_modelfile.c - the model file: save -> load -> save gives the same
+ * bytes, and every loader check names what was wrong. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "test.h"
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", test_tmpdir(), name);
+    return buf[k];
+}
+
+static const char *const words[] = {"<pad>", "<start>", "<end>", "<unk>", "red", "circle"};
+
+static ModelConfig small_config(void)
+{
+    ModelConfig c = model_default_config();
+    c.vocab = 6;
+    c.hidden = 8;
+    c.embed = 4;
+    c.proj = 5;
+    c.att = 3;
+    return c;
+}
+
+static int make_model(Model *m, uint64_t seed)
+{
+    Rng r;
+    rng_seed(&r, seed, 0);
+    ModelConfig c = small_config();
+    GlmError err;
+    return model_init(m, &c, words, &r, &err);
+}
+
+static int write_bytes(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return 0;
+    int ok = fwrite(p, 1, n, f) == n;
+    return fclose(f) == 0 && ok;
+}
+
+TEST(modelfile_round_trip_is_byte_identical)
+{
+    Model m, back;
+    GlmError err;
+    REQUIRE(make_model(&m, 11) == GLM_OK);
+    REQUIRE(model_save(&m, tmp_path("a.glm"), NULL, 0, &err) == GLM_OK);
+    REQUIRE(model_load(&back, tmp_path("a.glm"), &err) == GLM_OK);
+    CHECK(memcmp(&back.cfg, &m.cfg, sizeof m.cfg) == 0);
+    CHECK_EQ_INT(back.n_params, m.n_params);
+    CHECK(memcmp(back.params, m.params, m.n_params * sizeof(float)) == 0);
+    for (int i = 0; i < m.cfg.vocab; i++) CHECK(strcmp(back.words[i], words[i]) == 0);
+    REQUIRE(model_save(&back, tmp_path("b.glm"), NULL, 0, &err) == GLM_OK);
+    size_t na, nb;
+    char *a = test_slurp(tmp_path("a.glm"), &na), *b = test_slurp(tmp_path("b.glm"), &nb);
+    REQUIRE(a && b);
+    CHECK(na == nb && memcmp(a, b, na) == 0);
+    free(a);
+    free(b);
+    /* A different seed gives a different file: the comparison above can fail. */
+    Model other;
+    REQUIRE(make_model(&other, 12) == GLM_OK);
+    REQUIRE(model_save(&other, tmp_path("c.glm"), NULL, 0, &err) == GLM_OK);
+    char *c = test_slurp(tmp_path("c.glm"), &nb);
+    a = test_slurp(tmp_path("a.glm"), &na);
+    CHECK(!(na == nb && memcmp(a, c, na) == 0));
+    free(a);
+    free(c);
+    model_free(&m);
+    model_free(&back);
+    model_free(&other);
+}
+
+/* Saves a good model, damages the bytes with fn, expects load to fail with
+ * a message containing `why`. */
+static void expect_load_error(const char *name, void (*damage)(char *p, size_t *n), const char *why)
+{
+    Model m;
+    GlmError err = {0};
+    REQUIRE(make_model(&m, 5) == GLM_OK);
+    REQUIRE(model_save(&m, tmp_path(name), NULL, 0, &err) == GLM_OK);
+    model_free(&m);
+    size_t n;
+    char *p = test_slurp(tmp_path(name), &n);
+    REQUIRE(p);
+    char *q = realloc(p, n + 16);
+    REQUIRE(q);
+    damage(q, &n);
+    REQUIRE(write_bytes(tmp_path(name), q, n));
+    free(q);
+    int rc = model_load(&m, tmp_path(name), &err);
+    CHECK_EQ_INT(rc, GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, why);
+    CHECK_STR_CONTAINS(err.msg, name);
+    CHECK(m.params == NULL);
+}
+
+static void cut_half(char *p, size_t *n) { (void)p; *n /= 2; }
+static void cut_header(char *p, size_t *n) { (void)p; *n = 20; }
+static void flip_payload(char *p, size_t *n) { p[*n - 10] ^= 0x40; }
+static void bad_magic(char *p, size_t *n) { (void)n; p[0] = 'X'; }
+static void bad_version(char *p, size_t *n) { (void)n; p[8] = 9; }
+static void add_trailer(char *p, size_t *n) { memcpy(p + *n, "junk", 4); *n += 4; }
+
+TEST(modelfile_each_loader_check)
+{
+    expect_load_error("trunc.glm", cut_half, "truncated");
+    expect_load_error("short.glm", cut_header, "truncated");
+    expect_load_error("flip.glm", flip_payload, "CRC");
+    expect_load_error("magic.glm", bad_magic, "magic");
+    expect_load_error("version.glm", bad_version, "version 9");
+    expect_load_error("trailer.glm", add_trailer, "unexpected bytes");
+}
+
+TEST(modelfile_shape_and_config_checks)
+{
+    Model m;
+    GlmError err = {0};
+    REQUIRE(make_model(&m, 5) == GLM_OK);
+    ModelTensorSpec s[MODEL_N_TENSORS];
+    model_tensor_specs(&m.cfg, s);
+    /* Rewrite the file by hand: a well-formed container whose tensors do not
+     * fit the config. Settings: take them from a real save. */
+    REQUIRE(model_save(&m, tmp_path("ok.glm"), NULL, 0, &err) == GLM_OK);
+    MfFile f;
+    REQUIRE(mf_read(&f, tmp_path("ok.glm"), &err) == GLM_OK);
+
+    /* 1. A tensor with the wrong shape. */
+    MfTensor *t = (MfTensor *)mf_find_tensor(&f, "att_Ua");
+    REQUIRE(t);
+    t->dims[1] -= 1;
+    REQUIRE(mf_write(tmp_path("shape.glm"), &f, &err) == GLM_OK);
+    Model bad;
+    CHECK_EQ_INT(model_load(&bad, tmp_path("shape.glm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "att_Ua has shape");
+    t->dims[1] += 1;
+
+    /* 2. A missing tensor (drop the last one). */
+    f.n_tensors--;
+    REQUIRE(mf_write(tmp_path("missing.glm"), &f, &err) == GLM_OK);
+    CHECK_EQ_INT(model_load(&bad, tmp_path("missing.glm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "out_b is missing");
+    f.n_tensors++;
+
+    /* 3. A tensor the model does not have, next to all those it has. */
+    MfTensor *more = calloc((size_t)f.n_tensors + 1, sizeof *more);
+    REQUIRE(more);
+    memcpy(more, f.tensors, (size_t)f.n_tensors * sizeof *more);
+    more[f.n_tensors] = f.tensors[0];
+    snprintf(more[f.n_tensors].name, sizeof more[f.n_tensors].name, "mystery");
+    MfFile g = f;
+    g.tensors = more;
+    g.n_tensors++;
+    REQUIRE(mf_write(tmp_path("unknown.glm"), &g, &err) == GLM_OK);
+    CHECK_EQ_INT(model_load(&bad, tmp_path("unknown.glm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "mystery is not part of this model");
+    /* ... and one stored twice. */
+    snprintf(more[f.n_tensors].name, sizeof more[f.n_tensors].name, "proj_W");
+    REQUIRE(mf_write(tmp_path("twice.glm"), &g, &err) == GLM_OK);
+    CHECK_EQ_INT(model_load(&bad, tmp_path("twice.glm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "proj_W is stored twice");
+    free(more);
+
+    /* 4. A config out of range and a vocabulary that disagrees with it. */
+    for (int i = 0; i < f.n_settings; i++)
+        if (!strcmp(f.settings[i].key, "feat.grid")) f.settings[i].value = 0;
+    REQUIRE(mf_write(tmp_path("grid.glm"), &f, &err) == GLM_OK);
+    CHECK_EQ_INT(model_load(&bad, tmp_path("grid.glm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "grid");
+    for (int i = 0; i < f.n_settings; i++)
+        if (!strcmp(f.settings[i].key, "feat.grid")) f.settings[i].value = m.cfg.feat.grid;
+    f.n_words--;
+    REQUIRE(mf_write(tmp_path("words.glm"), &f, &err) == GLM_OK);
+    CHECK_EQ_INT(model_load(&bad, tmp_path("words.glm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "5 words stored");
+    f.n_words++;
+
+    /* Restored, the container loads again: the edits above were the cause. */
+    REQUIRE(mf_write(tmp_path("restored.glm"), &f, &err) == GLM_OK);
+    CHECK_EQ_INT(model_load(&bad, tmp_path("restored.glm"), &err), GLM_OK);
+    model_free(&bad);
+    mf_free(&f);
+    model_free(&m);
+}
+
+TEST(modelfile_extra_tensors_and_atomic_save)
+{
+    Model m, back;
+    GlmError err = {0};
+    REQUIRE(make_model(&m, 5) == GLM_OK);
+    float state[3] = {1, 2, 3};
+    MfTensor extra = {.name = "train.adam_step", .ndim = 1, .dims = {3}, .data = state};
+    REQUIRE(model_save(&m, tmp_path("ckpt.glm"), &extra, 1, &err) == GLM_OK);
+    CHECK_EQ_INT(model_load(&back, tmp_path("ckpt.glm"), &err), GLM_OK);
+    model_free(&back);
+    MfFile f;
+    REQUIRE(mf_read(&f, tmp_path("ckpt.glm"), &err) == GLM_OK);
+    const MfTensor *t = mf_find_tensor(&f, "train.adam_step");
+    REQUIRE(t && t->dims[0] == 3);
+    CHECK(t->data[2] == 3.0f);
+    mf_free(&f);
+
+    /* Saving into a directory that does not exist fails cleanly. */
+    CHECK_EQ_INT(model_save(&m, "/nonexistent-dir/x.glm", NULL, 0, &err), GLM_EIO);
+    CHECK_STR_CONTAINS(err.msg, "/nonexistent-dir/x.glm");
+    /* A failed save leaves the old file and no temporary behind: make the
+     * directory read-only (skipped as root, who can write anyway). */
+    if (geteuid() != 0) {
+        char dir[600], cmd[700];
+        snprintf(dir, sizeof dir, "%s/ro", test_tmpdir());
+        snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
+        CHECK(system(cmd) == 0);
+        snprintf(cmd, sizeof cmd, "chmod 555 %s", dir);
+        CHECK(system(cmd) == 0);
+        char path[700];
+        snprintf(path, sizeof path, "%s/m.glm", dir);
+        CHECK_EQ_INT(model_save(&m, path, NULL, 0, &err), GLM_EIO);
+        snprintf(cmd, sizeof cmd, "chmod 755 %s", dir);
+        CHECK(system(cmd) == 0);
+    }
+    CHECK_EQ_INT(test_run("ls %s | grep -c tmp-", test_tmpdir()), 1);   /* grep found none */
+    model_free(&m);
+}
