@@ -3,7 +3,7 @@
 #   make            build bin/glimpse and the tools (installs missing Debian packages first)
 #   make test       build and run the whole test suite
 #   make demo       build, then run glimpse on the bundled samples
-#   make SAN=1 ...  the same with AddressSanitizer + UndefinedBehaviorSanitizer (in build/san)
+#   make SAN=1 ...  the same with AddressSanitizer + UndefinedBehaviorSanitizer (in build/CC-san)
 #   make CC=clang   any C11 compiler; warnings are errors under gcc and clang
 #   make install PREFIX=/usr/local   binaries to PREFIX/bin, models to PREFIX/share/glimpse/models
 #   make bench      speed measurements (not part of the tests)
@@ -23,17 +23,20 @@ BLAS_LIBS = $(call memo,BLAS_LIBS,pkg-config --libs openblas 2>/dev/null || echo
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT := -O2 -g
+# Objects go to a directory per compiler (and per sanitizer setting), so
+# `make CC=clang` or `make SAN=1` never links objects of another build.
+COMPILER := $(notdir $(firstword $(CC)))
 ifeq ($(SAN),1)
-BUILD := build/san
-BIN := build/san/bin
+BUILD := build/$(COMPILER)-san
+BIN := $(BUILD)/bin
 OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 else
-BUILD := build/rel
+BUILD := build/$(COMPILER)
 BIN := bin
 endif
 
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -iquote src $(STB_FLAGS) $(BLAS_FLAGS) $(CFLAGS)
-LDLIBS_ALL = $(STB_LIBS) $(BLAS_LIBS) -lz -lm -lpthread $(LDFLAGS) $(LDLIBS)
+LDLIBS_ALL = $(STB_LIBS) $(BLAS_LIBS) -lcjson -lz -lm -lpthread $(LDFLAGS) $(LDLIBS)
 
 # The library is every src/*.c except the command line (main.c, cmd_*.c).
 CLI_SRC := src/main.c $(wildcard src/cmd_*.c)
