@@ -100,9 +100,21 @@ test: all
 demo: all
 	$(BIN)/glimpse regions assets/samples/*.png
 
+# Benchmarks: bench/NAME.c becomes $(BUILD)/bench/NAME (not installed).
 # Speed measurements (medians over repeated runs); not part of `make test`.
-bench: all
-	@echo "no benchmarks yet"
+BENCH_SRC := $(wildcard bench/*.c)
+BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+.PRECIOUS: $(BUILD)/bench/%.o
+
+$(BUILD)/bench/%.o: bench/%.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	$(CC) $(OPT) -o $@ $< $(LIB) $(LDLIBS_ALL)
+
+bench: all $(BENCHES)
+	@for b in $(BENCHES); do $$b || exit 1; done
 
 # Install the binaries and the shipped models under PREFIX.
 install: all
@@ -117,4 +129,4 @@ clean:
 .PHONY: all deps test demo bench install clean
 .DELETE_ON_ERROR:
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%.d) $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%.d)

@@ -18,6 +18,7 @@ typedef struct {
 static const Command commands[] = {
     /* commands */
     {"regions", cmd_regions, "load images and print their region grids and feature blocks"},
+    {"score", cmd_score, "BLEU-1..4, CIDEr-D and ROUGE-L of candidate captions against references"},
 };
 
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
