@@ -32,5 +32,6 @@ int cli_default_model(char *buf, size_t size, const char *name);
 
 int cmd_regions(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_caption(int argc, char **argv);
 
 #endif

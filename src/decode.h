@@ -1,0 +1,90 @@
+/* decode.h - writing captions with a trained decoder: greedy and beam search
+ * (Xu et al. 2015, sec. 5.2 decode with beam search), batched over images.
+ *
+ *     Decoding d;
+ *     decode_init(&d, &model.cfg, N_max, beam, &err);          // once
+ *     DecodeOptions opt = {.beam = beam};                        // greedy: beam 1
+ *     decode_run(&d, &model.p, x, N, &opt);                      // x: (N, L, F)
+ *     for (int n = 0; n < N; n++) use(d.results[n]);             // owned by d
+ *     decode_free(&d);
+ *
+ * Beam search keeps the K best partial captions per image by summed log
+ * probability; a candidate that ends with <end> leaves the beam, which then
+ * shrinks by one (K counts finished and live captions together), and the
+ * answer is the finished caption with the best length-normalised score
+ * logp / (words + 1). Beam 1 is greedy decoding; a beam as large as the
+ * number of possible captions is exhaustive search.
+ * If no caption ends within max_len steps, the best unfinished one is
+ * returned with ended = 0.
+ *
+ * Regions: hard attention looks at argmax alpha_t, or at a region drawn from
+ * alpha_t with opt.rng when opt.sample is set; soft attention uses the
+ * blend and reports argmax alpha_t as the word's region.
+ * Every buffer is allocated by decode_init; decode_run does not allocate.
+ */
+#ifndef GLIMPSE_DECODE_H
+#define GLIMPSE_DECODE_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "model.h"
+#include "rng.h"
+
+typedef struct {
+    int beam;     /* K, 1..the K given to decode_init; 1 = greedy */
+    int sample;   /* hard attention: s_t ~ alpha_t (needs rng) instead of argmax */
+    Rng *rng;
+} DecodeOptions;
+
+/* One image's caption. Step j < len is a word; step len is <end> when ended. */
+typedef struct {
+    int len;          /* words, not counting <end> */
+    int ended;        /* 1 when the caption ended with <end> */
+    float logp;       /* sum of log p over the words (and <end>) */
+    float score;      /* logp / (len + ended): the length-normalised log-prob */
+    int32_t *words;   /* (T) word ids */
+    int *regions;     /* (T) region looked at for each word: row = i / G, col = i % G */
+    float *p;         /* (T) each word's probability */
+    float *alpha;     /* (T, L) attention weights at each step */
+} DecodeResult;
+
+typedef struct {
+    int N_max, K, T, L, F, D, H, E, A, V, attention, gate;
+    DecodeResult *results;   /* (N_max), filled by decode_run */
+    /* rows R = N * K: image n's beams are rows n*K .. n*K + K-1 */
+    float *x, *a, *amean, *wa;          /* (R, L, F), (R, L, D), (R, D), (R, L, A) */
+    float *h, *c, *h2, *c2, *tc;        /* (R, H) */
+    float *gates;                       /* (R, 4H) */
+    float *tt;                          /* (R, L, A) */
+    float *alpha, *logalpha;            /* (R, L) */
+    float *uh;                          /* (R, A) */
+    float *zraw, *beta;                 /* (R, D), (R) */
+    float *xin;                         /* (R, E + D) */
+    float *deep;                        /* (R, E) */
+    float *prob, *logprob;              /* (R, V) */
+    float *logp;                        /* (R) beam scores */
+    int *s;                             /* (R) this step's regions */
+    int *live;                          /* (N) live beams per image */
+    int *budget;                        /* (N) K minus the captions finished so far */
+    int *has;                           /* (N) 1 once results[n] holds a caption */
+    int32_t *hw, *hw2;                  /* (R, T) word histories (double-buffered) */
+    int *hr, *hr2;                      /* (R, T) region histories */
+    float *hp, *hp2;                    /* (R, T) word probabilities */
+    float *ha, *ha2;                    /* (R, T, L) attention histories */
+    float *cand_score;                  /* (K) this image's best candidates */
+    int *cand_row, *cand_word;          /* (K) */
+    float *block;
+    int *iblock;
+} Decoding;
+
+/* Buffers for up to N_max images with beam width K (1..64). GLM_ENOMEM or
+ * GLM_EINPUT with a reason. Free with decode_free (also after a failure). */
+int decode_init(Decoding *d, const ModelConfig *cfg, int N_max, int K, GlmError *err);
+void decode_free(Decoding *d);
+
+/* Captions N <= N_max images: x (N, L, F) region vectors. The results are in
+ * d->results[0..N-1], owned by d and overwritten by the next call. */
+void decode_run(Decoding *d, const ModelParams *p, const float *x, int N, const DecodeOptions *opt);
+
+#endif

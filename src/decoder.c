@@ -1,0 +1,396 @@
+/* decoder.c - the teacher-forced decoder of Xu et al. 2015 over a batch:
+ * region projection and initial state (sec. 3.1.2), the step loop tying
+ * attention (eq. 4-5, attention.c) to the LSTM (eq. 1-3, lstm.c), the deep
+ * output layer (eq. 7), the masked loss terms and their exact backward.
+ * Not here: choosing captions at test time (decode.c), the optimizer
+ * (optim.c), where the REINFORCE weights come from (the trainer). */
+#include "decoder.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention.h"
+#include "lstm.h"
+
+#define TOKEN_START 1
+
+/* ---------------------------------------------------------------- memory */
+
+/* n = a * b * c * d, or 0 when it overflows size_t. */
+static size_t count4(size_t a, size_t b, size_t c, size_t d)
+{
+    size_t n = a;
+    const size_t f[3] = {b, c, d};
+    for (int i = 0; i < 3; i++) {
+        if (f[i] && n > SIZE_MAX / f[i]) return 0;
+        n *= f[i];
+    }
+    return n;
+}
+
+int decoder_work_init(DecoderWork *w, const ModelConfig *cfg, int B_max, int T_max, GlmError *err)
+{
+    memset(w, 0, sizeof *w);
+    if (B_max < 1 || B_max > (1 << 20) || T_max < 1 || T_max > 4096)
+        return glm_fail(err, GLM_EINPUT, "decoder: batch %d x %d steps out of range", B_max, T_max);
+    const size_t B = (size_t)B_max, T = (size_t)T_max;
+    const size_t L = (size_t)features_regions(&cfg->feat), F = (size_t)features_dim(&cfg->feat);
+    const size_t D = (size_t)cfg->proj, H = (size_t)cfg->hidden, E = (size_t)cfg->embed;
+    const size_t A = (size_t)cfg->att, V = (size_t)cfg->vocab;
+    w->B_max = B_max, w->T_max = T_max, w->L = (int)L, w->F = (int)F, w->D = (int)D, w->H = (int)H;
+    w->E = (int)E, w->A = (int)A, w->V = (int)V, w->attention = cfg->attention, w->gate = cfg->gate;
+
+    struct { float **p; size_t n; } f[] = {
+        {&w->x, count4(B, L, F, 1)},      {&w->rweight, B},
+        {&w->alpha, count4(T, B, L, 1)},  {&w->prob, count4(T, B, V, 1)},
+        {&w->caption_logp, B},            {&w->a, count4(B, L, D, 1)},
+        {&w->wa, count4(B, L, A, 1)},     {&w->amean, B * D},
+        {&w->h, count4(T + 1, B, H, 1)},  {&w->c, count4(T + 1, B, H, 1)},
+        {&w->tc, count4(T, B, H, 1)},     {&w->gates, count4(T, B, 4 * H, 1)},
+        {&w->tt, count4(T, B, L, A)},     {&w->logalpha, count4(T, B, L, 1)},
+        {&w->beta, T * B},                {&w->zraw, count4(T, B, D, 1)},
+        {&w->xin, count4(T, B, E + D, 1)}, {&w->deep, count4(T, B, E, 1)},
+        {&w->cover, B * L},               {&w->dh, B * H},
+        {&w->dh_prev, B * H},             {&w->dc, B * H},
+        {&w->dxin, B * (E + D)},          {&w->ddeep, B * E},
+        {&w->dlogits, B * V},             {&w->dpre, B * 4 * H},
+        {&w->dalpha, B * L},              {&w->de, B * L},
+        {&w->duh, B * A},                 {&w->dwa, count4(B, L, A, 1)},
+        {&w->da, count4(B, L, D, 1)},     {&w->dmean, B * D},
+        {&w->dinit, B * H},
+    };
+    const int nf = (int)(sizeof f / sizeof f[0]);
+    size_t total = 0;
+    for (int i = 0; i < nf; i++) {
+        if (f[i].n == 0 || total > SIZE_MAX / 2 - f[i].n)
+            return glm_fail(err, GLM_ENOMEM, "decoder: buffers for batch %d x %d steps are too large", B_max, T_max);
+        total += f[i].n;
+    }
+    w->block = glm_calloc_array(total, sizeof(float));
+    w->iblock = glm_calloc_array(B * (2 * T + 1), sizeof(int32_t));
+    if (!w->block || !w->iblock) {
+        decoder_work_free(w);
+        return glm_fail(err, GLM_ENOMEM, "decoder: out of memory for %zu floats of activations", total);
+    }
+    float *q = w->block;
+    for (int i = 0; i < nf; i++) {
+        *f[i].p = q;
+        q += f[i].n;
+    }
+    _Static_assert(sizeof(int) == sizeof(int32_t), "int is 32 bits");
+    w->tokens = w->iblock;
+    w->regions = (int *)(w->iblock + B * T);
+    w->lengths = (int *)(w->iblock + 2 * B * T);
+    return GLM_OK;
+}
+
+void decoder_work_free(DecoderWork *w)
+{
+    free(w->block);
+    free(w->iblock);
+    memset(w, 0, sizeof *w);
+}
+
+/* ------------------------------------------------- shared building blocks */
+
+void decoder_init_state(float *a, float *amean, float *h0, float *c0, const float *x,
+                        const ModelParams *p, int B, int L, int F, int D, int H)
+{
+    const int BL = B * L;
+    /* a (B*L, D) = tanh(x proj_W^T + proj_b) */
+    for (int r = 0; r < BL; r++) memcpy(a + (long)r * D, p->proj_b, (size_t)D * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BL, D, F, 1.0f, x, F, p->proj_W, F, 1.0f, a, D);
+    for (long k = 0; k < (long)BL * D; k++) a[k] = lstm_tanhf(a[k]);
+    for (int b = 0; b < B; b++) {
+        float *m = amean + (long)b * D;
+        memset(m, 0, (size_t)D * sizeof(float));
+        for (int i = 0; i < L; i++) cblas_saxpy(D, 1.0f / (float)L, a + ((long)b * L + i) * D, 1, m, 1);
+    }
+    /* h0, c0 (B, H) = tanh(amean init_W^T + init_b) */
+    float *out[2] = {h0, c0};
+    const float *W[2] = {p->init_h_W, p->init_c_W}, *bias[2] = {p->init_h_b, p->init_c_b};
+    for (int k = 0; k < 2; k++) {
+        for (int b = 0; b < B; b++) memcpy(out[k] + (long)b * H, bias[k], (size_t)H * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0f, amean, D, W[k], D, 1.0f, out[k], H);
+        for (long j = 0; j < (long)B * H; j++) out[k][j] = lstm_tanhf(out[k][j]);
+    }
+}
+
+void decoder_output(float *deep, float *prob, float *logprob, const float *emb, int ldemb,
+                    const float *h, const float *z, int ldz, const ModelParams *p, int B, int E,
+                    int H, int D, int V)
+{
+    for (int b = 0; b < B; b++) memcpy(deep + (long)b * E, emb + (long)b * ldemb, (size_t)E * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, E, H, 1.0f, h, H, p->out_Lh, H, 1.0f, deep, E);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, E, D, 1.0f, z, ldz, p->out_Lz, D, 1.0f, deep, E);
+    for (int b = 0; b < B; b++) memcpy(prob + (long)b * V, p->out_b, (size_t)V * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, V, E, 1.0f, deep, E, p->out_Lo, E, 1.0f, prob, V);
+    for (int b = 0; b < B; b++) {
+        float *pr = prob + (long)b * V;
+        float mx = pr[0];
+        for (int v = 1; v < V; v++) mx = pr[v] > mx ? pr[v] : mx;
+        double sum = 0;
+        for (int v = 0; v < V; v++) sum += exp((double)(pr[v] - mx));
+        const float lse = mx + (float)log(sum);
+        for (int v = 0; v < V; v++) {
+            const float lp = pr[v] - lse;
+            if (logprob) logprob[(long)b * V + v] = lp;
+            pr[v] = expf(lp);
+        }
+    }
+}
+
+/* The word fed in at step t: <start>, then the caption's previous word. */
+static int input_token(const DecoderWork *w, int b, int t)
+{
+    return t == 0 ? TOKEN_START : w->tokens[(long)b * w->T_max + t - 1];
+}
+
+/* ------------------------------------------------------------------ forward */
+
+/* sum_b w_b sum_t log alpha_t(s_t) with the current weights */
+static double reinforce_sum(const DecoderWork *w)
+{
+    double s = 0;
+    for (int b = 0; b < w->B; b++)
+        for (int t = 0; t < w->lengths[b]; t++)
+            s += (double)w->rweight[b] * w->logalpha[((long)t * w->B + b) * w->L + w->regions[(long)b * w->T_max + t]];
+    return s;
+}
+
+float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, const int32_t *tokens,
+                      const int *lengths, int B, int T, const int *regions_in, RegionMode mode,
+                      Rng *rng, const DecoderLoss *loss)
+{
+    GLM_ASSERT(B >= 1 && B <= w->B_max && T >= 1 && T <= w->T_max);
+    GLM_ASSERT(mode != REGIONS_GIVEN || regions_in);
+    GLM_ASSERT(mode != REGIONS_SAMPLE || rng || w->attention == ATTN_SOFT);
+    const int L = w->L, F = w->F, D = w->D, H = w->H, E = w->E, A = w->A, V = w->V, TM = w->T_max;
+    const int NX = E + D;
+    memcpy(w->x, x, (size_t)B * L * F * sizeof(float));
+    int Tr = 0;
+    for (int b = 0; b < B; b++) {
+        GLM_ASSERT(lengths[b] >= 1 && lengths[b] <= T);
+        w->lengths[b] = lengths[b];
+        Tr = GLM_MAX(Tr, lengths[b]);
+        for (int t = 0; t < T; t++) {
+            int32_t y = tokens[(long)b * T + t];
+            GLM_ASSERT(t >= lengths[b] || (y >= 0 && y < V));
+            w->tokens[(long)b * TM + t] = t < lengths[b] ? y : 0;
+        }
+        w->rweight[b] = loss->reinforce ? loss->reinforce[b] : 0.0f;
+    }
+    w->B = B, w->T = Tr, w->loss = *loss;
+    w->loss.reinforce = loss->reinforce ? w->rweight : NULL;   /* the copy, not the caller's */
+    const int soft = w->attention == ATTN_SOFT;
+
+    decoder_init_state(w->a, w->amean, w->h, w->c, w->x, p, B, L, F, D, H);
+    attn_precompute(w->wa, w->a, p->att_Wa, p->att_b, B * L, D, A);
+    memset(w->cover, 0, (size_t)B * L * sizeof(float));
+    double nll = 0, ent = 0;
+    long ntok = 0;
+    for (int b = 0; b < B; b++) {
+        w->caption_logp[b] = 0;
+        ntok += lengths[b];
+    }
+
+    for (int t = 0; t < Tr; t++) {
+        const float *hp = w->h + (long)t * B * H, *cp = w->c + (long)t * B * H;
+        float *hn = w->h + (long)(t + 1) * B * H, *cn = w->c + (long)(t + 1) * B * H;
+        float *al = w->alpha + (long)t * B * L, *la = w->logalpha + (long)t * B * L;
+        float *xt = w->xin + (long)t * B * NX, *zt = xt + E;
+        attn_forward(al, la, w->tt + (long)t * B * L * A, w->duh, w->wa, hp, p->att_Ua, p->att_w, B, L, A, H);
+        for (int b = 0; b < B; b++) {
+            const float *ab = al + (long)b * L;
+            int s = 0;
+            if (!soft && mode == REGIONS_GIVEN) {
+                s = regions_in[(long)b * T + t];
+                GLM_ASSERT(s >= 0 && s < L);
+            } else if (!soft && mode == REGIONS_SAMPLE) {
+                s = rng_categorical(rng, ab, L);
+            } else {
+                for (int i = 1; i < L; i++) s = ab[i] > ab[s] ? i : s;
+            }
+            w->regions[(long)b * TM + t] = s;
+            memcpy(xt + (long)b * NX, p->embed + (long)input_token(w, b, t) * E, (size_t)E * sizeof(float));
+        }
+        if (soft)
+            attn_soft_context(zt, NX, w->zraw + (long)t * B * D, w->beta + (long)t * B, al, w->a, hp,
+                              p->gate_W, p->gate_b, w->gate, B, L, D, H);
+        else
+            attn_hard_context(zt, NX, w->regions + t, TM, w->a, B, L, D);
+        lstm_forward(w->gates + (long)t * B * 4 * H, cn, hn, w->tc + (long)t * B * H, xt, NX, hp, cp,
+                     p->lstm_Wx, p->lstm_Wh, p->lstm_b, B, NX, H);
+        /* dlogits doubles as the forward's log-probability scratch */
+        decoder_output(w->deep + (long)t * B * E, w->prob + (long)t * B * V, w->dlogits, xt, NX, hn, zt, NX,
+                       p, B, E, H, D, V);
+        for (int b = 0; b < B; b++) {
+            if (t >= lengths[b]) continue;
+            const float lp = w->dlogits[(long)b * V + w->tokens[(long)b * TM + t]];
+            nll -= lp;
+            w->caption_logp[b] += lp;
+            const float *ab = al + (long)b * L, *lab = la + (long)b * L;
+            double hb = 0;
+            for (int i = 0; i < L; i++) {
+                hb -= (double)ab[i] * lab[i];
+                w->cover[(long)b * L + i] += ab[i];
+            }
+            ent += hb;
+        }
+    }
+    double ds = 0;
+    for (long k = 0; k < (long)B * L; k++) ds += (1.0 - w->cover[k]) * (1.0 - w->cover[k]);
+
+    DecoderStats *st = &w->stats;
+    st->nll = nll, st->entropy = ent, st->doubly = ds, st->tokens = ntok;
+    /* logp_regions is the plain sum; the weighted one goes into the loss */
+    double plain = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < lengths[b]; t++)
+            plain += w->logalpha[((long)t * B + b) * L + w->regions[(long)b * TM + t]];
+    st->logp_regions = plain;
+    st->loss = loss->nll * nll - reinforce_sum(w) - loss->entropy * ent + (soft ? loss->doubly * ds : 0);
+    return (float)st->loss;
+}
+
+void decoder_set_reinforce(DecoderWork *w, const float *weights)
+{
+    const double before = reinforce_sum(w);
+    for (int b = 0; b < w->B; b++) w->rweight[b] = weights ? weights[b] : 0.0f;
+    w->loss.reinforce = weights ? w->rweight : NULL;
+    w->stats.loss += before - reinforce_sum(w);
+}
+
+/* ----------------------------------------------------------------- backward */
+
+/* dalpha / de contributions of the loss terms that act on alpha_t directly. */
+static void alpha_loss_backward(DecoderWork *w, int t)
+{
+    const int B = w->B, L = w->L, TM = w->T_max;
+    const float *al = w->alpha + (long)t * B * L, *la = w->logalpha + (long)t * B * L;
+    const int soft = w->attention == ATTN_SOFT;
+    if (soft && w->loss.doubly != 0.0f)
+        for (int b = 0; b < B; b++) {
+            if (t >= w->lengths[b]) continue;
+            for (int i = 0; i < L; i++)
+                w->dalpha[(long)b * L + i] += -2.0f * w->loss.doubly * (1.0f - w->cover[(long)b * L + i]);
+        }
+    attn_softmax_backward(w->de, w->dalpha, al, B, L);
+    for (int b = 0; b < B; b++) {
+        if (t >= w->lengths[b]) continue;
+        const float *ab = al + (long)b * L, *lab = la + (long)b * L;
+        float *d = w->de + (long)b * L;
+        /* -w_b log alpha_s: d/de_i = -w_b (1[i = s] - alpha_i) */
+        const float rw = w->rweight[b];
+        if (rw != 0.0f) {
+            const int s = w->regions[(long)b * TM + t];
+            for (int i = 0; i < L; i++) d[i] += rw * ab[i];
+            d[s] -= rw;
+        }
+        /* -lambda H: d/de_i = lambda alpha_i (log alpha_i + H) */
+        if (w->loss.entropy != 0.0f) {
+            float hb = 0;
+            for (int i = 0; i < L; i++) hb -= ab[i] * lab[i];
+            for (int i = 0; i < L; i++) d[i] += w->loss.entropy * ab[i] * (lab[i] + hb);
+        }
+    }
+}
+
+void decoder_backward(ModelParams *g, float *dx, DecoderWork *w, const ModelParams *p)
+{
+    const int B = w->B, Tr = w->T, L = w->L, F = w->F, D = w->D, H = w->H, E = w->E, A = w->A;
+    const int V = w->V, TM = w->T_max, NX = E + D, BL = B * L;
+    const int soft = w->attention == ATTN_SOFT;
+    memset(w->dwa, 0, (size_t)BL * A * sizeof(float));
+    memset(w->da, 0, (size_t)BL * D * sizeof(float));
+    memset(w->dh, 0, (size_t)B * H * sizeof(float));
+    memset(w->dc, 0, (size_t)B * H * sizeof(float));
+
+    for (int t = Tr - 1; t >= 0; t--) {
+        const float *hp = w->h + (long)t * B * H, *hn = w->h + (long)(t + 1) * B * H;
+        const float *xt = w->xin + (long)t * B * NX, *zt = xt + E;
+        const float *pr = w->prob + (long)t * B * V, *deep = w->deep + (long)t * B * E;
+        const float *al = w->alpha + (long)t * B * L;
+
+        /* eq. 7: dlogits = nll (p - onehot), masked */
+        for (int b = 0; b < B; b++) {
+            float *dl = w->dlogits + (long)b * V;
+            if (t >= w->lengths[b] || w->loss.nll == 0.0f) {
+                memset(dl, 0, (size_t)V * sizeof(float));
+                continue;
+            }
+            for (int v = 0; v < V; v++) dl[v] = w->loss.nll * pr[(long)b * V + v];
+            dl[w->tokens[(long)b * TM + t]] -= w->loss.nll;
+            for (int v = 0; v < V; v++) g->out_b[v] += dl[v];
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, E, B, 1.0f, w->dlogits, V, deep, E, 1.0f,
+                    g->out_Lo, E);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, E, V, 1.0f, w->dlogits, V, p->out_Lo, E, 0.0f,
+                    w->ddeep, E);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, E, H, B, 1.0f, w->ddeep, E, hn, H, 1.0f, g->out_Lh, H);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, E, D, B, 1.0f, w->ddeep, E, zt, NX, 1.0f, g->out_Lz, D);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, E, 1.0f, w->ddeep, E, p->out_Lh, H, 1.0f,
+                    w->dh, H);
+        /* dxin = [ddeep ; ddeep Lz], then the LSTM adds its share */
+        for (int b = 0; b < B; b++) memcpy(w->dxin + (long)b * NX, w->ddeep + (long)b * E, (size_t)E * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, D, E, 1.0f, w->ddeep, E, p->out_Lz, D, 0.0f,
+                    w->dxin + E, NX);
+
+        /* eq. 1-3 */
+        memset(w->dh_prev, 0, (size_t)B * H * sizeof(float));
+        lstm_backward(w->dxin, NX, w->dh_prev, w->dc, g->lstm_Wx, g->lstm_Wh, g->lstm_b, w->dpre, w->dh,
+                      w->gates + (long)t * B * 4 * H, w->tc + (long)t * B * H, w->c + (long)t * B * H, xt, NX,
+                      hp, p->lstm_Wx, p->lstm_Wh, B, NX, H);
+
+        /* the context z_t, then eq. 4-5 */
+        memset(w->dalpha, 0, (size_t)BL * sizeof(float));
+        if (soft)
+            attn_soft_context_backward(w->dalpha, w->da, w->dh_prev, g->gate_W, g->gate_b, w->dxin + E, NX,
+                                       w->zraw + (long)t * B * D, w->beta + (long)t * B, al, w->a, hp,
+                                       p->gate_W, w->gate, B, L, D, H);
+        else
+            attn_hard_context_backward(w->da, w->dxin + E, NX, w->regions + t, TM, B, L, D);
+        alpha_loss_backward(w, t);
+        attn_backward(w->dwa, w->dh_prev, g->att_Ua, g->att_w, w->duh, w->de, w->tt + (long)t * B * L * A, hp,
+                      p->att_Ua, p->att_w, B, L, A, H);
+
+        /* the embedding of the input word */
+        for (int b = 0; b < B; b++) {
+            float *ge = g->embed + (long)input_token(w, b, t) * E;
+            const float *d = w->dxin + (long)b * NX;
+            for (int k = 0; k < E; k++) ge[k] += d[k];
+        }
+        float *swap = w->dh;
+        w->dh = w->dh_prev;
+        w->dh_prev = swap;
+    }
+
+    /* initial state: dh, dc now reach h_0, c_0 */
+    memset(w->dmean, 0, (size_t)B * D * sizeof(float));
+    const float *st[2] = {w->h, w->c};
+    const float *dst[2] = {w->dh, w->dc};
+    float *gW[2] = {g->init_h_W, g->init_c_W}, *gb[2] = {g->init_h_b, g->init_c_b};
+    const float *W[2] = {p->init_h_W, p->init_c_W};
+    for (int k = 0; k < 2; k++) {
+        for (long j = 0; j < (long)B * H; j++) {
+            w->dinit[j] = dst[k][j] * (1.0f - st[k][j] * st[k][j]);
+            gb[k][j % H] += w->dinit[j];
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0f, w->dinit, H, w->amean, D, 1.0f, gW[k], D);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, D, H, 1.0f, w->dinit, H, W[k], D, 1.0f, w->dmean, D);
+    }
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < L; i++)
+            cblas_saxpy(D, 1.0f / (float)L, w->dmean + (long)b * D, 1, w->da + ((long)b * L + i) * D, 1);
+    attn_precompute_backward(w->da, g->att_Wa, g->att_b, w->dwa, w->a, p->att_Wa, BL, D, A);
+
+    /* the projection a = tanh(proj_W x + proj_b): da becomes the pre-activation gradient */
+    for (long k = 0; k < (long)BL * D; k++) {
+        w->da[k] *= 1.0f - w->a[k] * w->a[k];
+        g->proj_b[k % D] += w->da[k];
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, F, BL, 1.0f, w->da, D, w->x, F, 1.0f, g->proj_W, F);
+    if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BL, F, D, 1.0f, w->da, D, p->proj_W, F, 1.0f, dx, F);
+}

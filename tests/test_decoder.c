@@ -1,0 +1,329 @@
+/* test_decoder.c - the decoder's backward is the exact gradient of its
+ * forward: every one of the 20 parameter tensors (and the input features),
+ * for hard and soft attention, for each loss term alone and all together,
+ * against central finite differences. A mutation test shows the checker
+ * does catch a wrong gradient. Also: same seed, same bytes. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decoder.h"
+#include "model.h"
+#include "optim.h"
+#include "test.h"
+
+/* Finite-difference step, in parameter units. The loss is computed in float
+ * (summed in double), so each value carries a relative rounding error of a
+ * few 1e-7 (about 1e-6 absolute for these losses of order 1-10); divided by
+ * 2*FD_EPS that is ~5e-5 of noise in the estimate. The truncation error of
+ * the central difference is eps^2/6 |f'''|, ~2e-5 for |f'''| ~ 1. A smaller
+ * step would drown in rounding, a larger one in curvature. */
+#define FD_EPS 1e-2
+/* An entry passes when |analytic - numeric| <= FD_ATOL + FD_RTOL * max(|a|, |n|).
+ * FD_ATOL is ~10x the noise floor estimated above; FD_RTOL 1% is far below
+ * what any wrong term would give (a sign flip is a 200% error, a missing
+ * factor or a dropped path tens of %), and the mutation test below proves a
+ * 10% error in one tensor is caught. */
+#define FD_ATOL 1e-3
+#define FD_RTOL 1e-2
+/* Entries checked per tensor: the largest |gradient| (so the check is never
+ * vacuous) plus random ones. */
+#define FD_SAMPLES 5
+
+enum { GB = 3, GT = 5 };
+
+typedef struct {
+    Model m;
+    DecoderWork w;
+    float x[GB * 4 * 9];      /* (B, L, F) */
+    int32_t tokens[GB * GT];  /* (B, T) */
+    int lengths[GB];
+    int regions[GB * GT];     /* (B, T) given s_t */
+    float rweight[GB];
+    float *grad;              /* (n_params) */
+    ModelParams g;
+} Fixture;
+
+static ModelConfig tiny_config(int attention, int gate)
+{
+    ModelConfig c = model_default_config();
+    c.feat = (FeatConfig){.input = 16, .grid = 2, .window = 8, .stride = 8,
+                          .color_levels = 1, .hog_cells = 1, .orient_bins = 2, .patch = 1};
+    c.vocab = 7, c.embed = 3, c.hidden = 4, c.proj = 5, c.att = 3, c.max_len = GT;
+    c.attention = attention, c.gate = gate;
+    return c;
+}
+
+static int fixture_init(Fixture *fx, int attention, int gate, uint64_t seed)
+{
+    memset(fx, 0, sizeof *fx);
+    ModelConfig c = tiny_config(attention, gate);
+    const char *words[] = {"<pad>", "<start>", "<end>", "<unk>", "red", "square", "left"};
+    Rng rng;
+    rng_seed(&rng, seed, 0);
+    GlmError err;
+    if (model_init(&fx->m, &c, words, &rng, &err)) return 0;
+    if (features_regions(&c.feat) != 4 || features_dim(&c.feat) != 9) return 0;
+    /* move every parameter (biases too) off its special initial value */
+    for (size_t k = 0; k < fx->m.n_params; k++) fx->m.params[k] += 0.3f * (2.0f * rng_uniform(&rng) - 1.0f);
+    for (int k = 0; k < GB * 4 * 9; k++) fx->x[k] = rng_uniform(&rng);
+    const int len[GB] = {GT, 3, 1};
+    for (int b = 0; b < GB; b++) {
+        fx->lengths[b] = len[b];
+        fx->rweight[b] = 0.5f * (float)b - 0.7f;   /* mixed signs, as (r - b) gives */
+        for (int t = 0; t < GT; t++) {
+            fx->tokens[b * GT + t] = t == len[b] - 1 ? 2 : t < len[b] ? 4 + (int)rng_below(&rng, 3) : 0;
+            fx->regions[b * GT + t] = (int)rng_below(&rng, 4);
+        }
+    }
+    fx->grad = calloc(fx->m.n_params, sizeof(float));
+    if (!fx->grad) return 0;
+    model_params_view(&fx->g, fx->grad, &c);
+    return decoder_work_init(&fx->w, &c, GB, GT, &err) == GLM_OK;
+}
+
+static void fixture_free(Fixture *fx)
+{
+    decoder_work_free(&fx->w);
+    free(fx->grad);
+    model_free(&fx->m);
+}
+
+static double loss_at(Fixture *fx, const DecoderLoss *loss)
+{
+    decoder_forward(&fx->w, &fx->m.p, fx->x, fx->tokens, fx->lengths, GB, GT, fx->regions, REGIONS_GIVEN,
+                    NULL, loss);
+    return fx->w.stats.loss;
+}
+
+typedef struct {
+    int quiet;                 /* do not print mismatches (the mutation test expects them) */
+    int checked, bad;
+    double worst;              /* largest |a - n| / (FD_ATOL + FD_RTOL max(|a|, |n|)) */
+    char where[64];
+} CheckReport;
+
+static void check_entry(CheckReport *r, Fixture *fx, const DecoderLoss *loss, float *theta, double analytic,
+                        const char *name, size_t k)
+{
+    const float keep = *theta;
+    *theta = keep + (float)FD_EPS;
+    const double up = loss_at(fx, loss);
+    *theta = keep - (float)FD_EPS;
+    const double down = loss_at(fx, loss);
+    *theta = keep;
+    /* the step actually taken in float */
+    const double numeric = (up - down) / ((double)(keep + (float)FD_EPS) - (double)(keep - (float)FD_EPS));
+    const double ratio = fabs(analytic - numeric) / (FD_ATOL + FD_RTOL * fmax(fabs(analytic), fabs(numeric)));
+    r->checked++;
+    if (ratio > 1.0) {
+        r->bad++;
+        if (r->bad <= 3 && !r->quiet)
+            printf("  grad mismatch %s[%zu]: analytic %.6g numeric %.6g\n", name, k, analytic, numeric);
+    }
+    if (ratio > r->worst) {
+        r->worst = ratio;
+        snprintf(r->where, sizeof r->where, "%s[%zu]", name, k);
+    }
+}
+
+/* Compares the analytic gradient of `loss` with finite differences on
+ * FD_SAMPLES entries of every tensor and of the input x. mutate >= 0 scales
+ * tensor number `mutate`'s analytic gradient by `factor` first (the mutation
+ * test). Returns the report; r.bad > 0 means "mismatch". */
+static CheckReport grad_check(Fixture *fx, const DecoderLoss *loss, int mutate, float factor)
+{
+    CheckReport r = {.quiet = mutate >= 0};
+    ModelTensorSpec s[MODEL_N_TENSORS];
+    model_tensor_specs(&fx->m.cfg, s);
+    float dx[GB * 4 * 9] = {0};
+    memset(fx->grad, 0, fx->m.n_params * sizeof(float));
+    loss_at(fx, loss);
+    decoder_backward(&fx->g, dx, &fx->w, &fx->m.p);
+    Rng pick;
+    rng_seed(&pick, 99, 0);
+    float **pv = (float **)&fx->m.p, **gv = (float **)&fx->g;
+    for (int i = 0; i < MODEL_N_TENSORS; i++) {
+        const size_t n = (size_t)s[i].rows * (size_t)(s[i].cols ? s[i].cols : 1);
+        if (i == mutate)
+            for (size_t k = 0; k < n; k++) gv[i][k] *= factor;
+        size_t big = 0;
+        for (size_t k = 1; k < n; k++)
+            if (fabsf(gv[i][k]) > fabsf(gv[i][big])) big = k;
+        for (int j = 0; j < FD_SAMPLES; j++) {
+            size_t k = j == 0 ? big : rng_below(&pick, (uint32_t)n);
+            check_entry(&r, fx, loss, &pv[i][k], gv[i][k], s[i].name, k);
+        }
+    }
+    for (int j = 0; j < FD_SAMPLES; j++) {
+        size_t k = rng_below(&pick, GB * 4 * 9);
+        check_entry(&r, fx, loss, &fx->x[k], dx[k], "x", k);
+    }
+    return r;
+}
+
+/* Largest |gradient| of tensor i under `loss` (is the term reaching it at all?). */
+static float tensor_grad_max(Fixture *fx, const DecoderLoss *loss, int i)
+{
+    ModelTensorSpec s[MODEL_N_TENSORS];
+    model_tensor_specs(&fx->m.cfg, s);
+    memset(fx->grad, 0, fx->m.n_params * sizeof(float));
+    loss_at(fx, loss);
+    decoder_backward(&fx->g, NULL, &fx->w, &fx->m.p);
+    float **gv = (float **)&fx->g, mx = 0;
+    const size_t n = (size_t)s[i].rows * (size_t)(s[i].cols ? s[i].cols : 1);
+    for (size_t k = 0; k < n; k++) mx = fmaxf(mx, fabsf(gv[i][k]));
+    return mx;
+}
+
+static void run_checks(int attention, int gate)
+{
+    Fixture fx;
+    REQUIRE(fixture_init(&fx, attention, gate, 5 + (uint64_t)attention));
+    const char *names[] = {"nll", "reinforce", "entropy", "doubly", "all"};
+    DecoderLoss terms[5] = {
+        {.nll = 0.7f},
+        {.reinforce = fx.rweight},
+        {.entropy = 0.9f},
+        {.doubly = 0.6f},
+        {.nll = 0.7f, .reinforce = fx.rweight, .entropy = 0.9f, .doubly = 0.6f},
+    };
+    for (int k = 0; k < 5; k++) {
+        if (attention == ATTN_HARD && k == 3) continue;   /* the penalty is soft attention's */
+        CheckReport r = grad_check(&fx, &terms[k], -1, 1.0f);
+        if (r.bad || getenv("GLIMPSE_FD_VERBOSE"))
+            printf("  %s attention, %s term: %d of %d entries differ (worst %s, %.3g x tolerance)\n",
+                   attention == ATTN_SOFT ? "soft" : "hard", names[k], r.bad, r.checked, r.where, r.worst);
+        CHECK_EQ_INT(r.bad, 0);
+        CHECK_EQ_INT(r.checked, (MODEL_N_TENSORS + 1) * FD_SAMPLES);
+    }
+    /* Non-vacuous: with every term on, each tensor the model uses gets a gradient. */
+    ModelTensorSpec s[MODEL_N_TENSORS];
+    model_tensor_specs(&fx.m.cfg, s);
+    for (int i = 0; i < MODEL_N_TENSORS; i++) {
+        const int unused = !(attention == ATTN_SOFT && gate) && !strncmp(s[i].name, "gate_", 5);
+        const float mx = tensor_grad_max(&fx, &terms[4], i);
+        if (unused) {
+            CHECK(mx == 0.0f);
+        } else if (!(mx > 1e-3f)) {
+            printf("  %s gets no gradient\n", s[i].name);
+            CHECK(mx > 1e-3f);
+        }
+    }
+    /* Hard attention: word likelihood alone sends nothing into the attention MLP. */
+    if (attention == ATTN_HARD) {
+        CHECK(tensor_grad_max(&fx, &terms[0], 10) == 0.0f);   /* att_w */
+        CHECK(tensor_grad_max(&fx, &terms[1], 18) == 0.0f);   /* out_Lo: REINFORCE alone */
+    }
+    fixture_free(&fx);
+}
+
+TEST(decoder_gradients_hard)
+{
+    run_checks(ATTN_HARD, 0);
+}
+
+TEST(decoder_gradients_soft_gated)
+{
+    run_checks(ATTN_SOFT, 1);
+}
+
+TEST(decoder_gradients_soft_ungated)
+{
+    Fixture fx;
+    REQUIRE(fixture_init(&fx, ATTN_SOFT, 0, 11));
+    DecoderLoss all = {.nll = 1.0f, .reinforce = fx.rweight, .entropy = 0.5f, .doubly = 1.0f};
+    CheckReport r = grad_check(&fx, &all, -1, 1.0f);
+    CHECK_EQ_INT(r.bad, 0);
+    fixture_free(&fx);
+}
+
+/* The checker must catch a wrong gradient: a sign flip, and a 10% scale error. */
+TEST(decoder_gradient_check_catches_mutations)
+{
+    for (int attention = 0; attention < 2; attention++) {
+        Fixture fx;
+        REQUIRE(fixture_init(&fx, attention, 1, 21));
+        DecoderLoss all = {.nll = 1.0f, .reinforce = fx.rweight, .entropy = 0.5f,
+                           .doubly = attention == ATTN_SOFT ? 1.0f : 0.0f};
+        const int flip[] = {0, 8, 14, 18};   /* proj_W, att_Ua, lstm_Wh, out_Lo */
+        for (int k = 0; k < 4; k++) {
+            CheckReport r = grad_check(&fx, &all, flip[k], -1.0f);
+            CHECK(r.bad > 0);
+        }
+        CheckReport r = grad_check(&fx, &all, 13, 1.1f);   /* lstm_Wx 10% too large */
+        CHECK(r.bad > 0);
+        r = grad_check(&fx, &all, -1, 1.0f);                /* and unmutated it passes */
+        CHECK_EQ_INT(r.bad, 0);
+        fixture_free(&fx);
+    }
+}
+
+/* The loss terms measure what they say: the NLL equals -sum log p of the
+ * targets, the per-caption log-likelihood sums to -NLL, alpha rows sum to 1. */
+TEST(decoder_forward_measures)
+{
+    Fixture fx;
+    REQUIRE(fixture_init(&fx, ATTN_SOFT, 1, 3));
+    DecoderLoss nll = {.nll = 1.0f};
+    double J = loss_at(&fx, &nll);
+    double want = 0, sum_caption = 0;
+    DecoderWork *w = &fx.w;
+    for (int b = 0; b < GB; b++) {
+        sum_caption += w->caption_logp[b];
+        for (int t = 0; t < fx.lengths[b]; t++)
+            want -= log(w->prob[((size_t)t * GB + b) * 7 + fx.tokens[b * GT + t]]);
+    }
+    CHECK_NEAR(J, want, 1e-4);
+    CHECK_NEAR(sum_caption, -want, 1e-4);
+    CHECK_EQ_INT(w->stats.tokens, GT + 3 + 1);
+    CHECK_EQ_INT(w->T, GT);
+    for (int t = 0; t < GT; t++)
+        for (int b = 0; b < GB; b++) {
+            double s = 0;
+            for (int i = 0; i < 4; i++) s += w->alpha[((size_t)t * GB + b) * 4 + i];
+            CHECK_NEAR(s, 1.0, 1e-5);
+        }
+    fixture_free(&fx);
+}
+
+/* Same seed, same bytes: a few sampled-region training steps twice. */
+static void train_steps(float *out, size_t n, uint64_t seed)
+{
+    Fixture fx;
+    REQUIRE(fixture_init(&fx, ATTN_HARD, 0, 7));
+    REQUIRE(fx.m.n_params == n);
+    AdamState adam;
+    GlmError err;
+    REQUIRE(optim_adam_init(&adam, fx.m.n_params, &err) == GLM_OK);
+    AdamConfig ac = optim_adam_default();
+    Rng rng;
+    rng_seed(&rng, seed, 1);
+    for (int step = 0; step < 5; step++) {
+        DecoderLoss loss = {.nll = 1.0f / GB, .reinforce = fx.rweight, .entropy = 0.01f};
+        decoder_forward(&fx.w, &fx.m.p, fx.x, fx.tokens, fx.lengths, GB, GT, NULL, REGIONS_SAMPLE, &rng, &loss);
+        memset(fx.grad, 0, n * sizeof(float));
+        decoder_backward(&fx.g, NULL, &fx.w, &fx.m.p);
+        optim_clip_grad_norm(fx.grad, n, 1.0f);
+        optim_adam_step(fx.m.params, &adam, fx.grad, &ac);
+    }
+    memcpy(out, fx.m.params, n * sizeof(float));
+    optim_adam_free(&adam);
+    fixture_free(&fx);
+}
+
+TEST(decoder_training_is_deterministic)
+{
+    ModelConfig c = tiny_config(ATTN_HARD, 0);
+    size_t n = model_param_count(&c);
+    float *a = calloc(n, sizeof(float)), *b = calloc(n, sizeof(float)), *d = calloc(n, sizeof(float));
+    REQUIRE(a && b && d);
+    train_steps(a, n, 42);
+    train_steps(b, n, 42);
+    train_steps(d, n, 43);
+    CHECK(memcmp(a, b, n * sizeof(float)) == 0);
+    CHECK(memcmp(a, d, n * sizeof(float)) != 0);   /* the seed does reach the sampler */
+    free(a);
+    free(b);
+    free(d);
+}
