@@ -92,8 +92,10 @@ $(BIN)/glimpse-%: $(BUILD)/tools/%.o $(LIB)
 $(BUILD)/test_runner: $(TEST_OBJ) $(LIB)
 	$(CC) $(OPT) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS_ALL)
 
-# Run the whole suite; the last line is "N passed, N failed".
+# Run the whole suite (after installing the test-only packages, e.g. the
+# browser for the heatmap page test); the last line is "N passed, N failed".
 test: all
+	@tools/install-test-deps.sh
 	$(BUILD)/test_runner --bin $(BIN)/glimpse
 
 # Show what glimpse does on the bundled sample images.

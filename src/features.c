@@ -66,6 +66,16 @@ void features_region_box(const FeatConfig *c, int r, int col, int *x0, int *y0, 
     *y1 = GLM_MIN(ay + c->window, c->input);
 }
 
+void features_region_cell(const FeatConfig *c, int r, int col, int *x0, int *y0, int *x1, int *y1)
+{
+    int off = grid_offset(c) + (c->window - c->stride) / 2;
+    int ax = off + col * c->stride, ay = off + r * c->stride;
+    *x0 = GLM_MAX(ax, 0);
+    *y0 = GLM_MAX(ay, 0);
+    *x1 = GLM_MIN(ax + c->stride, c->input);
+    *y1 = GLM_MIN(ay + c->stride, c->input);
+}
+
 size_t features_scratch_floats(const FeatConfig *c)
 {
     return (size_t)3 * c->input * c->input;

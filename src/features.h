@@ -67,6 +67,11 @@ static inline int features_regions(const FeatConfig *cfg) { return cfg->grid * c
  * x0 <= x < x1, y0 <= y < y1. */
 void features_region_box(const FeatConfig *cfg, int r, int c, int *x0, int *y0, int *x1, int *y1);
 
+/* The grid cell region (r, c) stands for: the stride x stride square centred
+ * on its window, clipped to the image. Windows overlap, cells do not; the
+ * cell is what grounding is measured on and what a heatmap outlines. */
+void features_region_cell(const FeatConfig *cfg, int r, int c, int *x0, int *y0, int *x1, int *y1);
+
 /* Floats of scratch that features_compute needs (three input x input planes). */
 size_t features_scratch_floats(const FeatConfig *cfg);
 

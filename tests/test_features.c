@@ -162,6 +162,11 @@ TEST(features_position_patch_and_batch)
     CHECK(x0 == 0 && y0 == 0 && x1 == 20 && y1 == 20);
     features_region_box(&c, 3, 1, &x0, &y0, &x1, &y1);
     CHECK(x0 == 12 && y0 == 44 && x1 == 36 && y1 == 64);
+    /* Cells tile the image: 16 px squares. */
+    features_region_cell(&c, 3, 1, &x0, &y0, &x1, &y1);
+    CHECK(x0 == 16 && y0 == 48 && x1 == 32 && y1 == 64);
+    features_region_cell(&c, 0, 0, &x0, &y0, &x1, &y1);
+    CHECK(x0 == 0 && y0 == 0 && x1 == 16 && y1 == 16);
     image_free(&imgs[0]);
     image_free(&imgs[1]);
     free(feat);

@@ -1,0 +1,391 @@
+/* heatmap.c - glimpse-heatmap: caption images with a trained model and draw,
+ * for every word, where the decoder looked (alpha_t as a colour map and the
+ * region it chose outlined), as PNG figures and/or one HTML page.
+ *
+ * The decoding is decode.h's (the same as `glimpse caption`): the images are
+ * loaded once, described by features.h at the model's input size, decoded
+ * together, and each DecodeResult becomes a HeatmapInput (heatmap.h) over
+ * the image as loaded, the region windows scaled from the model's input
+ * size to the image.
+ *
+ * Every input is checked (images readable, model loadable, output
+ * directories writable) before anything is written; outputs go to temporary
+ * files renamed into place, so a failure leaves no half-written file.
+ * Errors: one line "glimpse-heatmap: FILE: reason"; exit 2 for bad input
+ * (unreadable image, wrong model file, unwritable output path), 1 for a
+ * failure of the system (out of memory, disk full). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "decode.h"
+#include "features.h"
+#include "heatmap.h"
+#include "image.h"
+#include "model.h"
+#include "render.h"
+#include "rng.h"
+#include "vocab.h"
+
+#define PROG "glimpse-heatmap"
+#define DEFAULT_MODEL "shapes.glm"
+#define DEFAULT_BEAM 3
+#define MAX_IMAGES 256   /* one run; a contact sheet of more is unreadable anyway */
+
+static void help(void)
+{
+    HeatmapLayout d = heatmap_default_layout();
+    printf("usage: " PROG " [options] IMAGE... --out OUT.png\n"
+           "       " PROG " [options] IMAGE... --html OUT.html\n"
+           "\n"
+           "Captions each image and draws where each word looked: the input with its\n"
+           "caption, then one panel per word (the end token included) with the attention\n"
+           "weights alpha_t as a colour map, the region the model chose outlined in red\n"
+           "and white, and the word's probability.\n"
+           "\n"
+           "options:\n"
+           "  --out FILE.png  the figure; with several images one file per image,\n"
+           "                  FILE-NAME.png (NAME: the image's file name without extension),\n"
+           "                  unless --sheet (default: none)\n"
+           "  --sheet         several images: one contact sheet in FILE.png (default: off)\n"
+           "  --html FILE     one self-contained HTML page for all images: click or hover\n"
+           "                  a word to see its heatmap, left/right keys step (default: none)\n"
+           "  --model FILE    the model (default: %s from $GLIMPSE_MODEL, <bin>/../models\n"
+           "                  or <prefix>/share/glimpse/models)\n"
+           "  --beam K        beam search width, 1 = greedy (default %d)\n"
+           "  --sample        hard attention: draw each word's region from alpha_t instead\n"
+           "                  of taking the most likely one (default: off)\n"
+           "  --seed S        seed for --sample (default %u)\n"
+           "  --cols N        panels per row (default %d)\n"
+           "  --panel PX      panel side in pixels (default: a whole multiple of the image\n"
+           "                  side, at least 192; larger images as they are, up to 512)\n"
+           "  --font FILE     TrueType font for the text, a built-in one when it cannot\n"
+           "                  be read (default %s)\n"
+           "  -h, --help      this text\n"
+           "\n"
+           "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input.\n",
+           DEFAULT_MODEL, DEFAULT_BEAM, RNG_DEFAULT_SEED, d.cols, RENDER_DEFAULT_FONT);
+}
+
+__attribute__((format(printf, 1, 2))) static void error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs(PROG ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int report(const GlmError *err)
+{
+    error("%s", err->msg);
+    return glm_exit_code(err->code);
+}
+
+static int usage(const char *fmt, const char *arg)
+{
+    fputs(PROG ": ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\n" PROG ": try '" PROG " --help'\n", stderr);
+    return 2;
+}
+
+/* A whole decimal integer in [lo, hi], or an error line and 0. */
+static int parse_int(const char *name, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        error("%s: '%s' is not a whole number in [%ld, %ld]", name, s, lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* The directory of path must exist and be writable: checked before any
+ * work so a typo in --out costs nothing. */
+static int check_writable(const char *path)
+{
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
+        error("%s: path too long", path);
+        return 2;
+    }
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    if (access(dir, W_OK | X_OK) != 0) {
+        error("%s: cannot write there: %s: %s", path, dir, strerror(errno));
+        return 2;
+    }
+    return 0;
+}
+
+/* "dir/out.png" and "images/cat.jpg" give "dir/out-cat.png"; characters
+ * other than letters, digits, '.', '-' and '_' in NAME become '_'. */
+static void per_image_path(char *buf, size_t size, const char *out, const char *image, int dup)
+{
+    const char *base = strrchr(image, '/');
+    base = base ? base + 1 : image;
+    char name[256];
+    size_t n = 0;
+    const char *dot = strrchr(base, '.');
+    for (const char *c = base; *c && c != dot && n + 1 < sizeof name; c++)
+        name[n++] = (strchr("._-", *c) || (*c >= '0' && *c <= '9') || ((*c | 32) >= 'a' && (*c | 32) <= 'z')) ? *c : '_';
+    name[n] = 0;
+    const char *slash = strrchr(out, '/');
+    const char *ext = strrchr(out, '.');
+    if (!ext || (slash && ext < slash)) ext = out + strlen(out);
+    char suffix[32] = "";
+    if (dup > 0) snprintf(suffix, sizeof suffix, "-%d", dup + 1);
+    snprintf(buf, size, "%.*s-%s%s%s", (int)(ext - out), out, n ? name : "image", suffix,
+             *ext ? ext : ".png");
+}
+
+/* What one image needs to be drawn; the strings point into the model. */
+typedef struct {
+    Image img;
+    const char **words;   /* (T) */
+    char *caption;
+    int *boxes;           /* (L, 4) */
+} Figure;
+
+static int build_input(HeatmapInput *in, Figure *fig, const char *path, const Model *m,
+                       const DecodeResult *r, GlmError *err)
+{
+    const FeatConfig *fc = &m->cfg.feat;
+    const int G = fc->grid, n_words = r->len + r->ended;
+    fig->words = glm_malloc_array((size_t)n_words + 1, sizeof *fig->words);
+    fig->boxes = glm_malloc_array((size_t)G * G, 4 * sizeof(int));
+    if (!fig->words || !fig->boxes) return glm_fail(err, GLM_ENOMEM, "out of memory");
+    size_t len = 1;
+    for (int t = 0; t < n_words; t++) {
+        fig->words[t] = m->words[r->words[t]];
+        if (t < r->len) len += strlen(fig->words[t]) + 1;
+    }
+    fig->caption = malloc(len);
+    if (!fig->caption) return glm_fail(err, GLM_ENOMEM, "out of memory");
+    fig->caption[0] = 0;
+    for (int t = 0; t < r->len; t++) {
+        if (t) strcat(fig->caption, " ");
+        strcat(fig->caption, fig->words[t]);
+    }
+    /* Region cells (what a region stands for in the grid, and what grounding
+     * is measured on; the windows that feed the features overlap them) from
+     * the model's input pixels to the image's: the image was stretched to
+     * input x input, so each axis scales on its own. Round outwards so a tiny
+     * image still gets non-empty boxes. */
+    const int W = fig->img.w, H = fig->img.h, S = fc->input;
+    for (int i = 0; i < G * G; i++) {
+        int x0, y0, x1, y1, *b = fig->boxes + 4 * i;
+        features_region_cell(fc, i / G, i % G, &x0, &y0, &x1, &y1);
+        b[0] = (int)((long)x0 * W / S);
+        b[1] = (int)((long)y0 * H / S);
+        b[2] = GLM_MAX(b[0] + 1, (int)(((long)x1 * W + S - 1) / S));
+        b[3] = GLM_MAX(b[1] + 1, (int)(((long)y1 * H + S - 1) / S));
+        b[2] = GLM_MIN(b[2], W);
+        b[3] = GLM_MIN(b[3], H);
+    }
+    *in = (HeatmapInput){.img = &fig->img, .name = path, .caption = fig->caption,
+                         .n_words = n_words, .words = fig->words, .p = r->p, .region = r->regions,
+                         .alpha = r->alpha, .grid = G, .boxes = fig->boxes};
+    return GLM_OK;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"out", required_argument, 0, 'o'},   {"html", required_argument, 0, 'H'},
+        {"sheet", no_argument, 0, 'S'},       {"model", required_argument, 0, 'm'},
+        {"beam", required_argument, 0, 'b'},  {"sample", no_argument, 0, 'x'},
+        {"seed", required_argument, 0, 's'},  {"cols", required_argument, 0, 'c'},
+        {"panel", required_argument, 0, 'p'}, {"font", required_argument, 0, 'f'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+    };
+    const char *out = NULL, *html = NULL, *model_path = NULL, *font_path = NULL;
+    long beam = DEFAULT_BEAM, seed = RNG_DEFAULT_SEED, v;
+    int sheet = 0, sample = 0, opt;
+    HeatmapLayout lay = heatmap_default_layout();
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'o': out = optarg; break;
+        case 'H': html = optarg; break;
+        case 'S': sheet = 1; break;
+        case 'm': model_path = optarg; break;
+        case 'x': sample = 1; break;
+        case 'f': font_path = optarg; break;
+        case 'b': if (!parse_int("--beam", optarg, 1, 64, &beam)) return 2; break;
+        case 's': if (!parse_int("--seed", optarg, 0, 0x7fffffffL, &seed)) return 2; break;
+        case 'c': if (!parse_int("--cols", optarg, 1, 64, &v)) return 2; lay.cols = (int)v; break;
+        case 'p': if (!parse_int("--panel", optarg, 16, 4096, &v)) return 2; lay.panel = (int)v; break;
+        case 'h': help(); return 0;
+        default: return usage("%s", "bad option");
+        }
+    }
+    const int n = argc - optind;
+    if (n < 1) return usage("%s", "no image given");
+    if (n > MAX_IMAGES) return usage("more than %s images", "256");
+    if (!out && !html) return usage("%s", "nothing to write: give --out FILE.png and/or --html FILE");
+    char **outs = calloc((size_t)n, sizeof *outs);   /* (n) per-image PNG paths, or NULL */
+    Figure *figs = calloc((size_t)n, sizeof *figs);   /* (n) */
+    HeatmapInput *ins = calloc((size_t)n, sizeof *ins);   /* (n) */
+    float *x = NULL;
+    RenderFont *font = NULL;
+    Model m = {0};
+    Decoding d = {0};
+    int have_model = 0, have_decoding = 0, status = 0;
+    GlmError err;
+    if (!outs || !figs || !ins) {
+        error("out of memory");
+        status = 1;
+        goto done;
+    }
+
+    /* Outputs first: their directories must be writable. */
+    if (out && (n == 1 || sheet)) {
+        if ((status = check_writable(out))) goto done;
+    } else if (out) {
+        for (int i = 0; i < n; i++) {
+            char buf[4096];
+            int dup = 0;
+            for (int j = 0; j < i; j++) {
+                per_image_path(buf, sizeof buf, out, argv[optind + j], 0);
+                char mine[4096];
+                per_image_path(mine, sizeof mine, out, argv[optind + i], 0);
+                dup += !strcmp(buf, mine);
+            }
+            per_image_path(buf, sizeof buf, out, argv[optind + i], dup);
+            if (!(outs[i] = strdup(buf))) {
+                error("out of memory");
+                status = 1;
+                goto done;
+            }
+        }
+        if ((status = check_writable(outs[0]))) goto done;
+    }
+    if (html && (status = check_writable(html))) goto done;
+
+    /* The model, then every image, before any decoding. */
+    char found[4096];
+    if (!model_path) {
+        if (!cli_default_model(found, sizeof found, DEFAULT_MODEL)) {
+            error("%s", found);
+            status = 2;
+            goto done;
+        }
+        model_path = found;
+    }
+    if (model_load(&m, model_path, &err)) {
+        status = report(&err);
+        goto done;
+    }
+    have_model = 1;
+    const FeatConfig *fc = &m.cfg.feat;
+    const int L = features_regions(fc), F = features_dim(fc);
+    if (fc->grid > HEATMAP_MAX_GRID) {
+        error("%s: grid %d too fine to draw (at most %d)", model_path, fc->grid, HEATMAP_MAX_GRID);
+        status = 2;
+        goto done;
+    }
+    x = glm_malloc_array((size_t)n * L, (size_t)F * sizeof(float));   /* (n, L, F) */
+    if (!x) {
+        error("out of memory for %d images", n);
+        status = 1;
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *path = argv[optind + i];
+        Image small;
+        if (image_load(&figs[i].img, path, &err) ||
+            image_resize(&small, &figs[i].img, fc->input, fc->input, &err)) {
+            status = report(&err);
+            goto done;
+        }
+        float *scratch = glm_malloc_array(features_scratch_floats(fc), sizeof(float));
+        if (!scratch) {
+            image_free(&small);
+            error("out of memory");
+            status = 1;
+            goto done;
+        }
+        features_compute(x + (size_t)i * L * F, &small, fc, scratch);
+        free(scratch);
+        image_free(&small);
+    }
+
+    have_decoding = 1;   /* decode_free also after a failed init */
+    if (decode_init(&d, &m.cfg, n, (int)beam, &err)) {
+        status = report(&err);
+        goto done;
+    }
+    Rng rng;
+    rng_seed(&rng, (uint64_t)seed, 0);
+    DecodeOptions dopt = {.beam = (int)beam, .sample = sample, .rng = &rng};
+    decode_run(&d, &m.p, x, n, &dopt);
+    for (int i = 0; i < n; i++)
+        if (build_input(&ins[i], &figs[i], argv[optind + i], &m, &d.results[i], &err)) {
+            status = report(&err);
+            goto done;
+        }
+
+    if (!(font = render_font_load(font_path, 0, &err))) {
+        status = report(&err);
+        goto done;
+    }
+    if (render_font_is_builtin(font))
+        error("note: %s; using the built-in font", render_font_note(font));
+
+    /* The pictures. */
+    for (int i = 0; out && i < (sheet ? 1 : n); i++) {
+        const char *path = (n == 1 || sheet) ? out : outs[i];
+        Canvas c;
+        if (heatmap_render(&c, sheet ? ins : &ins[i], sheet ? n : 1, &lay, font, &err) ||
+            render_write_png(path, &c, &err)) {
+            canvas_free(&c);
+            status = report(&err);
+            goto done;
+        }
+        printf("%s: %dx%d\n", path, c.w, c.h);
+        canvas_free(&c);
+    }
+    if (html) {
+        if (heatmap_write_html(html, ins, n, &lay, font, &err)) {
+            status = report(&err);
+            goto done;
+        }
+        printf("%s\n", html);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        error("error writing to stdout");
+        status = 1;
+    }
+
+done:
+    for (int i = 0; figs && i < n; i++) {
+        image_free(&figs[i].img);
+        free(figs[i].caption);
+        free(figs[i].words);
+        free(figs[i].boxes);
+    }
+    for (int i = 0; outs && i < n; i++) free(outs[i]);
+    free(outs);
+    free(figs);
+    free(ins);
+    free(x);
+    render_font_free(font);
+    if (have_decoding) decode_free(&d);
+    if (have_model) model_free(&m);
+    return status;
+}
