@@ -31,6 +31,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_default_model(char *buf, size_t size, const char *name);
 
 int cmd_regions(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_caption(int argc, char **argv);
 

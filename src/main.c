@@ -18,6 +18,7 @@ typedef struct {
 static const Command commands[] = {
     /* commands */
     {"caption", cmd_caption, "describe images with a trained model (hard or soft attention)"},
+    {"data", cmd_data, "write a synthetic data set: shape scenes or Fashion-MNIST scenes"},
     {"regions", cmd_regions, "load images and print their region grids and feature blocks"},
     {"score", cmd_score, "BLEU-1..4, CIDEr-D and ROUGE-L of candidate captions against references"},
 };

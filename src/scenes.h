@@ -1,0 +1,212 @@
+/* scenes.h - synthetic data sets with known ground truth: shape scenes and
+ * Fashion-MNIST scenes, their captions, and the caption checker.
+ *
+ * A scene is a small RGB picture with a few objects, each described by its
+ * noun-phrase words ("small red circle", "bag") and its pixel box. From the
+ * objects alone this module derives five reference captions (a small
+ * grammar, below) and, inversely, checks whether any caption describes the
+ * objects: that is what `glimpse eval` reports as semantic accuracy and
+ * object accuracy, and where it learns which token names which object.
+ *
+ * Caption grammar (generated and accepted; docs/data-format.md has examples):
+ *     caption := [prefix] NP (REL NP)*
+ *     prefix  := "there is" | ("a" | "an") ("picture" | "image") "of"
+ *     NP      := ("a" | "an") ATTR* NOUN      ATTR = size | colour, each at most once
+ *     REL     := ["is"] (["to the"] ("left" | "right") "of" | "above" | "over" | "below" | "under")
+ * A REL relates the two NPs around it: "A left of B" says A's box centre is
+ * left of B's (scene_relation). Shape NPs always carry a size word, "small"
+ * or "large" (large is never left unmarked), then a colour, then the shape.
+ *
+ * Relation rule (scene_relation): from box centres, the axis along which the
+ * centres differ more decides; ties mean no relation. The generators redraw
+ * any layout in which two objects sit near a diagonal of each other
+ * (| |dx| - |dy| | below a margin), so every relation they state is clearly
+ * true, and the checker judges stated relations with the same function.
+ *
+ * What this module does not do: read captions.tsv or split lists (dataset.h
+ * does), tokenize (text.h), or decide what a model's attention means (eval).
+ *
+ * Usage (checking one caption):
+ *     SceneObjectSet set;  GlmError err;
+ *     if (scene_objects_load(&set, "data/shapes", &err)) ...;
+ *     int n;  const SceneObject *objs = scene_objects_find(&set, "shapes_000001.png", &n);
+ *     SceneCheck ck;
+ *     scene_check_caption(&ck, objs, n, toks, n_toks);  // ck.correct, ck.n_correct, ck.noun_tok[]
+ *     scene_objects_free(&set);
+ */
+#ifndef GLIMPSE_SCENES_H
+#define GLIMPSE_SCENES_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "idx.h"
+#include "rng.h"
+
+#define SCENE_MAX_OBJECTS 8     /* per image, in objects.tsv and the checker */
+#define SCENE_WORDS_LEN 64      /* an object's words, NUL included */
+#define SCENE_N_REFS 5          /* reference captions per generated image */
+#define SCENE_CAPTION_LEN 160   /* longest generated caption, NUL included */
+#define SCENE_MAX_CAPTION_WORDS 20  /* longest generated caption in tokens */
+
+/* ---- geometry -------------------------------------------------------- */
+
+/* A pixel box: columns x0 .. x1-1, rows y0 .. y1-1 (x1, y1 exclusive). */
+typedef struct {
+    int x0, y0, x1, y1;
+} SceneBox;
+
+enum {
+    SCENE_REL_NONE = 0,
+    SCENE_REL_LEFT,    /* a is left of b */
+    SCENE_REL_RIGHT,   /* a is right of b */
+    SCENE_REL_ABOVE,   /* a is above b (smaller y) */
+    SCENE_REL_BELOW,   /* a is below b */
+};
+
+/* How a stands to b, by the rule above. */
+int scene_relation(const SceneBox *a, const SceneBox *b);
+/* "left of", "right of", "above", "below" or "none". */
+const char *scene_relation_name(int rel);
+
+/* ---- objects --------------------------------------------------------- */
+
+typedef struct {
+    char words[SCENE_WORDS_LEN];  /* noun phrase without article: "small red circle", "bag" */
+    SceneBox box;
+} SceneObject;
+
+/* Every object of a data set's objects.tsv, grouped by image. */
+typedef struct {
+    char *name;        /* image name as in captions.tsv, e.g. "shapes_000001.png" */
+    int first, count;  /* its objects are objects[first .. first + count), by object id */
+} SceneImageObjects;
+
+typedef struct {
+    int n_images;
+    SceneImageObjects *images;   /* (n_images) sorted by name */
+    int n_objects;
+    SceneObject *objects;        /* (n_objects) */
+} SceneObjectSet;
+
+/* Reads DIR/objects.tsv. Each line is NAME<TAB>ID<TAB>WORDS<TAB>x0 y0 x1 y1;
+ * an image's ids must be 0..n-1 (any line order), n <= SCENE_MAX_OBJECTS,
+ * the words a noun phrase of known words, the box non-empty. Returns GLM_OK,
+ * GLM_EIO (cannot open/read), GLM_EINPUT ("FILE:LINE: reason"), GLM_ENOMEM;
+ * on failure *out owns nothing. Free with scene_objects_free. */
+int scene_objects_load(SceneObjectSet *out, const char *dir, GlmError *err);
+/* The objects of image `name` (*n of them) or NULL (and *n = 0). */
+const SceneObject *scene_objects_find(const SceneObjectSet *set, const char *name, int *n);
+void scene_objects_free(SceneObjectSet *set);
+
+/* 1 when words is a noun phrase the checker understands (known attribute
+ * words, each kind once, then exactly one noun, last). */
+int scene_words_valid(const char *words);
+
+/* ---- captions -------------------------------------------------------- */
+
+/* The five reference captions of a scene, derived from its objects only:
+ *   0: canonical: objects left to right, short relations ("left of", "above")
+ *   1: the same objects right to left, short relations
+ *   2: left to right with long relations ("to the left of", "over", "under")
+ *   3: right to left, long relations
+ *   4: "there is " + caption 0
+ * A single object gives NP, "there is NP", "a picture of NP",
+ * "an image of NP", NP. Returns GLM_EINPUT when two objects in a row have no
+ * relation (ties; generated layouts never have them) or n is out of range. */
+int scene_captions(char caps[SCENE_N_REFS][SCENE_CAPTION_LEN], const SceneObject *objs, int n,
+                   GlmError *err);
+
+/* What the checker found in one caption. */
+typedef struct {
+    int parsed;      /* the caption follows the grammar, every word known */
+    int correct;     /* semantic correctness: parsed, names every object exactly once with
+                        exactly its words, nothing else, and every stated relation is true */
+    int n_phrases;   /* noun phrases found (also in an unparsed caption) */
+    int n_correct;   /* objects named with exactly their words (object accuracy numerator) */
+    int noun_tok[SCENE_MAX_OBJECTS];  /* per object: token index of the noun that names it, -1 */
+} SceneCheck;
+
+/* Checks toks[0..n_toks) (lowercase words, no start/end tokens; e.g. the
+ * vocabulary's word for each generated id, a const char *[] that converts
+ * implicitly; a char ** needs a cast) against the n_objs (<=
+ * SCENE_MAX_OBJECTS) objects of one image. When correct, noun_tok
+ * comes from the assignment that satisfies the relations; otherwise from the
+ * first phrase naming each object. Never fails. */
+void scene_check_caption(SceneCheck *out, const SceneObject *objs, int n_objs,
+                         const char *const *toks, int n_toks);
+/* The same on raw text, tokenized with text_tokenize (at most 64 tokens). */
+void scene_check_text(SceneCheck *out, const SceneObject *objs, int n_objs, const char *caption);
+
+/* ---- scene generation ------------------------------------------------ */
+
+/* One generated scene. */
+typedef struct {
+    int size;                               /* canvas side in pixels */
+    uint8_t *rgb;                           /* (size, size, 3), owned */
+    int n_objects;
+    SceneObject objects[SCENE_MAX_OBJECTS];
+    int source[SCENE_MAX_OBJECTS];          /* fashion: photo index in its IDX file; shapes: -1 */
+    int label[SCENE_MAX_OBJECTS];           /* fashion: class 0..9; shapes: -1 */
+    char captions[SCENE_N_REFS][SCENE_CAPTION_LEN];
+} Scene;
+
+#define SCENE_SHAPES_DEFAULT_SIZE 64
+#define SCENE_FASHION_DEFAULT_SIZE 96
+#define SCENE_SHAPES_MIN_SIZE 32    /* below this the small shapes stop being recognisable */
+#define SCENE_FASHION_MIN_SIZE 80   /* three 28x28 photos need room to move */
+#define SCENE_MAX_SIZE 1024
+
+/* Allocates s->rgb for a size x size canvas. GLM_EINPUT / GLM_ENOMEM. */
+int scene_init(Scene *s, int size, GlmError *err);
+void scene_free(Scene *s);
+
+/* Draws a shape scene into s (1-3 objects, distinct by size+colour+shape) with
+ * its captions, using only r. */
+int scene_make_shapes(Scene *s, Rng *r, GlmError *err);
+/* Composes 2-3 photos of fs with indices in [lo, hi), distinct classes, with
+ * their captions. */
+int scene_make_fashion(Scene *s, Rng *r, const FashionSet *fs, int lo, int hi, GlmError *err);
+
+/* The drawing colour of a colour word ("red", ...; before the +-6 jitter of
+ * each object). Returns 0 (and leaves rgb) for an unknown word. */
+int scene_colour_rgb(uint8_t rgb[3], const char *word);
+
+/* The word for Fashion-MNIST class c (one token each: "top", ..., "boot"). */
+const char *scene_fashion_name(int c);
+
+/* ---- data sets on disk ---------------------------------------------- */
+
+typedef enum { SCENE_KIND_SHAPES, SCENE_KIND_FASHION } SceneKind;
+
+typedef struct {
+    SceneKind kind;
+    int count;              /* images */
+    uint64_t seed;
+    int size;               /* canvas side */
+    double split[3];        /* train, val, test fractions, summing to 1 */
+    const char *fashion_dir;  /* where the Fashion-MNIST .gz files are */
+} SceneGenParams;
+
+/* Defaults: 1000 images, seed RNG_DEFAULT_SEED, the kind's default size,
+ * split 0.8/0.1/0.1, FASHION_DEFAULT_DIR. */
+SceneGenParams scene_gen_default_params(SceneKind kind);
+
+/* Called now and then during generation (done of total images written). */
+typedef void (*SceneProgressFn)(void *ctx, int done, int total);
+
+/* Writes the data set of docs/data-format.md into out_dir, which must not
+ * exist (or be an empty directory). Everything goes to a fresh sibling
+ * directory OUT.tmp-XXXXXX that is renamed to out_dir only when complete and
+ * deleted on failure, so out_dir is either absent or whole. Fashion: train
+ * scenes use training photos 0..90%, val scenes the last 10% of the training
+ * photos, test scenes only the t10k photos. progress may be NULL. Returns
+ * GLM_EINPUT for bad params or an existing out_dir, GLM_EIO for file system
+ * failures, GLM_ENOMEM. */
+int scene_generate_dataset(const char *out_dir, const SceneGenParams *p, SceneProgressFn progress,
+                           void *ctx, GlmError *err);
+
+/* Train/val/test image counts for count images and the split fractions. */
+void scene_split_counts(int counts[3], int count, const double split[3]);
+
+#endif

@@ -1,0 +1,652 @@
+/* test_scenes.c - shape and fashion scene generation, the caption grammar
+ * and checker, objects.tsv, the data set writer and `glimpse data`. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <stb_image.h>
+
+#include "scenes.h"
+#include "test.h"
+
+/* ---- helpers --------------------------------------------------------- */
+
+static const char *tpath(char *buf, size_t cap, const char *name)
+{
+    snprintf(buf, cap, "%s/%s", test_tmpdir(), name);
+    return buf;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Number of lines in a file (-1 if unreadable). */
+static int count_lines(const char *path)
+{
+    size_t len;
+    char *s = test_slurp(path, &len);
+    if (!s) return -1;
+    int n = 0;
+    for (size_t i = 0; i < len; i++) n += s[i] == '\n';
+    free(s);
+    return n;
+}
+
+/* Does the whitespace-separated list file contain name as a whole line? */
+static int list_has(const char *list_path, const char *name)
+{
+    size_t len;
+    char *s = test_slurp(list_path, &len);
+    if (!s) return 0;
+    int found = 0;
+    char *save;
+    for (char *line = strtok_r(s, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save))
+        found = !strcmp(line, name);
+    free(s);
+    return found;
+}
+
+static int gen(const char *dir, SceneKind kind, int count, uint64_t seed)
+{
+    SceneGenParams p = scene_gen_default_params(kind);
+    p.count = count;
+    p.seed = seed;
+    GlmError err = {0};
+    int rc = scene_generate_dataset(dir, &p, NULL, NULL, &err);
+    if (rc) test_failed(__FILE__, __LINE__, "generate %s: %s", dir, err.msg);
+    return rc;
+}
+
+/* Checks every reference caption of a generated data set against its
+ * objects; returns the number of captions checked. */
+static int check_all_references(const char *dir)
+{
+    char path[600];
+    SceneObjectSet set;
+    GlmError err = {0};
+    if (scene_objects_load(&set, dir, &err)) {
+        test_failed(__FILE__, __LINE__, "objects: %s", err.msg);
+        return 0;
+    }
+    snprintf(path, sizeof path, "%s/captions.tsv", dir);
+    size_t len;
+    char *s = test_slurp(path, &len);
+    if (!s) {
+        scene_objects_free(&set);
+        return 0;
+    }
+    int checked = 0;
+    char *save;
+    for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *hash = strchr(line, '#'), *tab = strchr(line, '\t');
+        if (!hash || !tab) {
+            test_failed(__FILE__, __LINE__, "bad captions line '%s'", line);
+            continue;
+        }
+        *hash = 0;
+        int n;
+        const SceneObject *objs = scene_objects_find(&set, line, &n);
+        if (!objs) {
+            test_failed(__FILE__, __LINE__, "%s has captions but no objects", line);
+            continue;
+        }
+        SceneCheck ck;
+        scene_check_text(&ck, objs, n, tab + 1);
+        if (!ck.correct || ck.n_correct != n)
+            test_failed(__FILE__, __LINE__, "%s: reference '%s' fails its own check (parsed %d, %d/%d named)",
+                        line, tab + 1, ck.parsed, ck.n_correct, n);
+        for (int j = 0; j < n; j++)
+            if (ck.noun_tok[j] < 0)
+                test_failed(__FILE__, __LINE__, "%s: '%s': object %d has no noun token", line, tab + 1, j);
+        checked++;
+    }
+    free(s);
+    scene_objects_free(&set);
+    return checked;
+}
+
+/* ---- relation rule and captions -------------------------------------- */
+
+TEST(scenes_relation_rule)
+{
+    SceneBox a = {0, 0, 10, 10}, right = {30, 5, 40, 15}, below = {3, 30, 13, 40};
+    SceneBox diag = {20, 20, 30, 30}, same = {0, 0, 10, 10};
+    CHECK_EQ_INT(scene_relation(&a, &right), SCENE_REL_LEFT);
+    CHECK_EQ_INT(scene_relation(&right, &a), SCENE_REL_RIGHT);
+    CHECK_EQ_INT(scene_relation(&a, &below), SCENE_REL_ABOVE);
+    CHECK_EQ_INT(scene_relation(&below, &a), SCENE_REL_BELOW);
+    CHECK_EQ_INT(scene_relation(&a, &diag), SCENE_REL_NONE);   /* exactly diagonal */
+    CHECK_EQ_INT(scene_relation(&a, &same), SCENE_REL_NONE);
+}
+
+/* Two objects, given right one first: a small red circle left of a large blue square. */
+static const SceneObject pair_h[2] = {
+    {"large blue square", {35, 18, 55, 38}},
+    {"small red circle", {5, 20, 17, 32}},
+};
+/* Vertical: a small red circle above a large blue square. */
+static const SceneObject pair_v[2] = {
+    {"small red circle", {20, 5, 32, 17}},
+    {"large blue square", {18, 35, 38, 55}},
+};
+
+TEST(scenes_captions_canonical_and_paraphrases)
+{
+    char caps[SCENE_N_REFS][SCENE_CAPTION_LEN];
+    GlmError err = {0};
+    REQUIRE(scene_captions(caps, pair_h, 2, &err) == GLM_OK);
+    CHECK(!strcmp(caps[0], "a small red circle left of a large blue square"));
+    CHECK(!strcmp(caps[1], "a large blue square right of a small red circle"));
+    CHECK(!strcmp(caps[2], "a small red circle to the left of a large blue square"));
+    CHECK(!strcmp(caps[3], "a large blue square to the right of a small red circle"));
+    CHECK(!strcmp(caps[4], "there is a small red circle left of a large blue square"));
+    REQUIRE(scene_captions(caps, pair_v, 2, &err) == GLM_OK);
+    /* Same x order rule: both centres at x 26/28, circle is left. */
+    CHECK(!strcmp(caps[0], "a small red circle above a large blue square"));
+    CHECK(!strcmp(caps[3], "a large blue square under a small red circle"));
+    CHECK(!strcmp(caps[2], "a small red circle over a large blue square"));
+    /* Objects with no relation between neighbours are refused. */
+    SceneObject tie[2] = {{"small red circle", {0, 0, 10, 10}}, {"small blue cross", {20, 20, 30, 30}}};
+    CHECK_EQ_INT(scene_captions(caps, tie, 2, &err), GLM_EINPUT);
+    SceneObject bad[1] = {{"small red dog", {0, 0, 10, 10}}};
+    CHECK_EQ_INT(scene_captions(caps, bad, 1, &err), GLM_EINPUT);
+}
+
+/* ---- checker --------------------------------------------------------- */
+
+static SceneCheck check(const SceneObject *objs, int n, const char *caption)
+{
+    SceneCheck ck;
+    scene_check_text(&ck, objs, n, caption);
+    return ck;
+}
+
+TEST(scenes_checker_accepts_true_captions_and_finds_nouns)
+{
+    SceneCheck ck = check(pair_h, 2, "a small red circle left of a large blue square");
+    CHECK(ck.parsed);
+    CHECK(ck.correct);
+    CHECK_EQ_INT(ck.n_correct, 2);
+    CHECK_EQ_INT(ck.n_phrases, 2);
+    CHECK_EQ_INT(ck.noun_tok[1], 3);   /* circle */
+    CHECK_EQ_INT(ck.noun_tok[0], 9);   /* square */
+    ck = check(pair_h, 2, "A large blue square, to the right of a small red circle.");
+    CHECK(ck.correct);
+    CHECK_EQ_INT(ck.noun_tok[0], 3);
+    CHECK_EQ_INT(ck.noun_tok[1], 11);
+    CHECK(check(pair_h, 2, "there is a small red circle left of a large blue square").correct);
+    CHECK(check(pair_h, 2, "a small red circle is left of a large blue square").correct);
+    CHECK(check(pair_v, 2, "a small red circle above a large blue square").correct);
+    CHECK(check(pair_v, 2, "a small red circle over a large blue square").correct);
+    CHECK(check(pair_v, 2, "a large blue square below a small red circle").correct);
+    CHECK(check(pair_v, 2, "an image of a large blue square under a small red circle").correct);
+    /* Attribute order is free, as long as each is said once. */
+    CHECK(check(pair_v, 2, "a red small circle above a large blue square").correct);
+}
+
+TEST(scenes_checker_rejects_wrong_captions)
+{
+    SceneCheck ck;
+    /* wrong colour */
+    ck = check(pair_h, 2, "a small green circle left of a large blue square");
+    CHECK(!ck.correct);
+    CHECK_EQ_INT(ck.n_correct, 1);
+    CHECK_EQ_INT(ck.noun_tok[1], -1);
+    CHECK_EQ_INT(ck.noun_tok[0], 9);
+    /* wrong size, missing size */
+    ck = check(pair_h, 2, "a large red circle left of a large blue square");
+    CHECK(!ck.correct);
+    CHECK_EQ_INT(ck.n_correct, 1);
+    ck = check(pair_h, 2, "a red circle left of a large blue square");
+    CHECK(!ck.correct);
+    CHECK_EQ_INT(ck.n_correct, 1);
+    /* wrong shape */
+    CHECK(!check(pair_h, 2, "a small red triangle left of a large blue square").correct);
+    /* wrong relation: the names are right, the geometry is not */
+    ck = check(pair_h, 2, "a small red circle right of a large blue square");
+    CHECK(ck.parsed);
+    CHECK(!ck.correct);
+    CHECK_EQ_INT(ck.n_correct, 2);
+    CHECK(!check(pair_h, 2, "a small red circle above a large blue square").correct);
+    CHECK(!check(pair_v, 2, "a small red circle left of a large blue square").correct);
+    CHECK(!check(pair_v, 2, "a small red circle below a large blue square").correct);
+    /* extra object */
+    ck = check(pair_h, 2, "a small red circle left of a large blue square left of a small green cross");
+    CHECK(!ck.correct);
+    CHECK_EQ_INT(ck.n_phrases, 3);
+    CHECK_EQ_INT(ck.n_correct, 2);
+    /* the same object twice */
+    CHECK(!check(pair_h, 2, "a small red circle left of a small red circle").correct);
+    /* missing object */
+    ck = check(pair_h, 2, "a small red circle");
+    CHECK(ck.parsed);
+    CHECK(!ck.correct);
+    CHECK_EQ_INT(ck.n_correct, 1);
+    /* no relation between the phrases, unknown word, dangling relation, empty */
+    ck = check(pair_h, 2, "a small red circle a large blue square");
+    CHECK(!ck.parsed);
+    CHECK(!ck.correct);
+    CHECK_EQ_INT(ck.n_correct, 2);
+    CHECK(!check(pair_h, 2, "a small red circle left of a large blue square dog").correct);
+    CHECK(!check(pair_h, 2, "a small red circle left of").correct);
+    CHECK(!check(pair_h, 2, "a small small red circle left of a large blue square").correct);
+    ck = check(pair_h, 2, "");
+    CHECK(!ck.correct);
+    CHECK_EQ_INT(ck.n_correct, 0);
+}
+
+TEST(scenes_checker_uses_relations_to_tell_equal_words_apart)
+{
+    /* Two identical phrases: only the assignment that fits the relation counts. */
+    SceneObject objs[3] = {
+        {"bag", {60, 10, 80, 30}},
+        {"bag", {10, 10, 30, 30}},
+        {"boot", {35, 60, 55, 80}},
+    };
+    SceneCheck ck = check(objs, 3, "a boot below a bag left of a bag");
+    /* boot (45,70) vs left bag (20,20): dx 25 < dy 50 -> boot below it: true;
+     * left bag left of right bag: true. */
+    CHECK(ck.correct);
+    CHECK_EQ_INT(ck.noun_tok[2], 1);
+    CHECK_EQ_INT(ck.noun_tok[1], 4);
+    CHECK_EQ_INT(ck.noun_tok[0], 8);
+    CHECK(check(objs, 3, "a boot below a bag right of a bag").correct);   /* the other bag */
+    CHECK(!check(objs, 3, "a boot above a bag left of a bag").correct);
+    CHECK(!check(objs, 3, "a bag left of a boot left of a bag").correct);
+}
+
+/* ---- generated scenes ------------------------------------------------ */
+
+TEST(scenes_shapes_layout_invariants)
+{
+    Scene s;
+    GlmError err = {0};
+    REQUIRE(scene_init(&s, 64, &err) == GLM_OK);
+    Rng r;
+    rng_seed(&r, 99, 0);
+    int hist[4] = {0};
+    int sizes[2] = {0};
+    for (int it = 0; it < 2000; it++) {
+        REQUIRE(scene_make_shapes(&s, &r, &err) == GLM_OK);
+        REQUIRE(s.n_objects >= 1 && s.n_objects <= 3);
+        hist[s.n_objects]++;
+        for (int i = 0; i < s.n_objects; i++) {
+            const SceneBox *b = &s.objects[i].box;
+            CHECK(b->x0 >= 0 && b->y0 >= 0 && b->x1 <= 64 && b->y1 <= 64);
+            int w = b->x1 - b->x0;
+            CHECK(w == b->y1 - b->y0);
+            CHECK(w >= 12 && w <= 21);
+            sizes[w > 16]++;
+            CHECK(scene_words_valid(s.objects[i].words));
+            CHECK((w > 16) == (strncmp(s.objects[i].words, "large ", 6) == 0));
+            for (int j = 0; j < i; j++) {
+                const SceneBox *c = &s.objects[j].box;
+                int overlap = b->x0 < c->x1 && c->x0 < b->x1 && b->y0 < c->y1 && c->y0 < b->y1;
+                CHECK(!overlap);
+                CHECK(strcmp(s.objects[i].words, s.objects[j].words) != 0);
+                CHECK(scene_relation(b, c) != SCENE_REL_NONE);
+            }
+        }
+    }
+    /* 1, 2 and 3 objects each about a third of the time; both sizes used. */
+    for (int n = 1; n <= 3; n++) CHECK(hist[n] > 500);
+    CHECK(sizes[0] > 500 && sizes[1] > 500);
+    scene_free(&s);
+}
+
+TEST(scenes_positions_are_not_on_a_grid)
+{
+    /* Box corners take (nearly) every pixel offset modulo 8, so no region
+     * grid of 2, 4 or 8 px lines them up. */
+    Scene s;
+    GlmError err = {0};
+    REQUIRE(scene_init(&s, 64, &err) == GLM_OK);
+    Rng r;
+    rng_seed(&r, 5, 0);
+    int mod[8] = {0};
+    for (int it = 0; it < 400; it++) {
+        REQUIRE(scene_make_shapes(&s, &r, &err) == GLM_OK);
+        for (int i = 0; i < s.n_objects; i++) mod[s.objects[i].box.x0 % 8]++;
+    }
+    for (int k = 0; k < 8; k++) CHECK(mod[k] > 40);
+    scene_free(&s);
+}
+
+TEST(scenes_every_reference_passes_its_own_check_in_memory)
+{
+    Scene s;
+    GlmError err = {0};
+    REQUIRE(scene_init(&s, 64, &err) == GLM_OK);
+    Rng r;
+    rng_seed(&r, 7, 0);
+    for (int it = 0; it < 1000; it++) {
+        REQUIRE(scene_make_shapes(&s, &r, &err) == GLM_OK);
+        for (int k = 0; k < SCENE_N_REFS; k++) {
+            SceneCheck ck = check(s.objects, s.n_objects, s.captions[k]);
+            if (!ck.correct)
+                test_failed(__FILE__, __LINE__, "reference '%s' fails its own scene", s.captions[k]);
+        }
+        /* And the canonical caption fails on a scene with one object recoloured. */
+        SceneObject alt[SCENE_MAX_OBJECTS];
+        memcpy(alt, s.objects, sizeof alt);
+        char *sp = strchr(alt[0].words, ' ');
+        REQUIRE(sp);
+        const char *col = strncmp(sp + 1, "red", 3) ? "red" : "blue";
+        char rest[SCENE_WORDS_LEN];
+        snprintf(rest, sizeof rest, "%s", strchr(sp + 1, ' ') + 1);
+        snprintf(sp + 1, SCENE_WORDS_LEN - (size_t)(sp + 1 - alt[0].words), "%s %s", col, rest);
+        CHECK(!check(alt, s.n_objects, s.captions[0]).correct);
+    }
+    scene_free(&s);
+}
+
+TEST(scenes_same_seed_same_bytes_other_seed_other_bytes)
+{
+    char a[512], b[512], c[512];
+    REQUIRE(gen(tpath(a, sizeof a, "det_a"), SCENE_KIND_SHAPES, 25, 11) == GLM_OK);
+    REQUIRE(gen(tpath(b, sizeof b, "det_b"), SCENE_KIND_SHAPES, 25, 11) == GLM_OK);
+    REQUIRE(gen(tpath(c, sizeof c, "det_c"), SCENE_KIND_SHAPES, 25, 12) == GLM_OK);
+    CHECK_EQ_INT(count_lines(tpath(a, sizeof a, "det_a/captions.tsv")), 25 * SCENE_N_REFS);
+    tpath(a, sizeof a, "det_a");
+    CHECK_EQ_INT(test_run("diff -r '%s' '%s'", a, b), 0);
+    CHECK_EQ_INT(test_run("cmp -s '%s/captions.tsv' '%s/captions.tsv'", a, c), 1);
+    CHECK_EQ_INT(test_run("cmp -s '%s/images/shapes_000003.png' '%s/images/shapes_000003.png'", a, c), 1);
+    CHECK_EQ_INT(test_run("cmp -s '%s/objects.tsv' '%s/objects.tsv'", a, c), 1);
+}
+
+TEST(scenes_png_pixels_match_the_boxes)
+{
+    char dir[512], path[700];
+    REQUIRE(gen(tpath(dir, sizeof dir, "pix"), SCENE_KIND_SHAPES, 30, 3) == GLM_OK);
+    SceneObjectSet set;
+    GlmError err = {0};
+    REQUIRE(scene_objects_load(&set, dir, &err) == GLM_OK);
+    CHECK_EQ_INT(set.n_images, 30);
+    for (int im = 0; im < set.n_images; im++) {
+        snprintf(path, sizeof path, "%s/images/%s", dir, set.images[im].name);
+        int w, h, ch;
+        uint8_t *px = stbi_load(path, &w, &h, &ch, 3);
+        REQUIRE(px);
+        CHECK_EQ_INT(w, 64);
+        CHECK_EQ_INT(h, 64);
+        int n;
+        const SceneObject *objs = scene_objects_find(&set, set.images[im].name, &n);
+        REQUIRE(objs && n >= 1);
+        for (int j = 0; j < n; j++) {
+            const SceneBox *b = &objs[j].box;
+            const uint8_t *c = px + (((b->y0 + b->y1) / 2) * 64 + (b->x0 + b->x1) / 2) * 3;
+            char colour[16];
+            REQUIRE(sscanf(objs[j].words, "%*s %15s", colour) == 1);
+            uint8_t want[3];
+            REQUIRE(scene_colour_rgb(want, colour));
+            for (int k = 0; k < 3; k++)
+                if (abs(c[k] - want[k]) > 8)
+                    test_failed(__FILE__, __LINE__, "%s object %d (%s): centre channel %d is %d, want %d+-8",
+                                set.images[im].name, j, objs[j].words, k, c[k], want[k]);
+        }
+        /* Every pixel outside all boxes is pale, nearly grey background. */
+        int bad = 0;
+        for (int y = 0; y < 64; y++)
+            for (int x = 0; x < 64; x++) {
+                int inside = 0;
+                for (int j = 0; j < n; j++)
+                    inside |= x >= objs[j].box.x0 && x < objs[j].box.x1 && y >= objs[j].box.y0 &&
+                              y < objs[j].box.y1;
+                if (inside) continue;
+                const uint8_t *q = px + (y * 64 + x) * 3;
+                int lo = q[0] < q[1] ? q[0] : q[1], hi = q[0] > q[1] ? q[0] : q[1];
+                lo = q[2] < lo ? q[2] : lo;
+                hi = q[2] > hi ? q[2] : hi;
+                bad += lo < 205 || hi - lo > 12;
+            }
+        CHECK_EQ_INT(bad, 0);
+        stbi_image_free(px);
+    }
+    CHECK_EQ_INT(check_all_references(dir), 30 * SCENE_N_REFS);
+    /* Split lists cover every image once: 24 / 3 / 3. */
+    CHECK_EQ_INT(count_lines(tpath(path, sizeof path, "pix/train.txt")), 24);
+    CHECK_EQ_INT(count_lines(tpath(path, sizeof path, "pix/val.txt")), 3);
+    CHECK_EQ_INT(count_lines(tpath(path, sizeof path, "pix/test.txt")), 3);
+    scene_objects_free(&set);
+}
+
+TEST(scenes_fashion_splits_use_disjoint_photos)
+{
+    char dir[512], path[700];
+    SceneGenParams p = scene_gen_default_params(SCENE_KIND_FASHION);
+    p.count = 40;
+    p.seed = 8;
+    p.split[0] = 0.4;
+    p.split[1] = 0.3;
+    p.split[2] = 0.3;
+    GlmError err = {0};
+    int rc = scene_generate_dataset(tpath(dir, sizeof dir, "fash"), &p, NULL, NULL, &err);
+    if (rc) test_failed(__FILE__, __LINE__, "%s", err.msg);
+    REQUIRE(rc == GLM_OK);
+    char trainl[700], vall[700], testl[700];
+    snprintf(trainl, sizeof trainl, "%s/train.txt", dir);
+    snprintf(vall, sizeof vall, "%s/val.txt", dir);
+    snprintf(testl, sizeof testl, "%s/test.txt", dir);
+    snprintf(path, sizeof path, "%s/sources.tsv", dir);
+    size_t len;
+    char *s = test_slurp(path, &len);
+    REQUIRE(s);
+    int rows = 0, in_split[3] = {0};
+    SceneObjectSet set;
+    REQUIRE(scene_objects_load(&set, dir, &err) == GLM_OK);
+    char *save;
+    for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char name[128], which[16];
+        int id, idx, label;
+        REQUIRE(sscanf(line, "%127s %d %15s %d %d", name, &id, which, &idx, &label) == 5);
+        rows++;
+        int n;
+        const SceneObject *objs = scene_objects_find(&set, name, &n);
+        REQUIRE(objs && id < n);
+        CHECK(!strcmp(objs[id].words, scene_fashion_name(label)));
+        if (list_has(trainl, name)) {
+            in_split[0]++;
+            CHECK(!strcmp(which, "train"));
+            CHECK(idx >= 0 && idx < 54000);
+        } else if (list_has(vall, name)) {
+            in_split[1]++;
+            CHECK(!strcmp(which, "train"));
+            CHECK(idx >= 54000 && idx < 60000);
+        } else {
+            CHECK(list_has(testl, name));
+            in_split[2]++;
+            CHECK(!strcmp(which, "t10k"));
+            CHECK(idx >= 0 && idx < 10000);
+        }
+    }
+    free(s);
+    scene_objects_free(&set);
+    CHECK(rows >= 80 && rows <= 120);
+    CHECK(in_split[0] > 0 && in_split[1] > 0 && in_split[2] > 0);
+    CHECK_EQ_INT(check_all_references(dir), 40 * SCENE_N_REFS);
+}
+
+/* ---- objects.tsv ----------------------------------------------------- */
+
+static int load_objects_text(SceneObjectSet *set, const char *sub, const char *text, GlmError *err)
+{
+    char dir[512], path[700];
+    tpath(dir, sizeof dir, sub);
+    if (test_run("mkdir -p '%s'", dir) != 0) return -1;
+    snprintf(path, sizeof path, "%s/objects.tsv", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fputs(text, f);
+    fclose(f);
+    return scene_objects_load(set, dir, err);
+}
+
+TEST(scenes_objects_load_groups_and_sorts)
+{
+    SceneObjectSet set;
+    GlmError err = {0};
+    int rc = load_objects_text(&set, "obj_ok",
+                               "b.png\t1\tlarge red cross\t10 10 30 30\n"
+                               "a.png\t0\tbag\t1 2 3 4\n"
+                               "\n"
+                               "b.png\t0\tsmall blue circle\t40 40 52 52\r\n",
+                               &err);
+    REQUIRE(rc == GLM_OK);
+    CHECK_EQ_INT(set.n_images, 2);
+    CHECK_EQ_INT(set.n_objects, 3);
+    int n;
+    const SceneObject *o = scene_objects_find(&set, "b.png", &n);
+    REQUIRE(o && n == 2);
+    CHECK(!strcmp(o[0].words, "small blue circle"));
+    CHECK_EQ_INT(o[0].box.x1, 52);
+    CHECK(!strcmp(o[1].words, "large red cross"));
+    o = scene_objects_find(&set, "a.png", &n);
+    CHECK(o && n == 1);
+    CHECK(scene_objects_find(&set, "c.png", &n) == NULL && n == 0);
+    scene_objects_free(&set);
+}
+
+TEST(scenes_objects_load_rejects_bad_lines)
+{
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"a.png\t0\tbag\n", "objects.tsv:1: 3 fields"},
+        {"a.png\t0\tbag\t1 2 3 4\na.png\tx\tbag\t1 2 3 4\n", "objects.tsv:2: object id 'x'"},
+        {"a.png\t0\tpink elephant\t1 2 3 4\n", "objects.tsv:1: object words 'pink elephant'"},
+        {"a.png\t0\tbag\t1 2 3\n", "objects.tsv:1: box '1 2 3'"},
+        {"a.png\t0\tbag\t5 2 3 4\n", "objects.tsv:1: box '5 2 3 4' is empty"},
+        {"a.png\t0\tbag\t1 2 3 4\na.png\t0\tboot\t1 2 3 4\n", "object id 0, want 1"},
+        {"a.png\t1\tbag\t1 2 3 4\n", "objects.tsv:1: image a.png: object id 1, want 0"},
+        {"\t0\tbag\t1 2 3 4\n", "objects.tsv:1: empty image name"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        SceneObjectSet set;
+        GlmError err = {0};
+        char sub[32];
+        snprintf(sub, sizeof sub, "obj_bad%zu", i);
+        CHECK_EQ_INT(load_objects_text(&set, sub, cases[i].text, &err), GLM_EINPUT);
+        CHECK_STR_CONTAINS(err.msg, cases[i].want);
+        CHECK(set.images == NULL && set.n_images == 0);
+    }
+    SceneObjectSet set;
+    GlmError err = {0};
+    CHECK_EQ_INT(scene_objects_load(&set, tpath((char[512]){0}, 512, "no_such_dir"), &err), GLM_EIO);
+    CHECK_STR_CONTAINS(err.msg, "objects.tsv");
+}
+
+/* ---- the command line ------------------------------------------------ */
+
+static int err_lines(void)
+{
+    char p[512];
+    return count_lines(tpath(p, sizeof p, "last.err"));
+}
+
+static char *last_err(void)
+{
+    char p[512];
+    return test_slurp(tpath(p, sizeof p, "last.err"), NULL);
+}
+
+TEST(scenes_cli_bad_arguments_exit_2_with_one_line)
+{
+    /* Run from the scratch directory (so a wrongly accepted --out X lands
+     * there), hence the binary's absolute path. */
+    char bin[4096];
+    REQUIRE(realpath(test_glimpse_bin(), bin));
+    const char *T = test_tmpdir();
+    static const char *const bad[] = {
+        "data",
+        "data circles --out X",
+        "data shapes",
+        "data shapes --out X --count 0",
+        "data shapes --out X --count many",
+        "data shapes --out X --size 7",
+        "data shapes --out X --split 0.5,0.5",
+        "data shapes --out X --split 0.8,0.1,0.2",
+        "data shapes --out X --frobnicate",
+        "data shapes --out X --seed -1",
+        "data shapes --out X extra",
+        "data shapes --out X --fashion-dir /tmp",
+        "data fashion --out X --size 40",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int st = test_run("cd '%s' && '%s' %s", T, bin, bad[i]);
+        if (st != 2) test_failed(__FILE__, __LINE__, "'glimpse %s' exited %d, want 2", bad[i], st);
+        if (err_lines() != 1)
+            test_failed(__FILE__, __LINE__, "'glimpse %s' printed %d lines on stderr, want 1", bad[i], err_lines());
+    }
+    char p[512];
+    CHECK(!exists(tpath(p, sizeof p, "X")));
+    CHECK_EQ_INT(test_run("'%s' data --help", bin), 0);
+    char *out = test_slurp(tpath(p, sizeof p, "last.out"), NULL);
+    CHECK_STR_CONTAINS(out, "--count N");
+    CHECK_STR_CONTAINS(out, "default 1000");
+    CHECK_STR_CONTAINS(out, "--split");
+    CHECK_STR_CONTAINS(out, "--seed");
+    free(out);
+}
+
+TEST(scenes_cli_writes_a_data_set_and_reports_the_seed)
+{
+    char dir[512], p[600];
+    tpath(dir, sizeof dir, "cli_ok");
+    CHECK_EQ_INT(test_run("'%s' data shapes --out '%s' --count 12", test_glimpse_bin(), dir), 0);
+    char *out = test_slurp(tpath(p, sizeof p, "last.out"), NULL);
+    CHECK_STR_CONTAINS(out, "seed 1234 (default)");
+    free(out);
+    snprintf(p, sizeof p, "%s/info.txt", dir);
+    CHECK(exists(p));
+    snprintf(p, sizeof p, "%s/images/shapes_000011.png", dir);
+    CHECK(exists(p));
+    /* Refuses to overwrite: exit 2, one line, data set untouched. */
+    CHECK_EQ_INT(test_run("'%s' data shapes --out '%s' --count 3", test_glimpse_bin(), dir), 2);
+    CHECK_EQ_INT(err_lines(), 1);
+    char *e = last_err();
+    CHECK_STR_CONTAINS(e, "not empty");
+    free(e);
+    snprintf(p, sizeof p, "%s/captions.tsv", dir);
+    CHECK_EQ_INT(count_lines(p), 12 * SCENE_N_REFS);
+}
+
+TEST(scenes_cli_unwritable_out_leaves_nothing)
+{
+    char p[600];
+    const char *T = test_tmpdir();
+    /* The parent does not exist. */
+    int st = test_run("'%s' data shapes --out '%s/no/such/parent/ds' --count 3", test_glimpse_bin(), T);
+    CHECK(st == 1 || st == 2);
+    CHECK_EQ_INT(err_lines(), 1);
+    char *e = last_err();
+    CHECK_STR_CONTAINS(e, "no/such/parent/ds");
+    free(e);
+    /* The parent is a regular file. */
+    snprintf(p, sizeof p, "%s/plainfile", T);
+    FILE *f = fopen(p, "w");
+    REQUIRE(f);
+    fclose(f);
+    st = test_run("'%s' data shapes --out '%s/plainfile/ds' --count 3", test_glimpse_bin(), T);
+    CHECK(st == 1 || st == 2);
+    CHECK_EQ_INT(err_lines(), 1);
+    /* A failure half-way (a broken Fashion-MNIST file) removes the temporary
+     * directory: neither DIR nor DIR.tmp-* remains. */
+    char fdir[600];
+    snprintf(fdir, sizeof fdir, "%s/badmnist", T);
+    REQUIRE(test_run("mkdir -p '%s' && printf 'not gzip, not idx' > '%s/train-images-idx3-ubyte.gz'",
+                     fdir, fdir) == 0);
+    st = test_run("'%s' data fashion --out '%s/fout' --count 5 --fashion-dir '%s'", test_glimpse_bin(),
+                  T, fdir);
+    CHECK_EQ_INT(st, 2);
+    CHECK_EQ_INT(err_lines(), 1);
+    e = last_err();
+    CHECK_STR_CONTAINS(e, "train-images-idx3-ubyte.gz");
+    CHECK_STR_CONTAINS(e, "bad magic");
+    free(e);
+    snprintf(p, sizeof p, "%s/fout", T);
+    CHECK(!exists(p));
+    CHECK_EQ_INT(test_run("ls -d '%s'/fout.tmp-* '%s'/ds.tmp-* 2>/dev/null | wc -l | grep -qx 0", T, T), 0);
+}
