@@ -1,6 +1,8 @@
 /* cli.c - shared helpers of the subcommands: one-line errors, number parsing. */
 #include "cli.h"
 
+#include "dataset.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,4 +87,32 @@ int cli_default_model(char *buf, size_t size, const char *name)
     snprintf(buf, size, "no model given and no %s in $GLIMPSE_MODEL, %s/../models or %s/../share/glimpse/models",
              name, exe, exe);
     return 0;
+}
+
+int cli_load_split(Dataset *out, const CliData *d, const char *split, int allow_empty, int *empty)
+{
+    GlmError err = {0};
+    int rc, k = !strcmp(split, "train") ? 0 : !strcmp(split, "val") ? 1 : 2;
+    if (empty) *empty = 0;
+    if (d->data_dir) {
+        rc = dataset_load_dir(out, d->data_dir, split, d->strict, &err);
+    } else {
+        if (!d->lists[k] && k != 0) {
+            if (empty) *empty = 1;
+            return allow_empty ? GLM_OK : (cli_error("no --%s-list given", split), GLM_EINPUT);
+        }
+        rc = dataset_load_captions(out, d->captions, d->images, d->lists[k], d->strict, &err);
+    }
+    if (rc) {
+        if (allow_empty && rc == GLM_EINPUT && strstr(err.msg, "no usable image")) {
+            if (empty) *empty = 1;
+            return GLM_OK;
+        }
+        cli_error("%s", err.msg);
+        return rc;
+    }
+    for (int i = 0; i < out->n_messages; i++) cli_error("warning: %s", out->messages[i]);
+    char line[512];
+    if (dataset_skip_summary(line, sizeof line, out)) cli_error("%s: %s", split, line);
+    return GLM_OK;
 }

@@ -10,6 +10,7 @@
 #define GLIMPSE_CLI_H
 
 #include "common.h"
+#include "dataset.h"
 
 /* Prints "glimpse: " + message + newline to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -30,9 +31,27 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * leaves in buf a message listing where it looked, when none exists. */
 int cli_default_model(char *buf, size_t size, const char *name);
 
+/* Where a command's captioned images come from: --data DIR (the glimpse
+ * data set format, with a split), or --captions FILE --images DIR with an
+ * optional split list (Flickr8k token file or COCO JSON). */
+typedef struct {
+    const char *data_dir;
+    const char *captions, *images;
+    const char *lists[3];   /* train, val, test split lists for --captions */
+    int strict;
+} CliData;
+
+/* Loads one split ("train", "val", "test") per d, printing the skip
+ * warnings (at most the first ones, then a summary) on stderr. Returns
+ * GLM_OK, or an error code after printing the error. *empty is set (and
+ * GLM_OK returned) when allow_empty and the split has no images. */
+int cli_load_split(Dataset *out, const CliData *d, const char *split, int allow_empty, int *empty);
+
 int cmd_regions(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_caption(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

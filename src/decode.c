@@ -27,7 +27,7 @@ int decode_init(Decoding *d, const ModelConfig *cfg, int N_max, int K, GlmError 
     const size_t A = (size_t)cfg->att, V = (size_t)cfg->vocab;
     d->N_max = N_max, d->K = K, d->T = (int)T, d->L = (int)L, d->F = (int)F, d->D = (int)D;
     d->H = (int)H, d->E = (int)E, d->A = (int)A, d->V = (int)V;
-    d->attention = cfg->attention, d->gate = cfg->gate;
+    d->attention = cfg->attention, d->gate = cfg->gate, d->init_mean = cfg->init_mean;
     /* sizes are bounded by model_check_config and the limits above, so these
      * products fit in size_t */
     struct { float **p; size_t n; } f[] = {
@@ -137,7 +137,7 @@ void decode_run(Decoding *d, const ModelParams *p, const float *x, int N, const 
     /* every beam row starts from its image's regions and initial state */
     for (int r = 0; r < R; r++)
         memcpy(d->x + (long)r * L * F, x + (long)(r / K) * L * F, (size_t)L * F * sizeof(float));
-    decoder_init_state(d->a, d->amean, d->h, d->c, d->x, p, R, L, F, D, H);
+    decoder_init_state(d->a, d->amean, d->h, d->c, d->x, p, R, L, F, D, H, d->init_mean);
     attn_precompute(d->wa, d->a, p->att_Wa, p->att_b, R * L, D, A);
     for (int n = 0; n < N; n++) d->live[n] = d->budget[n] = kb, d->has[n] = 0;
     for (int r = 0; r < R; r++) d->logp[r] = 0;

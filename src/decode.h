@@ -50,7 +50,7 @@ typedef struct {
 } DecodeResult;
 
 typedef struct {
-    int N_max, K, T, L, F, D, H, E, A, V, attention, gate;
+    int N_max, K, T, L, F, D, H, E, A, V, attention, gate, init_mean;
     DecodeResult *results;   /* (N_max), filled by decode_run */
     /* rows R = N * K: image n's beams are rows n*K .. n*K + K-1 */
     float *x, *a, *amean, *wa;          /* (R, L, F), (R, L, D), (R, D), (R, L, A) */

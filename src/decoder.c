@@ -41,6 +41,7 @@ int decoder_work_init(DecoderWork *w, const ModelConfig *cfg, int B_max, int T_m
     const size_t A = (size_t)cfg->att, V = (size_t)cfg->vocab;
     w->B_max = B_max, w->T_max = T_max, w->L = (int)L, w->F = (int)F, w->D = (int)D, w->H = (int)H;
     w->E = (int)E, w->A = (int)A, w->V = (int)V, w->attention = cfg->attention, w->gate = cfg->gate;
+    w->init_mean = cfg->init_mean;
 
     struct { float **p; size_t n; } f[] = {
         {&w->x, count4(B, L, F, 1)},      {&w->rweight, B},
@@ -96,7 +97,7 @@ void decoder_work_free(DecoderWork *w)
 /* ------------------------------------------------- shared building blocks */
 
 void decoder_init_state(float *a, float *amean, float *h0, float *c0, const float *x,
-                        const ModelParams *p, int B, int L, int F, int D, int H)
+                        const ModelParams *p, int B, int L, int F, int D, int H, int init_mean)
 {
     const int BL = B * L;
     /* a (B*L, D) = tanh(x proj_W^T + proj_b) */
@@ -106,7 +107,7 @@ void decoder_init_state(float *a, float *amean, float *h0, float *c0, const floa
     for (int b = 0; b < B; b++) {
         float *m = amean + (long)b * D;
         memset(m, 0, (size_t)D * sizeof(float));
-        for (int i = 0; i < L; i++) cblas_saxpy(D, 1.0f / (float)L, a + ((long)b * L + i) * D, 1, m, 1);
+        for (int i = 0; i < L && init_mean; i++) cblas_saxpy(D, 1.0f / (float)L, a + ((long)b * L + i) * D, 1, m, 1);
     }
     /* h0, c0 (B, H) = tanh(amean init_W^T + init_b) */
     float *out[2] = {h0, c0};
@@ -186,7 +187,7 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
     w->loss.reinforce = loss->reinforce ? w->rweight : NULL;   /* the copy, not the caller's */
     const int soft = w->attention == ATTN_SOFT;
 
-    decoder_init_state(w->a, w->amean, w->h, w->c, w->x, p, B, L, F, D, H);
+    decoder_init_state(w->a, w->amean, w->h, w->c, w->x, p, B, L, F, D, H, w->init_mean);
     attn_precompute(w->wa, w->a, p->att_Wa, p->att_b, B * L, D, A);
     memset(w->cover, 0, (size_t)B * L * sizeof(float));
     double nll = 0, ent = 0;
@@ -381,7 +382,7 @@ void decoder_backward(ModelParams *g, float *dx, DecoderWork *w, const ModelPara
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0f, w->dinit, H, w->amean, D, 1.0f, gW[k], D);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, D, H, 1.0f, w->dinit, H, W[k], D, 1.0f, w->dmean, D);
     }
-    for (int b = 0; b < B; b++)
+    for (int b = 0; b < B && w->init_mean; b++)
         for (int i = 0; i < L; i++)
             cblas_saxpy(D, 1.0f / (float)L, w->dmean + (long)b * D, 1, w->da + ((long)b * L + i) * D, 1);
     attn_precompute_backward(w->da, g->att_Wa, g->att_b, w->dwa, w->a, p->att_Wa, BL, D, A);

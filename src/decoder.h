@@ -69,7 +69,7 @@ typedef struct {
  * (B, ...) block for the sgemm calls; the per-caption ones are (B, T_max). */
 typedef struct {
     /* sizes */
-    int B_max, T_max, L, F, D, H, E, A, V, attention, gate;
+    int B_max, T_max, L, F, D, H, E, A, V, attention, gate, init_mean;
     /* the last forward's batch: B rows, T steps run (max length), tokens' stride */
     int B, T;
     DecoderLoss loss;
@@ -149,8 +149,10 @@ void decoder_output(float *deep, float *prob, float *logprob, const float *emb, 
                     int H, int D, int V);
 
 /* The projected regions and initial state, shared with decode.c:
- * a (B, L, D), amean (B, D), h0 and c0 (B, H) from x (B, L, F). */
+ * a (B, L, D), amean (B, D), h0 and c0 (B, H) from x (B, L, F).
+ * init_mean 0 (model.init_mean, see model.h): amean is left zero, so h0 and
+ * c0 are learned constants that say nothing about the image. */
 void decoder_init_state(float *a, float *amean, float *h0, float *c0, const float *x,
-                        const ModelParams *p, int B, int L, int F, int D, int H);
+                        const ModelParams *p, int B, int L, int F, int D, int H, int init_mean);
 
 #endif

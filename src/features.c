@@ -15,13 +15,16 @@
 FeatConfig features_default_config(void)
 {
     return (FeatConfig){
-        .input = 64, .grid = 4, .window = 24, .stride = 16,
+        .version = FEAT_VERSION, .input = 64, .grid = 4, .window = 24, .stride = 16,
         .color_levels = 3, .hog_cells = 2, .orient_bins = 8, .patch = 4,
     };
 }
 
 int features_check_config(const FeatConfig *c, GlmError *err)
 {
+    if (c->version != FEAT_VERSION)
+        return glm_fail(err, GLM_EINPUT, "feature extractor version %d; this glimpse computes version %d",
+                        c->version, FEAT_VERSION);
     if (c->input < 8 || c->input > 1024) return glm_fail(err, GLM_EINPUT, "feature config: input %d not in [8, 1024]", c->input);
     if (c->grid < 1 || c->grid > 32) return glm_fail(err, GLM_EINPUT, "feature config: grid %d not in [1, 32]", c->grid);
     if (c->window < 2 || c->window > c->input) return glm_fail(err, GLM_EINPUT, "feature config: window %d not in [2, input]", c->window);
@@ -43,7 +46,8 @@ FeatLayout features_layout(const FeatConfig *c)
     l.colour = l.mean + 3;
     l.hog = l.colour + q * q * q;
     l.patch = l.hog + c->hog_cells * c->hog_cells * c->orient_bins;
-    l.position = l.patch + c->patch * c->patch;
+    l.moments = l.patch + c->patch * c->patch;
+    l.position = l.moments + 5;
     l.dim = l.position + 2;
     return l;
 }
@@ -124,6 +128,9 @@ void features_compute(float *out, const Image *img, const FeatConfig *c, float *
             memset(v, 0, sizeof(float) * (size_t)lay.dim);
             float *mean = v + lay.mean, *hist = v + lay.colour, *hog = v + lay.hog, *patch = v + lay.patch;
             const int ax = off + col * c->stride, ay = off + r * c->stride;
+            /* Edge-energy moments: sum m, m u, m v, m u^2, m v^2 with (u, v)
+             * the pixel centre in window coordinates scaled to [-1, 1]. */
+            double e0 = 0, eu = 0, ev = 0, euu = 0, evv = 0;
             for (int wy = 0; wy < W; wy++) {
                 const int y = clampi(ay + wy, 0, S - 1);
                 const int cy = wy * n / W, py = wy * P / W;
@@ -145,7 +152,27 @@ void features_compute(float *out, const Image *img, const FeatConfig *c, float *
                     cell[b0 % k] += m * (1.0f - t);
                     cell[(b0 + 1) % k] += m * t;
                     patch[py * P + wx * P / W] += grey[y * S + x];
+                    const double u = ((double)wx + 0.5) * 2.0 / W - 1.0, vv = ((double)wy + 0.5) * 2.0 / W - 1.0;
+                    e0 += m;
+                    eu += m * u;
+                    ev += m * vv;
+                    euu += m * u * u;
+                    evv += m * vv * vv;
                 }
+            }
+            /* A full-contrast straight edge across the window has e0 ~ 2W: the
+             * energy is reported as e / (e + 1) with e = e0 / 2W. The +W/4 in
+             * the divisor pulls the centre and spread of a faint, textured
+             * window towards 0 instead of amplifying noise. */
+            {
+                const double e = e0 / (2.0 * W), d = e0 + 0.25 * W;
+                const double cu = eu / d, cv = ev / d;
+                float *mo = v + lay.moments;
+                mo[0] = (float)(e / (e + 1.0));
+                mo[1] = (float)cu;
+                mo[2] = (float)cv;
+                mo[3] = (float)sqrt(fmax(euu / d - cu * cu, 0.0));
+                mo[4] = (float)sqrt(fmax(evv / d - cv * cv, 0.0));
             }
             for (int i = 0; i < 3; i++) mean[i] *= inv_area;
             for (int i = 0; i < q * q * q; i++) hist[i] *= inv_area;

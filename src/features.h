@@ -25,6 +25,13 @@
  *                       horizontal gradient, i.e. a vertical edge.
  *   patch      p*p      the window's grey level (0.299 R + 0.587 G + 0.114 B)
  *                       averaged over a p x p grid of cells, in [0, 1]
+ *   moments    5        where the edges are inside the window: edge energy
+ *                       e/(e+1) (e = sum of gradient magnitudes / 2 window
+ *                       sides), then the magnitude-weighted centre (u, v) and
+ *                       spread (std u, std v), window coordinates in [-1, 1];
+ *                       a faint window's centre and spread shrink towards 0.
+ *                       Says where in the window an object sits and how big
+ *                       it is, finer than the grid.
  *   position   2        window centre (x, y) scaled to [-1, 1]
  *
  * Not here: anything learned (the model projects these vectors), colour
@@ -37,8 +44,12 @@
 #include "image.h"
 
 #define FEAT_MAX_PATCH 32
+/* The block layout and formulas above; a model remembers the version its
+ * weights were trained on, and a different one is refused at load. */
+#define FEAT_VERSION 2
 
 typedef struct {
+    int version;       /* FEAT_VERSION */
     int input;         /* image side after resizing, pixels */
     int grid;          /* G: regions per side, L = G*G */
     int window;        /* window side, pixels */
@@ -51,7 +62,7 @@ typedef struct {
 
 /* Offsets of each block inside a region vector, and the total F. */
 typedef struct {
-    int mean, colour, hog, patch, position, dim;
+    int mean, colour, hog, patch, moments, position, dim;
 } FeatLayout;
 
 /* The defaults for 64-pixel scenes: 4x4 grid, 24-px windows 16 px apart. */

@@ -20,6 +20,8 @@ static const Command commands[] = {
     {"caption", cmd_caption, "describe images with a trained model (hard or soft attention)"},
     {"data", cmd_data, "write a synthetic data set: shape scenes or Fashion-MNIST scenes"},
     {"regions", cmd_regions, "load images and print their region grids and feature blocks"},
+    {"eval", cmd_eval, "caption a data set split and score it (BLEU, CIDEr-D, ROUGE-L, accuracies)"},
+    {"train", cmd_train, "train a captioner: hard attention by REINFORCE, or soft attention"},
     {"score", cmd_score, "BLEU-1..4, CIDEr-D and ROUGE-L of candidate captions against references"},
 };
 

@@ -13,7 +13,7 @@ ModelConfig model_default_config(void)
     return (ModelConfig){
         .feat = features_default_config(),
         .vocab = 4, .embed = 32, .hidden = 128, .proj = 64, .att = 64,
-        .max_len = 16, .attention = ATTN_HARD, .gate = 0,
+        .max_len = 22, .attention = ATTN_HARD, .gate = 0, .init_mean = 1,
     };
 }
 
@@ -26,6 +26,7 @@ int model_check_config(const ModelConfig *c, GlmError *err)
         {"hidden", c->hidden, 1, 4096},  {"proj", c->proj, 1, 4096},
         {"att", c->att, 1, 4096},        {"max_len", c->max_len, 1, 256},
         {"attention", c->attention, 0, 1}, {"gate", c->gate, 0, 1},
+        {"init_mean", c->init_mean, 0, 1},
     };
     for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
         if (r[i].v < r[i].lo || r[i].v > r[i].hi)
@@ -143,7 +144,7 @@ typedef struct {
 static int setting_refs(ModelConfig *c, SettingRef *r)
 {
     const SettingRef table[] = {
-        {"feat.input", &c->feat.input},           {"feat.grid", &c->feat.grid},
+        {"feat.version", &c->feat.version},       {"feat.input", &c->feat.input},           {"feat.grid", &c->feat.grid},
         {"feat.window", &c->feat.window},         {"feat.stride", &c->feat.stride},
         {"feat.color_levels", &c->feat.color_levels}, {"feat.hog_cells", &c->feat.hog_cells},
         {"feat.orient_bins", &c->feat.orient_bins}, {"feat.patch", &c->feat.patch},
@@ -151,6 +152,7 @@ static int setting_refs(ModelConfig *c, SettingRef *r)
         {"model.hidden", &c->hidden}, {"model.proj", &c->proj},
         {"model.att", &c->att},       {"model.max_len", &c->max_len},
         {"model.attention", &c->attention}, {"model.gate", &c->gate},
+        {"model.init_mean", &c->init_mean},
     };
     int n = (int)(sizeof table / sizeof table[0]);
     memcpy(r, table, sizeof table);
@@ -160,16 +162,27 @@ static int setting_refs(ModelConfig *c, SettingRef *r)
 
 int model_save(const Model *m, const char *path, const MfTensor *extra, int n_extra, GlmError *err)
 {
+    return model_save_full(m, path, NULL, 0, extra, n_extra, err);
+}
+
+int model_save_full(const Model *m, const char *path, const MfSetting *xs, int n_xs,
+                    const MfTensor *extra, int n_extra, GlmError *err)
+{
     ModelConfig c = m->cfg;
     SettingRef refs[MAX_SETTINGS];
     int n_set = setting_refs(&c, refs);
-    MfSetting settings[MAX_SETTINGS];
+    MfSetting *settings = calloc((size_t)(n_set + n_xs), sizeof *settings);
+    MfTensor *tensors = calloc((size_t)(MODEL_N_TENSORS + n_extra), sizeof *tensors);
+    if (!tensors || !settings) {
+        free(settings);
+        free(tensors);
+        return glm_fail(err, GLM_ENOMEM, "out of memory saving %s", path);
+    }
     for (int i = 0; i < n_set; i++) {
         snprintf(settings[i].key, sizeof settings[i].key, "%s", refs[i].key);
         settings[i].value = *refs[i].field;
     }
-    MfTensor *tensors = calloc((size_t)(MODEL_N_TENSORS + n_extra), sizeof *tensors);
-    if (!tensors) return glm_fail(err, GLM_ENOMEM, "out of memory saving %s", path);
+    for (int i = 0; i < n_xs; i++) settings[n_set + i] = xs[i];
     ModelTensorSpec s[MODEL_N_TENSORS];
     model_tensor_specs(&c, s);
     ModelParams view = m->p;
@@ -184,12 +197,13 @@ int model_save(const Model *m, const char *path, const MfTensor *extra, int n_ex
     }
     for (int i = 0; i < n_extra; i++) tensors[MODEL_N_TENSORS + i] = extra[i];
     MfFile f = {
-        .n_settings = n_set, .settings = settings,
+        .n_settings = n_set + n_xs, .settings = settings,
         .n_words = m->cfg.vocab, .words = m->words,
         .n_tensors = MODEL_N_TENSORS + n_extra, .tensors = tensors,
     };
     int rc = mf_write(path, &f, err);
     free(tensors);
+    free(settings);
     return rc;
 }
 

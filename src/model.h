@@ -6,6 +6,7 @@
  *
  *   a_i   = tanh(proj_W x_i + proj_b)                       region i, (D)
  *   h_0   = tanh(init_h_W mean_i(a_i) + init_h_b)            (H), c_0 alike
+ *           (with init_mean 0 the mean is left out: h_0 = tanh(init_h_b))
  *   e_ti  = att_w . tanh(att_Wa a_i + att_Ua h_{t-1} + att_b)  (eq. 4)
  *   alpha_t = softmax_i(e_ti)                                  (eq. 5)
  *   z_t   = a_{s_t} (hard) or sum_i alpha_ti a_i (soft),
@@ -40,6 +41,9 @@ typedef struct {
     int max_len;    /* T: longest caption generated, counting <end> */
     int attention;  /* AttnKind */
     int gate;       /* 1: soft attention uses the beta gate */
+    int init_mean;  /* 1: h_0, c_0 from the mean region, as in the paper; 0: learned
+                       constants, so all the decoder learns of the image passes
+                       through the regions it picks (stronger grounding) */
 } ModelConfig;
 
 /* Named views into one float block; shapes in (rows, cols) order. */
@@ -101,6 +105,9 @@ void model_free(Model *m);
  * the model's (a checkpoint's optimizer state), names starting "train.";
  * n_extra may be 0. */
 int model_save(const Model *m, const char *path, const MfTensor *extra, int n_extra, GlmError *err);
+/* The same with further settings too (a checkpoint's step, Rng, options). */
+int model_save_full(const Model *m, const char *path, const MfSetting *xs, int n_xs,
+                    const MfTensor *extra, int n_extra, GlmError *err);
 /* Loads path into *m, checking the config, the vocabulary size and every
  * tensor's name and shape; names what was wrong. Tensors named "train.*"
  * are skipped here (a checkpoint is also a model). */

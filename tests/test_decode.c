@@ -393,7 +393,7 @@ TEST(caption_command)
 static void beam_vs_brute_force(int attention)
 {
     ModelConfig c = model_default_config();
-    c.feat = (FeatConfig){.input = 16, .grid = 2, .window = 8, .stride = 8,
+    c.feat = (FeatConfig){.version = FEAT_VERSION, .input = 16, .grid = 2, .window = 8, .stride = 8,
                           .color_levels = 1, .hog_cells = 1, .orient_bins = 2, .patch = 1};
     c.vocab = 5, c.embed = 4, c.hidden = 6, c.proj = 5, c.att = 3, c.max_len = 3;
     c.attention = attention, c.gate = attention == ATTN_SOFT;
@@ -404,9 +404,9 @@ static void beam_vs_brute_force(int attention)
     GlmError err;
     REQUIRE(model_init(&m, &c, words, &rng, &err) == GLM_OK);
     for (size_t k = 0; k < m.n_params; k++) m.params[k] *= 2.0f;   /* sharper, less uniform choices */
-    enum { NI = 3, NSEQ = 15, TT = 3 };
-    const int L = 4, F = 9;
-    float x[NI * 4 * 9];
+    enum { NI = 3, NSEQ = 15, TT = 3, TF = 14 };   /* TF: F of the tiny feature config */
+    const int L = 4, F = TF;
+    float x[NI * 4 * TF];
     for (int k = 0; k < NI * L * F; k++) x[k] = rng_uniform(&rng);
 
     /* every caption: [<end>], [w <end>], [w w <end>], [w w w] */
@@ -436,7 +436,7 @@ static void beam_vs_brute_force(int attention)
     decode_run(&d, &m.p, x, NI, &greedy);
     for (int n = 0; n < NI; n++) greedy_res[n] = d.results[n], memcpy(greedy_words[n], d.results[n].words, sizeof greedy_words[n]);
 
-    float xs[NSEQ * 4 * 9];
+    float xs[NSEQ * 4 * TF];
     int32_t tokens[NSEQ * TT];
     DecoderLoss loss = {.nll = 1.0f};
     for (int n = 0; n < NI; n++) {

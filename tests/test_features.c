@@ -29,10 +29,15 @@ TEST(features_layout_sizes)
     CHECK_EQ_INT(l.colour, 3);
     CHECK_EQ_INT(l.hog, 3 + 27);
     CHECK_EQ_INT(l.patch, 3 + 27 + 2 * 2 * 8);
-    CHECK_EQ_INT(l.position, 3 + 27 + 32 + 16);
-    CHECK_EQ_INT(l.dim, 80);
+    CHECK_EQ_INT(l.moments, 3 + 27 + 32 + 16);
+    CHECK_EQ_INT(l.position, 3 + 27 + 32 + 16 + 5);
+    CHECK_EQ_INT(l.dim, 85);
     GlmError err;
     CHECK_EQ_INT(features_check_config(&c, &err), GLM_OK);
+    c.version = FEAT_VERSION - 1;
+    CHECK_EQ_INT(features_check_config(&c, &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "version");
+    c.version = FEAT_VERSION;
     c.stride = 30;   /* windows 3 * 30 px apart leave the 64-px image */
     CHECK_EQ_INT(features_check_config(&c, &err), GLM_EINPUT);
     CHECK_STR_CONTAINS(err.msg, "stride");
@@ -170,4 +175,42 @@ TEST(features_position_patch_and_batch)
     image_free(&imgs[0]);
     image_free(&imgs[1]);
     free(feat);
+}
+
+TEST(features_moments_say_where_and_how_big)
+{
+    FeatConfig c = features_default_config();
+    const FeatLayout lay = features_layout(&c);
+    const int L = features_regions(&c);
+    float *feat = malloc(sizeof(float) * (size_t)L * lay.dim), *scratch = malloc(sizeof(float) * features_scratch_floats(&c));
+    REQUIRE(feat && scratch);
+    const float black[3] = {0, 0, 0};
+    const int R = 1 * c.grid + 1;   /* region (1, 1): window x, y in [12, 36) */
+    float mo[3][5];
+    /* (centre x, half size) of a square in the window of region (1, 1), centre row 24 */
+    const int sq[3][2] = {{24, 3}, {30, 3}, {24, 7}};
+    for (int k = 0; k < 3; k++) {
+        Image img = white_image(c.input);
+        paint(&img, sq[k][0] - sq[k][1], 24 - sq[k][1], sq[k][0] + sq[k][1], 24 + sq[k][1], black);
+        features_compute(feat, &img, &c, scratch);
+        memcpy(mo[k], feat + (size_t)R * lay.dim + lay.moments, sizeof mo[k]);
+        image_free(&img);
+    }
+    /* Centred: centre near 0; moved right by 6 px of a 24-px window (0.5 in
+     * [-1, 1] units, shrunk a little by the faintness prior): u > 0.3. */
+    CHECK_NEAR(mo[0][1], 0.0, 0.02);
+    CHECK_NEAR(mo[0][2], 0.0, 0.02);
+    CHECK(mo[1][1] > 0.3f);
+    CHECK_NEAR(mo[1][2], 0.0, 0.02);
+    /* Bigger square: more edge energy and a wider spread, in both axes. */
+    CHECK(mo[2][0] > mo[0][0]);
+    CHECK(mo[2][3] > 1.8f * mo[0][3]);
+    CHECK(mo[2][4] > 1.8f * mo[0][4]);
+    /* A blank window has no energy and no centre. */
+    Image img = white_image(c.input);
+    features_compute(feat, &img, &c, scratch);
+    for (int j = 0; j < 5; j++) CHECK_NEAR(feat[(size_t)R * lay.dim + lay.moments + j], 0.0, 1e-6);
+    image_free(&img);
+    free(feat);
+    free(scratch);
 }

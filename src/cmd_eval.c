@@ -1,0 +1,182 @@
+/* cmd_eval.c - `glimpse eval`: caption a split with a model and print the
+ * scores (evaluate.h says what each one means). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "cli.h"
+#include "evaluate.h"
+
+static void help(void)
+{
+    printf("usage: glimpse eval --model FILE (--data DIR | --captions FILE --images DIR) [options]\n"
+           "\n"
+           "Captions every image of a split and scores the captions against the references:\n"
+           "BLEU-1..4 (corpus, COCO counting), CIDEr-D (x10), ROUGE-L, and for generated data\n"
+           "sets semantic, object and grounding accuracy (docs: glimpse score --help,\n"
+           "src/evaluate.h). images/s counts loading, features and decoding.\n"
+           "\n"
+           "options:\n"
+           "  --model FILE       the model (default: the shipped shapes.glm)\n"
+           "  --data DIR         a glimpse data set\n"
+           "  --split NAME       train, val or test (default test)\n"
+           "  --captions FILE    Flickr8k token file or COCO JSON, with --images DIR\n"
+           "  --list FILE        image names to evaluate (default: all), with --captions\n"
+           "  --strict           any skipped line or image is an error (exit 2)\n"
+           "  --beam K           beam width, 1 = greedy (default 1)\n"
+           "  --threads T        OpenBLAS threads (default 1)\n"
+           "  --json             one JSON object with bleu1 bleu2 bleu3 bleu4 cider rouge_l\n"
+           "                     semantic_accuracy object_accuracy grounding_accuracy images\n"
+           "                     images_per_second (null where a metric does not apply)\n"
+           "  --out FILE         also write the captions, NAME<TAB>caption per line\n"
+           "  -h, --help         this text\n");
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Writes the captions through a temporary file renamed into place. */
+static FILE *open_atomic(const char *path, char *tmp, size_t cap)
+{
+    if (snprintf(tmp, cap, "%s.tmp-XXXXXX", path) >= (int)cap) return NULL;
+    int fd = mkstemp(tmp);
+    return fd < 0 ? NULL : fdopen(fd, "w");
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    enum { O_MODEL = 256, O_DATA, O_SPLIT, O_CAPTIONS, O_IMAGES, O_LIST, O_STRICT, O_BEAM, O_THREADS, O_JSON, O_OUT };
+    static const struct option opts[] = {
+        {"model", 1, 0, O_MODEL}, {"data", 1, 0, O_DATA}, {"split", 1, 0, O_SPLIT},
+        {"captions", 1, 0, O_CAPTIONS}, {"images", 1, 0, O_IMAGES}, {"list", 1, 0, O_LIST},
+        {"strict", 0, 0, O_STRICT}, {"beam", 1, 0, O_BEAM}, {"threads", 1, 0, O_THREADS},
+        {"json", 0, 0, O_JSON}, {"out", 1, 0, O_OUT}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    CliData data = {0};
+    const char *model_path = NULL, *split = "test", *out_path = NULL;
+    long beam = 1, threads = 1;
+    int json = 0, opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case O_MODEL: model_path = optarg; break;
+        case O_DATA: data.data_dir = optarg; break;
+        case O_SPLIT: split = optarg; break;
+        case O_CAPTIONS: data.captions = optarg; break;
+        case O_IMAGES: data.images = optarg; break;
+        case O_LIST: data.lists[0] = data.lists[1] = data.lists[2] = optarg; break;
+        case O_STRICT: data.strict = 1; break;
+        case O_BEAM: if (!cli_parse_int("--beam", optarg, 1, 64, &beam)) return 2; break;
+        case O_THREADS: if (!cli_parse_int("--threads", optarg, 1, 256, &threads)) return 2; break;
+        case O_JSON: json = 1; break;
+        case O_OUT: out_path = optarg; break;
+        case 'h': help(); return 0;
+        default: return cli_usage_error("eval", "bad option");
+        }
+    }
+    if (optind < argc) return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
+    if (!data.data_dir == !data.captions) return cli_usage_error("eval", "give --data DIR or --captions FILE");
+    if (data.captions && !data.images) return cli_usage_error("eval", "--captions needs --images DIR");
+    if (strcmp(split, "train") && strcmp(split, "val") && strcmp(split, "test"))
+        return cli_usage_error("eval", "--split: '%s' is not train, val or test", split);
+    char found[4096];
+    if (!model_path) {
+        if (!cli_default_model(found, sizeof found, "shapes.glm")) {
+            cli_error("%s", found);
+            return 2;
+        }
+        model_path = found;
+    }
+
+    GlmError err = {0};
+    Model model = {0};
+    Dataset d = {0};
+    SceneObjectSet objects = {0};
+    float *x = NULL;
+    int *sizes = NULL, have_objects = 0, status = 1, rc;
+    FILE *out = NULL;
+    char tmp[4200];
+    if ((rc = model_load(&model, model_path, &err))) {
+        status = cli_report(&err);
+        goto done;
+    }
+    if ((rc = cli_load_split(&d, &data, split, 0, NULL))) {
+        status = glm_exit_code(rc);
+        goto done;
+    }
+    if (data.data_dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/objects.tsv", data.data_dir);
+        if (access(path, F_OK) == 0) {
+            if ((rc = scene_objects_load(&objects, data.data_dir, &err))) {
+                status = cli_report(&err);
+                goto done;
+            }
+            have_objects = 1;
+        }
+    }
+    if (out_path && !(out = open_atomic(out_path, tmp, sizeof tmp))) {
+        cli_error("%s: cannot create", out_path);
+        goto done;
+    }
+    openblas_set_num_threads((int)threads);
+    double t0 = now();
+    EvalResult r;
+    if ((rc = eval_features(&x, &sizes, &d, &model.cfg.feat, NULL, NULL, &err)) ||
+        (rc = eval_run(&r, &model, &d, x, sizes, have_objects ? &objects : NULL, (int)beam, out, &err))) {
+        status = cli_report(&err);
+        goto done;
+    }
+    double ips = d.n_images / (now() - t0);
+    if (out) {
+        int ok = fflush(out) == 0 && fsync(fileno(out)) == 0;
+        ok = fclose(out) == 0 && ok;
+        out = NULL;
+        if (!ok || rename(tmp, out_path) != 0) {
+            unlink(tmp);
+            cli_error("%s: cannot write", out_path);
+            goto done;
+        }
+    }
+    const MetricsScores *s = &r.scores;
+    if (json) {
+        printf("{\"bleu1\": %.6f, \"bleu2\": %.6f, \"bleu3\": %.6f, \"bleu4\": %.6f, \"cider\": %.6f, "
+               "\"rouge_l\": %.6f, ",
+               s->bleu[0], s->bleu[1], s->bleu[2], s->bleu[3], s->cider, s->rouge_l);
+        if (r.has_scenes)
+            printf("\"semantic_accuracy\": %.6f, \"object_accuracy\": %.6f, \"grounding_accuracy\": %.6f, ",
+                   r.semantic_accuracy, r.object_accuracy, r.grounding_accuracy);
+        else
+            printf("\"semantic_accuracy\": null, \"object_accuracy\": null, \"grounding_accuracy\": null, ");
+        printf("\"images\": %d, \"images_per_second\": %.1f}\n", r.images, ips);
+    } else {
+        printf("model   %s\nimages  %d (%s split%s)\n", model_path, r.images, split, beam > 1 ? ", beam search" : "");
+        printf("BLEU-1  %.4f\nBLEU-2  %.4f\nBLEU-3  %.4f\nBLEU-4  %.4f\nCIDEr-D %.4f\nROUGE-L %.4f\n",
+               s->bleu[0], s->bleu[1], s->bleu[2], s->bleu[3], s->cider, s->rouge_l);
+        if (r.has_scenes)
+            printf("semantic_accuracy  %.4f\nobject_accuracy    %.4f\ngrounding_accuracy %.4f\n",
+                   r.semantic_accuracy, r.object_accuracy, r.grounding_accuracy);
+        printf("images/s %.1f\n", ips);
+    }
+    status = 0;
+done:
+    if (out) {
+        fclose(out);
+        unlink(tmp);
+    }
+    free(x);
+    free(sizes);
+    scene_objects_free(&objects);
+    dataset_free(&d);
+    model_free(&model);
+    return status;
+}

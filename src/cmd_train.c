@@ -1,0 +1,382 @@
+/* cmd_train.c - `glimpse train`: data, vocabulary and features in; a
+ * trained model, checkpoints and progress out. The step itself is train.c. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "cli.h"
+#include "dataset.h"
+#include "evaluate.h"
+#include "scenes.h"
+#include "train.h"
+#include "vocab.h"
+
+static void help(void)
+{
+    TrainOptions o = train_default_options();
+    ModelConfig c = model_default_config();
+    printf("usage: glimpse train (--data DIR | --captions FILE --images DIR) --out MODEL [options]\n"
+           "\n"
+           "Trains a captioner. Hard attention picks one region per word; the picking is\n"
+           "learned with REINFORCE on a caption-overlap reward: (r - b) grad log alpha(s).\n"
+           "The best model by validation is written to MODEL, the latest state to\n"
+           "MODEL.ckpt (for --resume).\n"
+           "\n"
+           "data:\n"
+           "  --data DIR            a glimpse data set (train.txt, val.txt, captions.tsv, images/)\n"
+           "  --captions FILE       Flickr8k token file or COCO captions JSON, with --images DIR\n"
+           "  --train-list FILE     image names for training (default: all), with --captions\n"
+           "  --val-list FILE       image names for validation (default: none)\n"
+           "  --strict              any skipped line or image is an error (exit 2)\n"
+           "  --min-count N         words seen fewer times become <unk> (default %d)\n"
+           "\n"
+           "training:\n"
+           "  --attention KIND      hard or soft (default hard)\n"
+           "  --reward R            cider, bleu4, f1 or loglik (default %s)\n"
+           "  --baseline B          greedy, mean or none (default %s)\n"
+           "  --entropy L           entropy bonus weight (default %g)\n"
+           "  --rl-weight L         REINFORCE weight (default %g)\n"
+           "  --soft-mix P          chance of a soft-attention batch, hard only (default %g)\n"
+           "  --doubly L            doubly stochastic penalty, soft only (default %g)\n"
+           "  --steps N             train until step N (default %ld)\n"
+           "  --epochs N            or: N passes over the training captions\n"
+           "  --batch B             captions per step (default %d)\n"
+           "  --lr X                peak learning rate (default %g)\n"
+           "  --lr-decay X          lr factor per --lr-decay-every steps (default %g per %ld)\n"
+           "  --warmup N            linear warm-up steps (default %ld)\n"
+           "  --clip X              gradient-norm limit, 0 for none (default %g)\n"
+           "  --seed S              the one seed of every random choice (default %u)\n"
+           "  --threads T           OpenBLAS threads (default 1; results are deterministic per T)\n"
+           "  --resume FILE         continue from a checkpoint (its options are used)\n"
+           "  --val-every N         validate every N steps, 0 never (default 500)\n"
+           "  --ckpt-every N        write MODEL.ckpt every N steps (default 500)\n"
+           "\n"
+           "model (ignored with --resume):\n"
+           "  --hidden H --embed E --proj D --att A   sizes (default %d %d %d %d)\n"
+           "  --max-len T           longest caption, counting the end (default %d)\n"
+           "  --init KIND           initial LSTM state: mean (of the regions, as in the paper) or\n"
+           "                        constant (the image reaches the decoder only through the\n"
+           "                        regions it picks) (default %s)\n"
+           "  --input PX --grid G --window PX --stride PX   regions (default %d %d %d %d)\n"
+           "  --patch P --hog-cells N --color-levels Q      feature blocks (default %d %d %d)\n"
+           "  -q, --quiet           no progress output\n"
+           "  -h, --help            this text\n",
+           VOCAB_DEFAULT_MIN_COUNT, train_reward_name(o.reward), train_baseline_name(o.baseline),
+           o.entropy, o.rl_weight, o.soft_mix, o.doubly, o.steps, o.batch, o.lr, o.lr_decay,
+           o.lr_decay_every, o.warmup, o.clip, (unsigned)o.seed, c.hidden, c.embed, c.proj, c.att,
+           c.max_len, c.init_mean ? "mean" : "constant", c.feat.input, c.feat.grid, c.feat.window, c.feat.stride, c.feat.patch,
+           c.feat.hog_cells, c.feat.color_levels);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Feature extraction progress: an updating line on a terminal, one line
+ * at the end otherwise. */
+static void progress_features(void *ctx, int done, int total)
+{
+    if (!*(int *)ctx) return;
+    if (isatty(2)) fprintf(stderr, "\rglimpse: features %d/%d%s", done, total, done == total ? "\n" : "");
+    else if (done == total) fprintf(stderr, "glimpse: features of %d images\n", total);
+}
+
+/* What validation maximises: the scene accuracies when the data has them
+ * (what a demanding user of generated data cares about), else CIDEr-D. */
+static float val_score(const EvalResult *r)
+{
+    if (r->has_scenes) return (float)(r->semantic_accuracy + r->grounding_accuracy);
+    return (float)r->scores.cider;
+}
+
+static void print_val(FILE *f, long step, const EvalResult *r, int best)
+{
+    fprintf(f, "glimpse: step %ld val: BLEU-4 %.3f CIDEr-D %.3f", step, r->scores.bleu[3], r->scores.cider);
+    if (r->has_scenes)
+        fprintf(f, " semantic %.3f object %.3f grounding %.3f", r->semantic_accuracy, r->object_accuracy,
+                r->grounding_accuracy);
+    fprintf(f, "%s\n", best ? " (best)" : "");
+}
+
+enum {
+    O_DATA = 256, O_CAPTIONS, O_IMAGES, O_TRAIN_LIST, O_VAL_LIST, O_STRICT, O_MIN_COUNT, O_OUT,
+    O_ATTENTION, O_REWARD, O_BASELINE, O_ENTROPY, O_RL, O_SOFTMIX, O_DOUBLY, O_STEPS, O_EPOCHS,
+    O_BATCH, O_LR, O_LR_DECAY, O_LR_DECAY_EVERY, O_WARMUP, O_CLIP, O_SEED, O_THREADS, O_RESUME,
+    O_VAL_EVERY, O_CKPT_EVERY, O_HIDDEN, O_EMBED, O_PROJ, O_ATT, O_MAXLEN, O_INPUT, O_GRID,
+    O_WINDOW, O_STRIDE, O_PATCH, O_HOG, O_COLOR, O_INIT,
+};
+
+int cmd_train(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"data", 1, 0, O_DATA}, {"captions", 1, 0, O_CAPTIONS}, {"images", 1, 0, O_IMAGES},
+        {"train-list", 1, 0, O_TRAIN_LIST}, {"val-list", 1, 0, O_VAL_LIST}, {"strict", 0, 0, O_STRICT},
+        {"min-count", 1, 0, O_MIN_COUNT}, {"out", 1, 0, O_OUT}, {"attention", 1, 0, O_ATTENTION},
+        {"reward", 1, 0, O_REWARD}, {"baseline", 1, 0, O_BASELINE}, {"entropy", 1, 0, O_ENTROPY},
+        {"rl-weight", 1, 0, O_RL}, {"soft-mix", 1, 0, O_SOFTMIX}, {"doubly", 1, 0, O_DOUBLY},
+        {"steps", 1, 0, O_STEPS}, {"epochs", 1, 0, O_EPOCHS}, {"batch", 1, 0, O_BATCH},
+        {"lr", 1, 0, O_LR}, {"lr-decay", 1, 0, O_LR_DECAY}, {"lr-decay-every", 1, 0, O_LR_DECAY_EVERY},
+        {"warmup", 1, 0, O_WARMUP}, {"clip", 1, 0, O_CLIP}, {"seed", 1, 0, O_SEED},
+        {"threads", 1, 0, O_THREADS}, {"resume", 1, 0, O_RESUME}, {"val-every", 1, 0, O_VAL_EVERY},
+        {"ckpt-every", 1, 0, O_CKPT_EVERY}, {"hidden", 1, 0, O_HIDDEN}, {"embed", 1, 0, O_EMBED},
+        {"proj", 1, 0, O_PROJ}, {"att", 1, 0, O_ATT}, {"max-len", 1, 0, O_MAXLEN},
+        {"input", 1, 0, O_INPUT}, {"grid", 1, 0, O_GRID}, {"window", 1, 0, O_WINDOW},
+        {"stride", 1, 0, O_STRIDE}, {"patch", 1, 0, O_PATCH}, {"hog-cells", 1, 0, O_HOG},
+        {"color-levels", 1, 0, O_COLOR}, {"init", 1, 0, O_INIT}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    TrainOptions o = train_default_options();
+    ModelConfig mc = model_default_config();
+    CliData data = {0};
+    const char *out = NULL, *resume = NULL;
+    long min_count = VOCAB_DEFAULT_MIN_COUNT, epochs = 0, threads = 1, val_every = 500, ckpt_every = 500;
+    long steps_given = 0;
+    int quiet = 0, opt;
+    long v;
+    double f;
+    optind = 1;
+#define INT_OPT(name, lo, hi, dst) if (!cli_parse_int(name, optarg, lo, hi, &v)) return 2; dst = v; break
+#define FLT_OPT(name, lo, hi, dst) if (!cli_parse_float(name, optarg, lo, hi, &f)) return 2; dst = (float)f; break
+    while ((opt = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (opt) {
+        case O_DATA: data.data_dir = optarg; break;
+        case O_CAPTIONS: data.captions = optarg; break;
+        case O_IMAGES: data.images = optarg; break;
+        case O_TRAIN_LIST: data.lists[0] = optarg; break;
+        case O_VAL_LIST: data.lists[1] = optarg; break;
+        case O_STRICT: data.strict = 1; break;
+        case O_MIN_COUNT: INT_OPT("--min-count", 1, 1000000, min_count);
+        case O_OUT: out = optarg; break;
+        case O_ATTENTION:
+            if (!strcmp(optarg, "hard")) mc.attention = ATTN_HARD;
+            else if (!strcmp(optarg, "soft")) mc.attention = ATTN_SOFT;
+            else return cli_usage_error("train", "--attention: '%s' is not hard or soft", optarg);
+            break;
+        case O_REWARD:
+            if ((o.reward = train_reward_parse(optarg)) < 0)
+                return cli_usage_error("train", "--reward: '%s' is not cider, bleu4, f1 or loglik", optarg);
+            break;
+        case O_BASELINE:
+            if ((o.baseline = train_baseline_parse(optarg)) < 0)
+                return cli_usage_error("train", "--baseline: '%s' is not greedy, mean or none", optarg);
+            break;
+        case O_ENTROPY: FLT_OPT("--entropy", 0, 100, o.entropy);
+        case O_RL: FLT_OPT("--rl-weight", 0, 1000, o.rl_weight);
+        case O_SOFTMIX: FLT_OPT("--soft-mix", 0, 1, o.soft_mix);
+        case O_DOUBLY: FLT_OPT("--doubly", 0, 1000, o.doubly);
+        case O_STEPS: INT_OPT("--steps", 1, 1000000000, steps_given);
+        case O_EPOCHS: INT_OPT("--epochs", 1, 100000, epochs);
+        case O_BATCH: INT_OPT("--batch", 1, 4096, o.batch);
+        case O_LR: FLT_OPT("--lr", 1e-7, 10, o.lr);
+        case O_LR_DECAY: FLT_OPT("--lr-decay", 1e-3, 1, o.lr_decay);
+        case O_LR_DECAY_EVERY: INT_OPT("--lr-decay-every", 0, 1000000000, o.lr_decay_every);
+        case O_WARMUP: INT_OPT("--warmup", 0, 1000000000, o.warmup);
+        case O_CLIP: FLT_OPT("--clip", 0, 1e9, o.clip);
+        case O_SEED: INT_OPT("--seed", 0, 0x7fffffffL, o.seed);
+        case O_THREADS: INT_OPT("--threads", 1, 256, threads);
+        case O_RESUME: resume = optarg; break;
+        case O_VAL_EVERY: INT_OPT("--val-every", 0, 1000000000, val_every);
+        case O_CKPT_EVERY: INT_OPT("--ckpt-every", 0, 1000000000, ckpt_every);
+        case O_HIDDEN: INT_OPT("--hidden", 1, 4096, mc.hidden);
+        case O_EMBED: INT_OPT("--embed", 1, 4096, mc.embed);
+        case O_PROJ: INT_OPT("--proj", 1, 4096, mc.proj);
+        case O_ATT: INT_OPT("--att", 1, 4096, mc.att);
+        case O_MAXLEN: INT_OPT("--max-len", 2, 256, mc.max_len);
+        case O_INPUT: INT_OPT("--input", 8, 1024, mc.feat.input);
+        case O_GRID: INT_OPT("--grid", 1, 32, mc.feat.grid);
+        case O_WINDOW: INT_OPT("--window", 2, 1024, mc.feat.window);
+        case O_STRIDE: INT_OPT("--stride", 1, 1024, mc.feat.stride);
+        case O_PATCH: INT_OPT("--patch", 1, 32, mc.feat.patch);
+        case O_HOG: INT_OPT("--hog-cells", 1, 64, mc.feat.hog_cells);
+        case O_COLOR: INT_OPT("--color-levels", 1, 8, mc.feat.color_levels);
+        case O_INIT:
+            if (!strcmp(optarg, "mean")) mc.init_mean = 1;
+            else if (!strcmp(optarg, "constant")) mc.init_mean = 0;
+            else return cli_usage_error("train", "--init: '%s' is not mean or constant", optarg);
+            break;
+        case 'q': quiet = 1; break;
+        case 'h': help(); return 0;
+        default: return cli_usage_error("train", "bad option");
+        }
+    }
+#undef INT_OPT
+#undef FLT_OPT
+    if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    if (!out) return cli_usage_error("train", "--out MODEL is required");
+    if (!data.data_dir == !data.captions) return cli_usage_error("train", "give --data DIR or --captions FILE");
+    if (data.captions && !data.images) return cli_usage_error("train", "--captions needs --images DIR");
+    if (steps_given && epochs) return cli_usage_error("train", "give --steps or --epochs, not both");
+
+    GlmError err = {0};
+    Model model = {0};
+    Vocab vocab = {0};
+    Dataset train = {0}, val = {0};
+    SceneObjectSet objects = {0};
+    Trainer tr = {0};
+    float *x = NULL, *vx = NULL;
+    int *sizes = NULL, *vsizes = NULL, have_val = 0, have_objects = 0, rc, status = 1;
+    int show = !quiet;
+    char ckpt[4096];
+    if (snprintf(ckpt, sizeof ckpt, "%s.ckpt", out) >= (int)sizeof ckpt)
+        return cli_usage_error("train", "--out path too long");
+
+    if (resume) {
+        if ((rc = train_checkpoint_options(&o, resume, &err)) || (rc = model_load(&model, resume, &err)) ||
+            (rc = vocab_from_words(&vocab, (const char *const *)model.words, model.cfg.vocab, &err))) {
+            status = cli_report(&err);
+            goto done;
+        }
+        mc = model.cfg;
+    }
+    if (steps_given) o.steps = steps_given;
+    if ((rc = cli_load_split(&train, &data, "train", 0, NULL))) {
+        status = glm_exit_code(rc);
+        goto done;
+    }
+    int val_empty = 1;
+    if ((rc = cli_load_split(&val, &data, "val", 1, &val_empty))) {
+        status = glm_exit_code(rc);
+        goto done;
+    }
+    have_val = !val_empty;
+    if (data.data_dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/objects.tsv", data.data_dir);
+        if (access(path, F_OK) == 0) {
+            if ((rc = scene_objects_load(&objects, data.data_dir, &err))) {
+                status = cli_report(&err);
+                goto done;
+            }
+            have_objects = 1;
+        }
+    }
+    if (!resume) {
+        if ((rc = vocab_build(&vocab, train.captions, train.n_captions, (int)min_count, &err))) {
+            status = cli_report(&err);
+            goto done;
+        }
+        mc.vocab = vocab_size(&vocab);
+        if ((rc = model_check_config(&mc, &err))) {
+            status = cli_report(&err);
+            goto done;
+        }
+        Rng init;
+        rng_seed(&init, o.seed, 0);
+        if ((rc = model_init(&model, &mc, vocab_words(&vocab), &init, &err))) {
+            status = cli_report(&err);
+            goto done;
+        }
+    }
+    if (epochs) o.steps = (epochs * train.n_captions + o.batch - 1) / o.batch;
+    if ((rc = dataset_encode(&train, &vocab, mc.max_len - 1, &err)) ||
+        (have_val && (rc = dataset_encode(&val, &vocab, mc.max_len - 1, &err)))) {
+        status = cli_report(&err);
+        goto done;
+    }
+    if (train.n_truncated && show)
+        cli_error("warning: %d training captions cut to %d words", train.n_truncated, mc.max_len - 1);
+    openblas_set_num_threads((int)threads);
+    if (show)
+        fprintf(stderr,
+                "glimpse: train %d images / %d captions, val %d images, %d words; %s attention, reward %s, "
+                "baseline %s, seed %llu, %ld threads\n",
+                train.n_images, train.n_captions, have_val ? val.n_images : 0, mc.vocab,
+                mc.attention == ATTN_HARD ? "hard" : "soft", train_reward_name(o.reward),
+                train_baseline_name(o.baseline), (unsigned long long)o.seed, threads);
+    if ((rc = eval_features(&x, &sizes, &train, &mc.feat, progress_features, &show, &err)) ||
+        (have_val && (rc = eval_features(&vx, &vsizes, &val, &mc.feat, progress_features, &show, &err)))) {
+        status = cli_report(&err);
+        goto done;
+    }
+    if ((rc = trainer_init(&tr, &model, &train, x, &o, &err)) || (resume && (rc = trainer_restore(&tr, resume, &err)))) {
+        status = cli_report(&err);
+        goto done;
+    }
+    if (tr.step >= o.steps && show) fprintf(stderr, "glimpse: already at step %ld of %ld\n", tr.step, o.steps);
+
+    const int tty = isatty(2);
+    const long first = tr.step;
+    const double t0 = now();
+    double ema_loss = 0, ema_reward = 0, ema_base = 0, ema_ent = 0;
+    int saved_best = 0;
+    while (tr.step < o.steps) {
+        TrainStats st;
+        if ((rc = trainer_step(&tr, &st, &err))) {
+            if (tty && show) fputc('\n', stderr);
+            cli_error("%s; the last checkpoint (%s) is kept", err.msg, ckpt);
+            status = 1;
+            goto done;
+        }
+        double k = tr.step - first == 1 ? 1.0 : 0.05;
+        ema_loss += k * (st.loss - ema_loss);
+        ema_reward += k * (st.reward - ema_reward);
+        ema_base += k * (st.baseline - ema_base);
+        ema_ent += k * (st.entropy - ema_ent);
+        if (show && (tty ? tr.step % 10 == 0 || tr.step == o.steps : tr.step % 100 == 0 || tr.step == o.steps)) {
+            double el = now() - t0, rate = (double)(tr.step - first) / el, eta = (double)(o.steps - tr.step) / rate;
+            fprintf(stderr, "%sglimpse: step %ld/%ld epoch %.2f loss %.4f reward %.3f baseline %.3f entropy %.3f "
+                    "%.1f steps/s ETA %dm%02ds%s",
+                    tty ? "\r" : "", tr.step, o.steps, (double)tr.step * o.batch / train.n_captions, ema_loss,
+                    ema_reward, ema_base, ema_ent, rate, (int)eta / 60, (int)eta % 60, tty ? "\033[K" : "\n");
+        }
+        int last = tr.step == o.steps;
+        if (have_val && val_every && (tr.step % val_every == 0 || last)) {
+            EvalResult r;
+            if ((rc = eval_run(&r, &model, &val, vx, vsizes, have_objects ? &objects : NULL, 1, NULL, &err))) {
+                status = cli_report(&err);
+                goto done;
+            }
+            float score = val_score(&r);
+            int best = !tr.best_set || score > tr.best;
+            if (best) {
+                tr.best = score;
+                tr.best_set = 1;
+                if ((rc = model_save(&model, out, NULL, 0, &err))) {
+                    status = cli_report(&err);
+                    goto done;
+                }
+                saved_best = 1;
+            }
+            if (show) {
+                if (tty) fputc('\n', stderr);
+                print_val(stderr, tr.step, &r, best);
+            }
+        }
+        if ((ckpt_every && tr.step % ckpt_every == 0) || last) {
+            if ((rc = trainer_save_checkpoint(&tr, ckpt, &err))) {
+                status = cli_report(&err);
+                goto done;
+            }
+        }
+    }
+    if (tty && show) fputc('\n', stderr);
+    /* Without validation the model is simply the last one. */
+    if (!(have_val && val_every) || (!saved_best && !tr.best_set)) {
+        if ((rc = model_save(&model, out, NULL, 0, &err))) {
+            status = cli_report(&err);
+            goto done;
+        }
+    }
+    if (show) fprintf(stderr, "glimpse: wrote %s (and %s) after %ld steps in %.1f s\n", out, ckpt, tr.step, now() - t0);
+    status = 0;
+done:
+    trainer_free(&tr);
+    free(x);
+    free(vx);
+    free(sizes);
+    free(vsizes);
+    scene_objects_free(&objects);
+    dataset_free(&train);
+    dataset_free(&val);
+    vocab_free(&vocab);
+    model_free(&model);
+    return status;
+}

@@ -1,0 +1,142 @@
+/* evaluate.c - see evaluate.h. */
+#include "evaluate.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "decode.h"
+#include "features.h"
+#include "image.h"
+
+#define EVAL_BATCH 64   /* images decoded together */
+
+int eval_features(float **x, int **sizes, const Dataset *d, const FeatConfig *cfg,
+                  void (*progress)(void *ctx, int done, int total), void *ctx, GlmError *err)
+{
+    const size_t per = (size_t)features_regions(cfg) * features_dim(cfg);
+    *x = glm_malloc_array((size_t)d->n_images, per * sizeof(float));
+    *sizes = glm_malloc_array((size_t)d->n_images, 2 * sizeof(int));
+    float *scratch = glm_malloc_array(features_scratch_floats(cfg), sizeof(float));
+    int rc = GLM_OK;
+    if (!*x || !*sizes || !scratch) {
+        rc = glm_fail(err, GLM_ENOMEM, "out of memory for the features of %d images", d->n_images);
+        goto done;
+    }
+    for (int i = 0; i < d->n_images && rc == GLM_OK; i++) {
+        Image img, small;
+        if ((rc = image_load(&img, d->images[i].path, err)) != GLM_OK) break;
+        (*sizes)[2 * i] = img.w;
+        (*sizes)[2 * i + 1] = img.h;
+        if (img.w == cfg->input && img.h == cfg->input) {
+            features_compute(*x + i * per, &img, cfg, scratch);
+        } else if ((rc = image_resize(&small, &img, cfg->input, cfg->input, err)) == GLM_OK) {
+            features_compute(*x + i * per, &small, cfg, scratch);
+            image_free(&small);
+        }
+        image_free(&img);
+        if (progress && (i % 256 == 255 || i + 1 == d->n_images)) progress(ctx, i + 1, d->n_images);
+    }
+done:
+    free(scratch);
+    if (rc) {
+        free(*x);
+        free(*sizes);
+        *x = NULL;
+        *sizes = NULL;
+    }
+    return rc;
+}
+
+int eval_grounded(const FeatConfig *cfg, int region, int w, int h, const SceneBox *box)
+{
+    int x0, y0, x1, y1;
+    features_region_cell(cfg, region / cfg->grid, region % cfg->grid, &x0, &y0, &x1, &y1);
+    /* Scale the cell from model-input pixels to image pixels. */
+    double sx = (double)w / cfg->input, sy = (double)h / cfg->input;
+    double rx0 = x0 * sx, rx1 = x1 * sx, ry0 = y0 * sy, ry1 = y1 * sy;
+    double ox = GLM_MIN(rx1, (double)box->x1) - GLM_MAX(rx0, (double)box->x0);
+    double oy = GLM_MIN(ry1, (double)box->y1) - GLM_MAX(ry0, (double)box->y0);
+    if (ox <= 0 || oy <= 0) return 0;
+    return ox * oy >= EVAL_GROUNDING_OVERLAP * (rx1 - rx0) * (ry1 - ry0);
+}
+
+void eval_caption_text(char *out, size_t cap, const Model *m, const int32_t *ids, int n)
+{
+    size_t used = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && used + 1 < cap; i++) {
+        int k = snprintf(out + used, cap - used, "%s%s", i ? " " : "", m->words[ids[i]]);
+        if (k < 0) break;
+        used += (size_t)k;
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, const int *sizes,
+             const SceneObjectSet *objs, int beam, FILE *captions_out, GlmError *err)
+{
+    memset(out, 0, sizeof *out);
+    const double t0 = now();
+    const FeatConfig *fc = &m->cfg.feat;
+    const size_t per = (size_t)features_regions(fc) * features_dim(fc);
+    Decoding dec;
+    int rc = decode_init(&dec, &m->cfg, EVAL_BATCH, beam, err);
+    MetricsCorpus *corpus = rc ? NULL : metrics_corpus_new(err);
+    if (!corpus) {
+        decode_free(&dec);
+        return rc ? rc : GLM_ENOMEM;
+    }
+    long n_semantic = 0, n_objects = 0, n_named = 0, n_grounded = 0;
+    int scene_images = 0;
+    char text[4096];
+    const char *toks[256];
+    DecodeOptions opt = {.beam = beam};
+    for (int start = 0; start < d->n_images && rc == GLM_OK; start += EVAL_BATCH) {
+        int n = GLM_MIN(EVAL_BATCH, d->n_images - start);
+        decode_run(&dec, &m->p, x + (size_t)start * per, n, &opt);
+        for (int k = 0; k < n && rc == GLM_OK; k++) {
+            const DatasetImage *im = &d->images[start + k];
+            const DecodeResult *r = &dec.results[k];
+            eval_caption_text(text, sizeof text, m, r->words, r->len);
+            if (captions_out) fprintf(captions_out, "%s\t%s\n", im->name, text);
+            rc = metrics_corpus_add(corpus, im->name, text, d->captions + im->first, im->n_captions, err);
+            int n_obj;
+            const SceneObject *o = objs ? scene_objects_find(objs, im->name, &n_obj) : NULL;
+            if (!o) continue;
+            int nt = GLM_MIN(r->len, (int)(sizeof toks / sizeof toks[0]));
+            for (int i = 0; i < nt; i++) toks[i] = m->words[r->words[i]];
+            SceneCheck ck;
+            scene_check_caption(&ck, o, n_obj, toks, nt);
+            scene_images++;
+            n_semantic += ck.correct;
+            n_objects += n_obj;
+            n_named += ck.n_correct;
+            for (int j = 0; j < n_obj; j++) {
+                int t = ck.noun_tok[j];
+                if (t < 0) continue;
+                n_grounded += eval_grounded(fc, r->regions[t], sizes[2 * (start + k)],
+                                            sizes[2 * (start + k) + 1], &o[j].box);
+            }
+        }
+    }
+    if (rc == GLM_OK) rc = metrics_corpus_scores(&out->scores, corpus, NULL, err);
+    metrics_corpus_free(corpus);
+    decode_free(&dec);
+    if (rc) return rc;
+    out->images = d->n_images;
+    out->has_scenes = scene_images > 0;
+    if (out->has_scenes) {
+        out->semantic_accuracy = (double)n_semantic / scene_images;
+        out->object_accuracy = n_objects ? (double)n_named / n_objects : 0;
+        out->grounding_accuracy = n_named ? (double)n_grounded / n_named : 0;
+    }
+    out->seconds = now() - t0;
+    return GLM_OK;
+}

@@ -1,0 +1,59 @@
+/* evaluate.h - captioning a data set split with a model and scoring it:
+ * corpus BLEU-1..4, CIDEr-D and ROUGE-L against the references, and, for
+ * generated data sets (those with objects.tsv), semantic, object and
+ * grounding accuracy. Used by `glimpse eval` and by validation in training.
+ *
+ * Grounding (hard attention's point): a correctly named object counts as
+ * grounded when the region chosen at the step that emitted its noun overlaps
+ * the object's box by at least a third of the region's area, the region
+ * being its grid cell (features_region_cell) scaled to the image's pixels.
+ * grounding_accuracy = grounded / correctly named objects.
+ *
+ * Not here: decoding itself (decode.h), the metric formulas (metrics.h), the
+ * caption grammar (scenes.h).
+ */
+#ifndef GLIMPSE_EVALUATE_H
+#define GLIMPSE_EVALUATE_H
+
+#include <stdio.h>
+
+#include "common.h"
+#include "dataset.h"
+#include "metrics.h"
+#include "model.h"
+#include "scenes.h"
+
+#define EVAL_GROUNDING_OVERLAP (1.0 / 3.0)   /* of the region's area; from the definition */
+
+typedef struct {
+    MetricsScores scores;
+    int has_scenes;            /* the three accuracies below are meaningful */
+    double semantic_accuracy;  /* images whose caption is semantically correct */
+    double object_accuracy;    /* objects named with exactly their words */
+    double grounding_accuracy; /* correctly named objects whose noun looked at them */
+    int images;
+    double seconds;            /* decoding and scoring, not image loading */
+} EvalResult;
+
+/* Region vectors of every image of d: *x gets (n_images, L, F), *sizes
+ * (n_images, 2) the images' original width and height. Both malloc'd, the
+ * caller frees. progress (may be NULL) is called now and then with the
+ * number of images done. An unreadable image is an error naming it. */
+int eval_features(float **x, int **sizes, const Dataset *d, const FeatConfig *cfg,
+                  void (*progress)(void *ctx, int done, int total), void *ctx, GlmError *err);
+
+/* 1 when the region `region` of cfg's grid, scaled to an image of size
+ * (w, h), overlaps box by at least EVAL_GROUNDING_OVERLAP of its area. */
+int eval_grounded(const FeatConfig *cfg, int region, int w, int h, const SceneBox *box);
+
+/* Captions every image of d (x, sizes as from eval_features) with beam K
+ * (1 = greedy) and scores the result. objs: the data set's objects, or NULL
+ * for plain caption data. captions_out: if not NULL, gets NAME<TAB>caption
+ * per image. */
+int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, const int *sizes,
+             const SceneObjectSet *objs, int beam, FILE *captions_out, GlmError *err);
+
+/* Joins the words of ids[0..n) with spaces into out (cap bytes). */
+void eval_caption_text(char *out, size_t cap, const Model *m, const int32_t *ids, int n);
+
+#endif

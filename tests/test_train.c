@@ -1,0 +1,101 @@
+/* test_train.c - `glimpse train` end to end on a tiny generated data set:
+ * determinism, bit-identical resume, and clear errors. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+
+/* A tiny model so the suite stays fast (also under the sanitizers). */
+#define TINY "--hidden 16 --embed 8 --proj 8 --att 8 --max-len 12 --batch 8 --val-every 0 -q"
+
+static int same_file(const char *a, const char *b)
+{
+    size_t na, nb;
+    char *pa = test_slurp(a, &na), *pb = test_slurp(b, &nb);
+    int same = pa && pb && na == nb && memcmp(pa, pb, na) == 0;
+    free(pa);
+    free(pb);
+    return same;
+}
+
+static const char *data_dir(void)
+{
+    static char dir[512];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "%s/train-data", test_tmpdir());
+        if (test_run("%s data shapes --out %s --count 24 --seed 5", test_glimpse_bin(), dir) != 0) dir[0] = 0;
+    }
+    return dir;
+}
+
+TEST(train_same_seed_same_bytes_and_resume_is_bit_identical)
+{
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir(), *dir = data_dir();
+    REQUIRE(dir[0]);
+    /* 2N steps in one go, twice: the same bytes. */
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/full.glm --steps 12 " TINY, bin, dir, tmp), 0);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/full2.glm --steps 12 " TINY, bin, dir, tmp), 0);
+    char a[600], b[600];
+    snprintf(a, sizeof a, "%s/full.glm", tmp);
+    snprintf(b, sizeof b, "%s/full2.glm", tmp);
+    CHECK(same_file(a, b));
+    /* N steps, then resumed for N more: the same bytes again. */
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/half.glm --steps 6 " TINY, bin, dir, tmp), 0);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/resumed.glm --resume %s/half.glm.ckpt --steps 12 -q "
+                          "--val-every 0", bin, dir, tmp, tmp), 0);
+    snprintf(b, sizeof b, "%s/resumed.glm", tmp);
+    CHECK(same_file(a, b));
+    /* And the check can fail: another seed gives other bytes. */
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/other.glm --steps 12 --seed 99 " TINY, bin, dir, tmp), 0);
+    snprintf(b, sizeof b, "%s/other.glm", tmp);
+    CHECK(!same_file(a, b));
+    /* The trained model captions. */
+    CHECK_EQ_INT(test_run("%s caption --model %s %s/images/shapes_000000.png", bin, a, dir), 0);
+}
+
+TEST(train_soft_and_every_reward_and_baseline_run)
+{
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir(), *dir = data_dir();
+    REQUIRE(dir[0]);
+    const char *variants[] = {
+        "--attention soft", "--reward bleu4 --baseline mean", "--reward f1 --baseline none",
+        "--reward loglik --baseline mean", "--soft-mix 0.5",
+    };
+    for (int i = 0; i < 5; i++) {
+        int st = test_run("%s train --data %s --out %s/v.glm --steps 4 %s " TINY, bin, dir, tmp, variants[i]);
+        if (st != 0) test_failed(__FILE__, __LINE__, "train %s: exit %d", variants[i], st);
+    }
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/v.glm --epochs 1 " TINY, bin, dir, tmp), 0);
+    /* --steps and --epochs together are a usage error. */
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/v.glm --epochs 1 --steps 3 " TINY, bin, dir, tmp), 2);
+    /* With validation, the best model and a checkpoint are written. */
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/val.glm --steps 4 --val-every 2 --hidden 16 --embed 8 "
+                          "--proj 8 --att 8 --batch 8 -q", bin, dir, tmp), 0);
+    CHECK_EQ_INT(test_run("%s eval --model %s/val.glm --data %s --json", bin, tmp, dir), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/last.out", tmp);
+    char *out = test_slurp(path, NULL);
+    const char *keys[] = {"\"bleu1\"", "\"bleu4\"", "\"cider\"", "\"rouge_l\"", "\"semantic_accuracy\"",
+                          "\"object_accuracy\"", "\"grounding_accuracy\"", "\"images\"", "\"images_per_second\""};
+    for (int i = 0; i < 9; i++) CHECK_STR_CONTAINS(out, keys[i]);
+    free(out);
+}
+
+TEST(train_bad_arguments_and_input)
+{
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir(), *dir = data_dir();
+    REQUIRE(dir[0]);
+    CHECK_EQ_INT(test_run("%s train --data %s", bin, dir), 2);                          /* no --out */
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/x.glm --reward nope", bin, dir, tmp), 2);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/x.glm --steps 0", bin, dir, tmp), 2);
+    CHECK_EQ_INT(test_run("%s train --data %s/nowhere --out %s/x.glm -q", bin, tmp, tmp), 1);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/x.glm --resume %s/images/shapes_000000.png -q", bin,
+                          dir, tmp, dir), 2);
+    char path[600];
+    snprintf(path, sizeof path, "%s/last.err", tmp);
+    char *err = test_slurp(path, NULL);
+    CHECK_STR_CONTAINS(err, "bad magic");
+    free(err);
+    CHECK_EQ_INT(test_run("%s train --help", bin), 0);
+    CHECK_EQ_INT(test_run("%s eval --model %s/nope.glm --data %s", bin, tmp, dir), 2);
+}
