@@ -97,9 +97,10 @@ int cli_load_split(Dataset *out, const CliData *d, const char *split, int allow_
     if (d->data_dir) {
         rc = dataset_load_dir(out, d->data_dir, split, d->strict, &err);
     } else {
-        if (!d->lists[k] && k != 0) {
+        /* No list: every image, except for an optional split (validation). */
+        if (!d->lists[k] && allow_empty) {
             if (empty) *empty = 1;
-            return allow_empty ? GLM_OK : (cli_error("no --%s-list given", split), GLM_EINPUT);
+            return GLM_OK;
         }
         rc = dataset_load_captions(out, d->captions, d->images, d->lists[k], d->strict, &err);
     }

@@ -44,7 +44,9 @@ typedef struct {
 /* Loads one split ("train", "val", "test") per d, printing the skip
  * warnings (at most the first ones, then a summary) on stderr. Returns
  * GLM_OK, or an error code after printing the error. *empty is set (and
- * GLM_OK returned) when allow_empty and the split has no images. */
+ * GLM_OK returned) when allow_empty and the split has no images (or, for
+ * --captions, no list for it); without allow_empty a missing list means
+ * every image of the caption file. */
 int cli_load_split(Dataset *out, const CliData *d, const char *split, int allow_empty, int *empty);
 
 int cmd_regions(int argc, char **argv);

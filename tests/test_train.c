@@ -99,3 +99,37 @@ TEST(train_bad_arguments_and_input)
     CHECK_EQ_INT(test_run("%s train --help", bin), 0);
     CHECK_EQ_INT(test_run("%s eval --model %s/nope.glm --data %s", bin, tmp, dir), 2);
 }
+
+/* The caption-file formats through the commands: Flickr8k tokens and COCO
+ * JSON with an images directory, skips reported, --strict failing on them. */
+TEST(train_and_eval_from_flickr_and_coco_files)
+{
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir();
+    char images[600];
+    snprintf(images, sizeof images, "%s/capfiles", tmp);
+    /* a.png, b.png, c.png: any pictures will do; d.png and missing.png stay missing. */
+    REQUIRE(test_run("mkdir -p %s && %s data shapes --out %s/src --count 3 --seed 2 --quiet && "
+                     "cp %s/src/images/shapes_000000.png %s/a.png && cp %s/src/images/shapes_000001.png %s/b.png && "
+                     "cp %s/src/images/shapes_000002.png %s/c.png",
+                     images, bin, images, images, images, images, images, images, images) == 0);
+    const char *small = "--steps 2 --batch 2 --hidden 8 --embed 4 --proj 4 --att 4 --min-count 1 -q --val-every 0";
+    CHECK_EQ_INT(test_run("%s train --captions tests/data/flickr/Flickr8k.token.txt --images %s --out %s/f.glm %s",
+                          bin, images, tmp, small), 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/last.err", tmp);
+    char *err = test_slurp(path, NULL);
+    CHECK_STR_CONTAINS(err, "Flickr8k.token.txt:4:");   /* the line without a tab */
+    CHECK_STR_CONTAINS(err, "skipped");
+    free(err);
+    CHECK_EQ_INT(test_run("%s train --captions tests/data/flickr/Flickr8k.token.txt --images %s --out %s/s.glm "
+                          "--strict %s", bin, images, tmp, small), 2);
+    CHECK_EQ_INT(test_run("%s train --captions tests/data/coco/captions.json --images %s --out %s/c.glm %s",
+                          bin, images, tmp, small), 0);
+    CHECK_EQ_INT(test_run("%s eval --model %s/c.glm --captions tests/data/coco/captions.json --images %s --json",
+                          bin, tmp, images), 0);
+    snprintf(path, sizeof path, "%s/last.out", tmp);
+    char *out = test_slurp(path, NULL);
+    CHECK_STR_CONTAINS(out, "\"semantic_accuracy\": null");   /* no ground truth for these */
+    CHECK_STR_CONTAINS(out, "\"images\": 2");                  /* a.png and b.png (c.png has a bad id) */
+    free(out);
+}
