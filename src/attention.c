@@ -1,5 +1,6 @@
 /* attention.c - eq. 4-5 of Xu et al. 2015 and the hard / soft context
- * vectors of sec. 4.1 and 4.2 (see attention.h). */
+ * vectors of sec. 4.1 and 4.2, plus the fixed uniform attention of the
+ * random / mean ablations (see attention.h). */
 #include "attention.h"
 
 #include <cblas.h>
@@ -86,6 +87,12 @@ void attn_softmax_backward(float *de, const float *dalpha, const float *alpha, i
         for (int i = 0; i < L; i++) dot += al[i] * da[i];
         for (int i = 0; i < L; i++) de[(long)r * L + i] = al[i] * (da[i] - dot);
     }
+}
+
+void attn_uniform(float *alpha, float *logalpha, int B, int L)
+{
+    const float u = 1.0f / (float)L, lu = -logf((float)L);
+    for (long k = 0; k < (long)B * L; k++) alpha[k] = u, logalpha[k] = lu;
 }
 
 void attn_hard_context(float *z, int ldz, const int *s, int lds, const float *a, int B, int L, int D)

@@ -6,6 +6,10 @@
  *   hard (sec. 4.1): z_t = a_{s_t}, one region chosen by the caller
  *   soft (sec. 4.2): z_t = beta_t sum_i alpha_ti a_i,
  *                    beta_t = sigmoid(gate_W . h_{t-1} + gate_b) (or 1 without the gate)
+ * Two ablations keep alpha_t fixed at uniform (attn_uniform) instead of eq. 4-5,
+ * so nothing learns where to look:
+ *   random: z_t = a_{s_t} with s_t drawn uniformly (attn_hard_context)
+ *   mean:   z_t = mean_i a_i, no gate (attn_soft_context with the uniform alpha)
  *
  * Wa a_i + b does not depend on t, so it is computed once per batch
  * (attn_precompute) and each step adds Ua h_{t-1}. Every product is a cblas
@@ -15,6 +19,14 @@
  */
 #ifndef GLIMPSE_ATTENTION_H
 #define GLIMPSE_ATTENTION_H
+
+#include "model.h"
+
+/* 1 when alpha_t comes from eq. 4-5 (hard, soft); 0 for the ablations whose
+ * alpha_t is fixed uniform (random, mean), which never use the att_* weights. */
+static inline int attn_learned(int kind) { return kind == ATTN_HARD || kind == ATTN_SOFT; }
+/* 1 when z_t blends all regions (soft, mean); 0 when it is one region (hard, random). */
+static inline int attn_blends(int kind) { return kind == ATTN_SOFT || kind == ATTN_MEAN; }
 
 /* wa: (B*L, A) = a Wa^T + b.  a: (B*L, D), Wa: (A, D), b: (A) */
 void attn_precompute(float *wa, const float *a, const float *Wa, const float *b, int BL, int D, int A);
@@ -36,6 +48,10 @@ void attn_backward(float *dwa, float *dh_prev, float *dUa, float *dw, float *duh
                    const float *w, int B, int L, int A, int H);
 /* de (B, L) = the softmax's backward of dalpha (B, L): alpha * (dalpha - <alpha, dalpha>). */
 void attn_softmax_backward(float *de, const float *dalpha, const float *alpha, int B, int L);
+
+/* alpha (B, L) = 1/L, logalpha (B, L) = -log L: the fixed attention of the
+ * random and mean ablations. */
+void attn_uniform(float *alpha, float *logalpha, int B, int L);
 
 /* Hard: row r of z (rows ldz apart, D used) = a[r][s[r * lds]].
  * a: (B, L, D), s: (B) chosen regions, lds apart. */

@@ -10,10 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
+static const char *program = "glimpse";
+
+void cli_set_program(const char *name) { program = name; }
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("glimpse: ", stderr);
+    fprintf(stderr, "%s: ", program);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -115,5 +119,19 @@ int cli_load_split(Dataset *out, const CliData *d, const char *split, int allow_
     for (int i = 0; i < out->n_messages; i++) cli_error("warning: %s", out->messages[i]);
     char line[512];
     if (dataset_skip_summary(line, sizeof line, out)) cli_error("%s: %s", split, line);
+    return GLM_OK;
+}
+
+int cli_load_objects(SceneObjectSet *out, const CliData *d, int *have)
+{
+    *have = 0;
+    if (!d->data_dir) return GLM_OK;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/objects.tsv", d->data_dir);
+    if (access(path, F_OK) != 0) return GLM_OK;
+    GlmError err = {0};
+    int rc = scene_objects_load(out, d->data_dir, &err);
+    if (rc) return cli_error("%s", err.msg), rc;
+    *have = 1;
     return GLM_OK;
 }

@@ -11,8 +11,11 @@
 
 #include "common.h"
 #include "dataset.h"
+#include "scenes.h"
 
-/* Prints "glimpse: " + message + newline to stderr. */
+/* The name errors start with: "glimpse" unless a tool sets its own. */
+void cli_set_program(const char *name);
+/* Prints "glimpse: " (the program name) + message + newline to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "glimpse: <err->msg>" and returns glm_exit_code(err->code). */
 int cli_report(const GlmError *err);
@@ -48,6 +51,11 @@ typedef struct {
  * --captions, no list for it); without allow_empty a missing list means
  * every image of the caption file. */
 int cli_load_split(Dataset *out, const CliData *d, const char *split, int allow_empty, int *empty);
+
+/* For --data DIR with an objects.tsv (a generated data set): loads the
+ * ground truth into *out and sets *have; else *have = 0. Prints the error
+ * and returns its code on failure. */
+int cli_load_objects(SceneObjectSet *out, const CliData *d, int *have);
 
 int cmd_regions(int argc, char **argv);
 int cmd_data(int argc, char **argv);

@@ -37,13 +37,6 @@ static void help(void)
            "  -h, --help         this text\n");
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Writes the captions through a temporary file renamed into place. */
 static FILE *open_atomic(const char *path, char *tmp, size_t cap)
 {
@@ -113,30 +106,23 @@ int cmd_eval(int argc, char **argv)
         status = glm_exit_code(rc);
         goto done;
     }
-    if (data.data_dir) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/objects.tsv", data.data_dir);
-        if (access(path, F_OK) == 0) {
-            if ((rc = scene_objects_load(&objects, data.data_dir, &err))) {
-                status = cli_report(&err);
-                goto done;
-            }
-            have_objects = 1;
-        }
+    if ((rc = cli_load_objects(&objects, &data, &have_objects))) {
+        status = glm_exit_code(rc);
+        goto done;
     }
     if (out_path && !(out = open_atomic(out_path, tmp, sizeof tmp))) {
         cli_error("%s: cannot create", out_path);
         goto done;
     }
     openblas_set_num_threads((int)threads);
-    double t0 = now();
+    double t0 = glm_seconds();
     EvalResult r;
     if ((rc = eval_features(&x, &sizes, &d, &model.cfg.feat, NULL, NULL, &err)) ||
         (rc = eval_run(&r, &model, &d, x, sizes, have_objects ? &objects : NULL, (int)beam, out, &err))) {
         status = cli_report(&err);
         goto done;
     }
-    double ips = d.n_images / (now() - t0);
+    double ips = d.n_images / (glm_seconds() - t0);
     if (out) {
         int ok = fflush(out) == 0 && fsync(fileno(out)) == 0;
         ok = fclose(out) == 0 && ok;

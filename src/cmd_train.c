@@ -37,12 +37,15 @@ static void help(void)
            "  --min-count N         words seen fewer times become <unk> (default %d)\n"
            "\n"
            "training:\n"
-           "  --attention KIND      hard or soft (default hard)\n"
+           "  --attention KIND      hard or soft (default hard); ablations: random (a region\n"
+           "                        drawn uniformly, nothing learns where to look) or mean\n"
+           "                        (the mean of all regions); these two get no REINFORCE\n"
            "  --reward R            cider, bleu4, f1 or loglik (default %s)\n"
            "  --baseline B          greedy, mean or none (default %s)\n"
            "  --entropy L           entropy bonus weight (default %g)\n"
            "  --rl-weight L         REINFORCE weight (default %g)\n"
            "  --soft-mix P          chance of a soft-attention batch, hard only (default %g)\n"
+           "  --soft-warmup N       hard only: the first N steps are soft batches (default %ld)\n"
            "  --doubly L            doubly stochastic penalty, soft only (default %g)\n"
            "  --steps N             train until step N (default %ld)\n"
            "  --epochs N            or: N passes over the training captions\n"
@@ -68,17 +71,16 @@ static void help(void)
            "  -q, --quiet           no progress output\n"
            "  -h, --help            this text\n",
            VOCAB_DEFAULT_MIN_COUNT, train_reward_name(o.reward), train_baseline_name(o.baseline),
-           o.entropy, o.rl_weight, o.soft_mix, o.doubly, o.steps, o.batch, o.lr, o.lr_decay,
+           o.entropy, o.rl_weight, o.soft_mix, o.soft_warmup, o.doubly, o.steps, o.batch, o.lr, o.lr_decay,
            o.lr_decay_every, o.warmup, o.clip, (unsigned)o.seed, c.hidden, c.embed, c.proj, c.att,
            c.max_len, c.init_mean ? "mean" : "constant", c.feat.input, c.feat.grid, c.feat.window, c.feat.stride, c.feat.patch,
            c.feat.hog_cells, c.feat.color_levels);
 }
 
-static double now(void)
+static const char *attn_name(int kind)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    static const char *names[] = {"hard", "soft", "random", "mean"};
+    return kind >= 0 && kind < 4 ? names[kind] : "?";
 }
 
 /* Feature extraction progress: an updating line on a terminal, one line
@@ -109,7 +111,7 @@ static void print_val(FILE *f, long step, const EvalResult *r, int best)
 
 enum {
     O_DATA = 256, O_CAPTIONS, O_IMAGES, O_TRAIN_LIST, O_VAL_LIST, O_STRICT, O_MIN_COUNT, O_OUT,
-    O_ATTENTION, O_REWARD, O_BASELINE, O_ENTROPY, O_RL, O_SOFTMIX, O_DOUBLY, O_STEPS, O_EPOCHS,
+    O_SOFT_WARMUP, O_ATTENTION, O_REWARD, O_BASELINE, O_ENTROPY, O_RL, O_SOFTMIX, O_DOUBLY, O_STEPS, O_EPOCHS,
     O_BATCH, O_LR, O_LR_DECAY, O_LR_DECAY_EVERY, O_WARMUP, O_CLIP, O_SEED, O_THREADS, O_RESUME,
     O_VAL_EVERY, O_CKPT_EVERY, O_HIDDEN, O_EMBED, O_PROJ, O_ATT, O_MAXLEN, O_INPUT, O_GRID,
     O_WINDOW, O_STRIDE, O_PATCH, O_HOG, O_COLOR, O_INIT,
@@ -122,7 +124,7 @@ int cmd_train(int argc, char **argv)
         {"train-list", 1, 0, O_TRAIN_LIST}, {"val-list", 1, 0, O_VAL_LIST}, {"strict", 0, 0, O_STRICT},
         {"min-count", 1, 0, O_MIN_COUNT}, {"out", 1, 0, O_OUT}, {"attention", 1, 0, O_ATTENTION},
         {"reward", 1, 0, O_REWARD}, {"baseline", 1, 0, O_BASELINE}, {"entropy", 1, 0, O_ENTROPY},
-        {"rl-weight", 1, 0, O_RL}, {"soft-mix", 1, 0, O_SOFTMIX}, {"doubly", 1, 0, O_DOUBLY},
+        {"rl-weight", 1, 0, O_RL}, {"soft-mix", 1, 0, O_SOFTMIX}, {"soft-warmup", 1, 0, O_SOFT_WARMUP}, {"doubly", 1, 0, O_DOUBLY},
         {"steps", 1, 0, O_STEPS}, {"epochs", 1, 0, O_EPOCHS}, {"batch", 1, 0, O_BATCH},
         {"lr", 1, 0, O_LR}, {"lr-decay", 1, 0, O_LR_DECAY}, {"lr-decay-every", 1, 0, O_LR_DECAY_EVERY},
         {"warmup", 1, 0, O_WARMUP}, {"clip", 1, 0, O_CLIP}, {"seed", 1, 0, O_SEED},
@@ -158,7 +160,9 @@ int cmd_train(int argc, char **argv)
         case O_ATTENTION:
             if (!strcmp(optarg, "hard")) mc.attention = ATTN_HARD;
             else if (!strcmp(optarg, "soft")) mc.attention = ATTN_SOFT;
-            else return cli_usage_error("train", "--attention: '%s' is not hard or soft", optarg);
+            else if (!strcmp(optarg, "random")) mc.attention = ATTN_RANDOM;
+            else if (!strcmp(optarg, "mean")) mc.attention = ATTN_MEAN;
+            else return cli_usage_error("train", "--attention: '%s' is not hard, soft, random or mean", optarg);
             break;
         case O_REWARD:
             if ((o.reward = train_reward_parse(optarg)) < 0)
@@ -171,6 +175,7 @@ int cmd_train(int argc, char **argv)
         case O_ENTROPY: FLT_OPT("--entropy", 0, 100, o.entropy);
         case O_RL: FLT_OPT("--rl-weight", 0, 1000, o.rl_weight);
         case O_SOFTMIX: FLT_OPT("--soft-mix", 0, 1, o.soft_mix);
+        case O_SOFT_WARMUP: INT_OPT("--soft-warmup", 0, 1000000000, o.soft_warmup);
         case O_DOUBLY: FLT_OPT("--doubly", 0, 1000, o.doubly);
         case O_STEPS: INT_OPT("--steps", 1, 1000000000, steps_given);
         case O_EPOCHS: INT_OPT("--epochs", 1, 100000, epochs);
@@ -247,16 +252,9 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     have_val = !val_empty;
-    if (data.data_dir) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/objects.tsv", data.data_dir);
-        if (access(path, F_OK) == 0) {
-            if ((rc = scene_objects_load(&objects, data.data_dir, &err))) {
-                status = cli_report(&err);
-                goto done;
-            }
-            have_objects = 1;
-        }
+    if ((rc = cli_load_objects(&objects, &data, &have_objects))) {
+        status = glm_exit_code(rc);
+        goto done;
     }
     if (!resume) {
         if ((rc = vocab_build(&vocab, train.captions, train.n_captions, (int)min_count, &err))) {
@@ -289,7 +287,7 @@ int cmd_train(int argc, char **argv)
                 "glimpse: train %d images / %d captions, val %d images, %d words; %s attention, reward %s, "
                 "baseline %s, seed %llu, %ld threads\n",
                 train.n_images, train.n_captions, have_val ? val.n_images : 0, mc.vocab,
-                mc.attention == ATTN_HARD ? "hard" : "soft", train_reward_name(o.reward),
+                attn_name(mc.attention), train_reward_name(o.reward),
                 train_baseline_name(o.baseline), (unsigned long long)o.seed, threads);
     if ((rc = eval_features(&x, &sizes, &train, &mc.feat, progress_features, &show, &err)) ||
         (have_val && (rc = eval_features(&vx, &vsizes, &val, &mc.feat, progress_features, &show, &err)))) {
@@ -304,7 +302,7 @@ int cmd_train(int argc, char **argv)
 
     const int tty = isatty(2);
     const long first = tr.step;
-    const double t0 = now();
+    const double t0 = glm_seconds();
     double ema_loss = 0, ema_reward = 0, ema_base = 0, ema_ent = 0;
     int saved_best = 0;
     while (tr.step < o.steps) {
@@ -321,7 +319,7 @@ int cmd_train(int argc, char **argv)
         ema_base += k * (st.baseline - ema_base);
         ema_ent += k * (st.entropy - ema_ent);
         if (show && (tty ? tr.step % 10 == 0 || tr.step == o.steps : tr.step % 100 == 0 || tr.step == o.steps)) {
-            double el = now() - t0, rate = (double)(tr.step - first) / el, eta = (double)(o.steps - tr.step) / rate;
+            double el = glm_seconds() - t0, rate = (double)(tr.step - first) / el, eta = (double)(o.steps - tr.step) / rate;
             fprintf(stderr, "%sglimpse: step %ld/%ld epoch %.2f loss %.4f reward %.3f baseline %.3f entropy %.3f "
                     "%.1f steps/s ETA %dm%02ds%s",
                     tty ? "\r" : "", tr.step, o.steps, (double)tr.step * o.batch / train.n_captions, ema_loss,
@@ -365,7 +363,7 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    if (show) fprintf(stderr, "glimpse: wrote %s (and %s) after %ld steps in %.1f s\n", out, ckpt, tr.step, now() - t0);
+    if (show) fprintf(stderr, "glimpse: wrote %s (and %s) after %ld steps in %.1f s\n", out, ckpt, tr.step, glm_seconds() - t0);
     status = 0;
 done:
     trainer_free(&tr);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 int glm_fail(GlmError *err, int code, const char *fmt, ...)
 {
@@ -34,6 +35,13 @@ void *glm_calloc_array(size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size) return NULL;
     return calloc(n ? n : 1, size ? size : 1);
+}
+
+double glm_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 void glm_assert_fail(const char *expr, const char *file, int line)

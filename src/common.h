@@ -45,6 +45,9 @@ int glm_exit_code(int code);
 void *glm_malloc_array(size_t n, size_t size);
 void *glm_calloc_array(size_t n, size_t size);
 
+/* Seconds on the monotonic clock, for timing and rates. */
+double glm_seconds(void);
+
 void glm_assert_fail(const char *expr, const char *file, int line);
 #define GLM_ASSERT(x) ((x) ? (void)0 : glm_assert_fail(#x, __FILE__, __LINE__))
 

@@ -13,6 +13,9 @@
 #define TOKEN_START 1
 #define TOKEN_END 2
 #define DECODE_MAX_BEAM 64
+/* Random attention without opt.rng draws from an Rng reset to this seed at
+ * every decode_run, so evaluation is reproducible. */
+#define DECODE_RANDOM_SEED 0x5eedULL
 #define SWAP_PTR(type, a, b) do { type tmp_ = (a); (a) = (b); (b) = tmp_; } while (0)
 
 int decode_init(Decoding *d, const ModelConfig *cfg, int N_max, int K, GlmError *err)
@@ -132,27 +135,34 @@ void decode_run(Decoding *d, const ModelParams *p, const float *x, int N, const 
     const int kb = opt->beam < 1 ? 1 : opt->beam;
     GLM_ASSERT(N >= 1 && N <= d->N_max && kb <= K);
     GLM_ASSERT(!opt->sample || opt->rng);
-    const int soft = d->attention == ATTN_SOFT;
+    const int soft = d->attention == ATTN_SOFT, blend = attn_blends(d->attention);
+    const int learned = attn_learned(d->attention), random = d->attention == ATTN_RANDOM;
+    Rng fixed;
+    rng_seed(&fixed, DECODE_RANDOM_SEED, 0);
+    Rng *rng = opt->rng ? opt->rng : &fixed;
 
     /* every beam row starts from its image's regions and initial state */
     for (int r = 0; r < R; r++)
         memcpy(d->x + (long)r * L * F, x + (long)(r / K) * L * F, (size_t)L * F * sizeof(float));
     decoder_init_state(d->a, d->amean, d->h, d->c, d->x, p, R, L, F, D, H, d->init_mean);
-    attn_precompute(d->wa, d->a, p->att_Wa, p->att_b, R * L, D, A);
+    if (learned) attn_precompute(d->wa, d->a, p->att_Wa, p->att_b, R * L, D, A);
     for (int n = 0; n < N; n++) d->live[n] = d->budget[n] = kb, d->has[n] = 0;
     for (int r = 0; r < R; r++) d->logp[r] = 0;
 
     int any_live = 1;
     for (int t = 0; t < T && any_live; t++) {
         /* one decoder step on all rows (finished rows ride along unused) */
-        attn_forward(d->alpha, d->logalpha, d->tt, d->uh, d->wa, d->h, p->att_Ua, p->att_w, R, L, A, H);
+        if (learned)
+            attn_forward(d->alpha, d->logalpha, d->tt, d->uh, d->wa, d->h, p->att_Ua, p->att_w, R, L, A, H);
+        else
+            attn_uniform(d->alpha, d->logalpha, R, L);
         for (int r = 0; r < R; r++) {
             const float *al = d->alpha + (long)r * L;
             const int beams = t == 0 ? 1 : d->live[r / K];   /* at t = 0 the beams are copies */
             const int in_use = r % K < beams;   /* other rows hold stale data: feed them <start> */
             int s = 0;
-            if (!soft && opt->sample && in_use) {
-                s = rng_categorical(opt->rng, al, L);
+            if (!blend && (opt->sample || random) && in_use) {
+                s = rng_categorical(rng, al, L);   /* random: there is no argmax to take */
             } else {
                 for (int i = 1; i < L; i++) s = al[i] > al[s] ? i : s;
             }
@@ -160,9 +170,9 @@ void decode_run(Decoding *d, const ModelParams *p, const float *x, int N, const 
             const int y = t == 0 || !in_use ? TOKEN_START : d->hw[(long)r * T + t - 1];
             memcpy(d->xin + (long)r * NX, p->embed + (long)y * E, (size_t)E * sizeof(float));
         }
-        if (soft)
+        if (blend)   /* mean: the uniform blend, never gated */
             attn_soft_context(d->xin + E, NX, d->zraw, d->beta, d->alpha, d->a, d->h, p->gate_W, p->gate_b,
-                              d->gate, R, L, D, H);
+                              soft && d->gate, R, L, D, H);
         else
             attn_hard_context(d->xin + E, NX, d->s, 1, d->a, R, L, D);
         lstm_forward(d->gates, d->c2, d->h2, d->tc, d->xin, NX, d->h, d->c, p->lstm_Wx, p->lstm_Wh, p->lstm_b,

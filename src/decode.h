@@ -19,7 +19,11 @@
  *
  * Regions: hard attention looks at argmax alpha_t, or at a region drawn from
  * alpha_t with opt.rng when opt.sample is set; soft attention uses the
- * blend and reports argmax alpha_t as the word's region.
+ * blend and reports argmax alpha_t as the word's region. The ablations
+ * (model.h): random always draws its region uniformly, from opt.rng when
+ * given, else from an Rng reset to a fixed seed at every decode_run (so
+ * evaluation is reproducible); mean blends all regions equally and reports
+ * region 0 (every alpha is 1/L).
  * Every buffer is allocated by decode_init; decode_run does not allocate.
  */
 #ifndef GLIMPSE_DECODE_H
@@ -34,7 +38,7 @@
 typedef struct {
     int beam;     /* K, 1..the K given to decode_init; 1 = greedy */
     int sample;   /* hard attention: s_t ~ alpha_t (needs rng) instead of argmax */
-    Rng *rng;
+    Rng *rng;     /* for sample, and random attention (NULL: a fixed seed) */
 } DecodeOptions;
 
 /* One image's caption. Step j < len is a word; step len is <end> when ended. */

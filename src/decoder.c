@@ -167,7 +167,10 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
 {
     GLM_ASSERT(B >= 1 && B <= w->B_max && T >= 1 && T <= w->T_max);
     GLM_ASSERT(mode != REGIONS_GIVEN || regions_in);
-    GLM_ASSERT(mode != REGIONS_SAMPLE || rng || w->attention == ATTN_SOFT);
+    const int learned = attn_learned(w->attention), blend = attn_blends(w->attention);
+    const int random = w->attention == ATTN_RANDOM;
+    /* random attention draws its regions in ARGMAX mode too: there is no argmax */
+    GLM_ASSERT(blend || rng || !(mode == REGIONS_SAMPLE || (random && mode == REGIONS_ARGMAX)));
     const int L = w->L, F = w->F, D = w->D, H = w->H, E = w->E, A = w->A, V = w->V, TM = w->T_max;
     const int NX = E + D;
     memcpy(w->x, x, (size_t)B * L * F * sizeof(float));
@@ -188,7 +191,7 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
     const int soft = w->attention == ATTN_SOFT;
 
     decoder_init_state(w->a, w->amean, w->h, w->c, w->x, p, B, L, F, D, H, w->init_mean);
-    attn_precompute(w->wa, w->a, p->att_Wa, p->att_b, B * L, D, A);
+    if (learned) attn_precompute(w->wa, w->a, p->att_Wa, p->att_b, B * L, D, A);
     memset(w->cover, 0, (size_t)B * L * sizeof(float));
     double nll = 0, ent = 0;
     long ntok = 0;
@@ -202,14 +205,17 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
         float *hn = w->h + (long)(t + 1) * B * H, *cn = w->c + (long)(t + 1) * B * H;
         float *al = w->alpha + (long)t * B * L, *la = w->logalpha + (long)t * B * L;
         float *xt = w->xin + (long)t * B * NX, *zt = xt + E;
-        attn_forward(al, la, w->tt + (long)t * B * L * A, w->duh, w->wa, hp, p->att_Ua, p->att_w, B, L, A, H);
+        if (learned)
+            attn_forward(al, la, w->tt + (long)t * B * L * A, w->duh, w->wa, hp, p->att_Ua, p->att_w, B, L, A, H);
+        else
+            attn_uniform(al, la, B, L);
         for (int b = 0; b < B; b++) {
             const float *ab = al + (long)b * L;
             int s = 0;
-            if (!soft && mode == REGIONS_GIVEN) {
+            if (!blend && mode == REGIONS_GIVEN) {
                 s = regions_in[(long)b * T + t];
                 GLM_ASSERT(s >= 0 && s < L);
-            } else if (!soft && mode == REGIONS_SAMPLE) {
+            } else if (!blend && (mode == REGIONS_SAMPLE || random)) {
                 s = rng_categorical(rng, ab, L);
             } else {
                 for (int i = 1; i < L; i++) s = ab[i] > ab[s] ? i : s;
@@ -217,9 +223,9 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
             w->regions[(long)b * TM + t] = s;
             memcpy(xt + (long)b * NX, p->embed + (long)input_token(w, b, t) * E, (size_t)E * sizeof(float));
         }
-        if (soft)
+        if (blend)   /* mean: the uniform blend, never gated */
             attn_soft_context(zt, NX, w->zraw + (long)t * B * D, w->beta + (long)t * B, al, w->a, hp,
-                              p->gate_W, p->gate_b, w->gate, B, L, D, H);
+                              p->gate_W, p->gate_b, soft && w->gate, B, L, D, H);
         else
             attn_hard_context(zt, NX, w->regions + t, TM, w->a, B, L, D);
         lstm_forward(w->gates + (long)t * B * 4 * H, cn, hn, w->tc + (long)t * B * H, xt, NX, hp, cp,
@@ -303,7 +309,8 @@ void decoder_backward(ModelParams *g, float *dx, DecoderWork *w, const ModelPara
 {
     const int B = w->B, Tr = w->T, L = w->L, F = w->F, D = w->D, H = w->H, E = w->E, A = w->A;
     const int V = w->V, TM = w->T_max, NX = E + D, BL = B * L;
-    const int soft = w->attention == ATTN_SOFT;
+    const int soft = w->attention == ATTN_SOFT, blend = attn_blends(w->attention);
+    const int learned = attn_learned(w->attention);
     memset(w->dwa, 0, (size_t)BL * A * sizeof(float));
     memset(w->da, 0, (size_t)BL * D * sizeof(float));
     memset(w->dh, 0, (size_t)B * H * sizeof(float));
@@ -347,15 +354,18 @@ void decoder_backward(ModelParams *g, float *dx, DecoderWork *w, const ModelPara
 
         /* the context z_t, then eq. 4-5 */
         memset(w->dalpha, 0, (size_t)BL * sizeof(float));
-        if (soft)
+        if (blend)
             attn_soft_context_backward(w->dalpha, w->da, w->dh_prev, g->gate_W, g->gate_b, w->dxin + E, NX,
                                        w->zraw + (long)t * B * D, w->beta + (long)t * B, al, w->a, hp,
-                                       p->gate_W, w->gate, B, L, D, H);
+                                       p->gate_W, soft && w->gate, B, L, D, H);
         else
             attn_hard_context_backward(w->da, w->dxin + E, NX, w->regions + t, TM, B, L, D);
-        alpha_loss_backward(w, t);
-        attn_backward(w->dwa, w->dh_prev, g->att_Ua, g->att_w, w->duh, w->de, w->tt + (long)t * B * L * A, hp,
-                      p->att_Ua, p->att_w, B, L, A, H);
+        /* random / mean: alpha is a constant, so no loss term on it has a gradient */
+        if (learned) {
+            alpha_loss_backward(w, t);
+            attn_backward(w->dwa, w->dh_prev, g->att_Ua, g->att_w, w->duh, w->de, w->tt + (long)t * B * L * A, hp,
+                          p->att_Ua, p->att_w, B, L, A, H);
+        }
 
         /* the embedding of the input word */
         for (int b = 0; b < B; b++) {
@@ -385,7 +395,7 @@ void decoder_backward(ModelParams *g, float *dx, DecoderWork *w, const ModelPara
     for (int b = 0; b < B && w->init_mean; b++)
         for (int i = 0; i < L; i++)
             cblas_saxpy(D, 1.0f / (float)L, w->dmean + (long)b * D, 1, w->da + ((long)b * L + i) * D, 1);
-    attn_precompute_backward(w->da, g->att_Wa, g->att_b, w->dwa, w->a, p->att_Wa, BL, D, A);
+    if (learned) attn_precompute_backward(w->da, g->att_Wa, g->att_b, w->dwa, w->a, p->att_Wa, BL, D, A);
 
     /* the projection a = tanh(proj_W x + proj_b): da becomes the pre-activation gradient */
     for (long k = 0; k < (long)BL * D; k++) {

@@ -26,6 +26,10 @@
  * + doubly   * sum_b sum_i (1 - sum_t alpha_bti)^2         soft only (sec. 4.2.1)
  * Hard attention: s_t is discrete, so alpha gets gradients only from the
  * REINFORCE and entropy terms; a_{s_t} gets them through z_t.
+ * The ablations random and mean (model.h) fix alpha_t = 1/L and never run the
+ * attention MLP: the att_* weights get no gradient, the alpha terms are
+ * constants (their values still enter the loss), and the doubly stochastic
+ * penalty is left out as for hard attention.
  *
  * Memory: decoder_work_init allocates every buffer for (B_max, T_max) once;
  * forward and backward never allocate.
@@ -40,7 +44,9 @@
 #include "rng.h"
 
 /* How the forward pass picks the hard-attention region s_t (soft attention
- * always records argmax alpha_t as "the" region, and uses the blend). */
+ * always records argmax alpha_t as "the" region, and uses the blend; mean
+ * attention records region 0). Random attention draws s_t uniformly in
+ * SAMPLE and ARGMAX mode alike (there is no argmax), so both need the Rng. */
 typedef enum {
     REGIONS_SAMPLE = 0,   /* s_t ~ Categorical(alpha_t), drawn from the Rng */
     REGIONS_ARGMAX = 1,   /* s_t = argmax alpha_t */
@@ -124,7 +130,8 @@ void decoder_work_free(DecoderWork *w);
  * x: (B, L, F) region vectors; tokens: (B, T) rows T apart, T <= T_max, the
  * words then <end>, padding ignored; lengths: (B) in [1, T], counting <end>.
  * regions_in: (B, T) the regions for REGIONS_GIVEN (else unused, may be NULL).
- * rng: for REGIONS_SAMPLE (else may be NULL). Steps run: max length.
+ * rng: for REGIONS_SAMPLE, and REGIONS_ARGMAX with random attention (else
+ * may be NULL). Steps run: max length.
  * Returns the weighted loss (also in w->stats); w->regions holds s_t.
  * Everything is copied, so the arguments need not outlive the call. */
 float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, const int32_t *tokens,

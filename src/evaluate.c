@@ -72,18 +72,11 @@ void eval_caption_text(char *out, size_t cap, const Model *m, const int32_t *ids
     }
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, const int *sizes,
              const SceneObjectSet *objs, int beam, FILE *captions_out, GlmError *err)
 {
     memset(out, 0, sizeof *out);
-    const double t0 = now();
+    const double t0 = glm_seconds();
     const FeatConfig *fc = &m->cfg.feat;
     const size_t per = (size_t)features_regions(fc) * features_dim(fc);
     Decoding dec;
@@ -137,6 +130,6 @@ int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, 
         out->object_accuracy = n_objects ? (double)n_named / n_objects : 0;
         out->grounding_accuracy = n_named ? (double)n_grounded / n_named : 0;
     }
-    out->seconds = now() - t0;
+    out->seconds = glm_seconds() - t0;
     return GLM_OK;
 }

@@ -25,7 +25,7 @@ int model_check_config(const ModelConfig *c, GlmError *err)
         {"vocab", c->vocab, 5, 1 << 20}, {"embed", c->embed, 1, 4096},
         {"hidden", c->hidden, 1, 4096},  {"proj", c->proj, 1, 4096},
         {"att", c->att, 1, 4096},        {"max_len", c->max_len, 1, 256},
-        {"attention", c->attention, 0, 1}, {"gate", c->gate, 0, 1},
+        {"attention", c->attention, 0, 3}, {"gate", c->gate, 0, 1},
         {"init_mean", c->init_mean, 0, 1},
     };
     for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)

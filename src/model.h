@@ -10,7 +10,8 @@
  *   e_ti  = att_w . tanh(att_Wa a_i + att_Ua h_{t-1} + att_b)  (eq. 4)
  *   alpha_t = softmax_i(e_ti)                                  (eq. 5)
  *   z_t   = a_{s_t} (hard) or sum_i alpha_ti a_i (soft),
- *           soft optionally gated by beta_t = sigmoid(gate_W . h_{t-1} + gate_b)
+ *           soft optionally gated by beta_t = sigmoid(gate_W . h_{t-1} + gate_b);
+ *           the random / mean ablations use alpha_t = 1/L instead of eq. 4-5
  *   i,f,o,g = lstm_Wx [E y_{t-1}; z_t] + lstm_Wh h_{t-1} + lstm_b   (eq. 1)
  *   p(y_t) = softmax(out_Lo (E y_{t-1} + out_Lh h_t + out_Lz z_t) + out_b)  (eq. 7)
  *
@@ -29,7 +30,9 @@
 #include "modelfile.h"
 #include "rng.h"
 
-typedef enum { ATTN_HARD = 0, ATTN_SOFT = 1 } AttnKind;
+/* RANDOM and MEAN are ablations with alpha_t fixed uniform (attention.h):
+ * a uniformly drawn region, or the mean of all regions. */
+typedef enum { ATTN_HARD = 0, ATTN_SOFT = 1, ATTN_RANDOM = 2, ATTN_MEAN = 3 } AttnKind;
 
 typedef struct {
     FeatConfig feat;

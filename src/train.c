@@ -215,7 +215,8 @@ int trainer_step(Trainer *t, TrainStats *st, GlmError *err)
 
     long ntok = 0;
     for (int b = 0; b < B; b++) ntok += t->blen[b];
-    const int soft_batch = hard && o->soft_mix > 0 && rng_uniform(&t->rng) < o->soft_mix;
+    const int soft_batch = hard && (t->step < o->soft_warmup ||
+                                    (o->soft_mix > 0 && rng_uniform(&t->rng) < o->soft_mix));
     st->soft = soft_batch || !hard;
 
     /* 1. Cross-entropy of the references, regions sampled (or blended). */
@@ -315,7 +316,7 @@ static int option_refs(TrainOptions *o, OptRef *r)
     const OptRef table[] = {
         {"train.opt.reward", &o->reward, 'i'},     {"train.opt.baseline", &o->baseline, 'i'},
         {"train.opt.entropy", &o->entropy, 'f'},   {"train.opt.rl_weight", &o->rl_weight, 'f'},
-        {"train.opt.soft_mix", &o->soft_mix, 'f'}, {"train.opt.doubly", &o->doubly, 'f'},
+        {"train.opt.soft_mix", &o->soft_mix, 'f'}, {"train.opt.soft_warmup", &o->soft_warmup, 'l'}, {"train.opt.doubly", &o->doubly, 'f'},
         {"train.opt.batch", &o->batch, 'i'},       {"train.opt.lr", &o->lr, 'f'},
         {"train.opt.lr_decay", &o->lr_decay, 'f'}, {"train.opt.lr_decay_every", &o->lr_decay_every, 'l'},
         {"train.opt.warmup", &o->warmup, 'l'},     {"train.opt.clip", &o->clip, 'f'},

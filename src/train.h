@@ -15,8 +15,11 @@
  *      Baselines b: greedy (self-critical: the reward of the argmax-region
  *      decode of the same image), mean (b <- 0.9 b + 0.1 mean r, as in the
  *      paper), none.
- *   3. With probability soft_mix a batch uses the expectation (soft
- *      attention) instead of a sample, as the paper does half the time.
+ *   3. The first soft_warmup steps, and then a batch with probability
+ *      soft_mix, use the expectation (soft attention) instead of a sample:
+ *      backprop teaches the attention and the LSTM to use the context before
+ *      the noisier REINFORCE signal takes over (the paper mixes soft batches
+ *      in half the time).
  * Soft attention: cross-entropy plus the doubly stochastic penalty.
  * Then: global gradient-norm clipping, Adam, lr warm-up and exponential
  * decay (a schedule that does not depend on the total, so a run can be
@@ -49,6 +52,7 @@ typedef struct {
     float entropy;         /* entropy bonus weight, per token */
     float rl_weight;       /* lambda_r */
     float soft_mix;        /* probability of a soft batch (hard attention only) */
+    long soft_warmup;      /* hard attention: the first steps are all soft batches */
     float doubly;          /* doubly stochastic penalty weight (soft attention) */
     int batch;             /* B */
     float lr;              /* peak learning rate */

@@ -1,12 +1,14 @@
 /* test_decoder.c - the decoder's backward is the exact gradient of its
  * forward: every one of the 20 parameter tensors (and the input features),
- * for hard and soft attention, for each loss term alone and all together,
+ * for hard and soft attention and the random / mean ablations (alpha fixed
+ * uniform), for each loss term alone and all together,
  * against central finite differences. A mutation test shows the checker
  * does catch a wrong gradient. Also: same seed, same bytes. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode.h"
 #include "decoder.h"
 #include "model.h"
 #include "optim.h"
@@ -181,6 +183,12 @@ static float tensor_grad_max(Fixture *fx, const DecoderLoss *loss, int i)
     return mx;
 }
 
+static const char *kind_name(int attention)
+{
+    static const char *names[] = {"hard", "soft", "random", "mean"};
+    return names[attention];
+}
+
 static void run_checks(int attention, int gate)
 {
     Fixture fx;
@@ -194,11 +202,11 @@ static void run_checks(int attention, int gate)
         {.nll = 0.7f, .reinforce = fx.rweight, .entropy = 0.9f, .doubly = 0.6f},
     };
     for (int k = 0; k < 5; k++) {
-        if (attention == ATTN_HARD && k == 3) continue;   /* the penalty is soft attention's */
+        if (attention != ATTN_SOFT && k == 3) continue;   /* the penalty is soft attention's */
         CheckReport r = grad_check(&fx, &terms[k], -1, 1.0f);
         if (r.bad || getenv("GLIMPSE_FD_VERBOSE"))
             printf("  %s attention, %s term: %d of %d entries differ (worst %s, %.3g x tolerance)\n",
-                   attention == ATTN_SOFT ? "soft" : "hard", names[k], r.bad, r.checked, r.where, r.worst);
+                   kind_name(attention), names[k], r.bad, r.checked, r.where, r.worst);
         CHECK_EQ_INT(r.bad, 0);
         CHECK_EQ_INT(r.checked, (MODEL_N_TENSORS + 1) * FD_SAMPLES);
     }
@@ -206,7 +214,9 @@ static void run_checks(int attention, int gate)
     ModelTensorSpec s[MODEL_N_TENSORS];
     model_tensor_specs(&fx.m.cfg, s);
     for (int i = 0; i < MODEL_N_TENSORS; i++) {
-        const int unused = !(attention == ATTN_SOFT && gate) && !strncmp(s[i].name, "gate_", 5);
+        /* the gate is soft attention's; the ablations never run the attention MLP */
+        const int unused = (!(attention == ATTN_SOFT && gate) && !strncmp(s[i].name, "gate_", 5)) ||
+                           ((attention == ATTN_RANDOM || attention == ATTN_MEAN) && !strncmp(s[i].name, "att_", 4));
         const float mx = tensor_grad_max(&fx, &terms[4], i);
         if (unused) {
             CHECK(mx == 0.0f);
@@ -231,6 +241,87 @@ TEST(decoder_gradients_hard)
 TEST(decoder_gradients_soft_gated)
 {
     run_checks(ATTN_SOFT, 1);
+}
+
+/* The ablations: gate on in the config to show mean ignores it. */
+TEST(decoder_gradients_random)
+{
+    run_checks(ATTN_RANDOM, 1);
+}
+
+TEST(decoder_gradients_mean)
+{
+    run_checks(ATTN_MEAN, 1);
+}
+
+/* Random attention: alpha is 1/L and sampled regions cover all L; mean: the
+ * context z_t is exactly the mean of the projected regions. */
+TEST(decoder_ablations_forward)
+{
+    Fixture fx;
+    REQUIRE(fixture_init(&fx, ATTN_RANDOM, 0, 17));
+    DecoderLoss nll = {.nll = 1.0f};
+    Rng rng;
+    rng_seed(&rng, 5, 0);
+    int seen[4] = {0};
+    for (int rep = 0; rep < 20; rep++) {
+        decoder_forward(&fx.w, &fx.m.p, fx.x, fx.tokens, fx.lengths, GB, GT, NULL, REGIONS_ARGMAX, &rng, &nll);
+        for (int t = 0; t < fx.lengths[0]; t++) seen[fx.w.regions[t]]++;
+    }
+    for (int i = 0; i < 4; i++) CHECK(seen[i] > 0);   /* 100 draws: P(a region unseen) ~ 1e-12 */
+    for (long k = 0; k < (long)GT * GB * 4; k++) CHECK_NEAR(fx.w.alpha[k], 0.25, 1e-7);
+    fixture_free(&fx);
+
+    REQUIRE(fixture_init(&fx, ATTN_MEAN, 1, 19));
+    loss_at(&fx, &nll);
+    const DecoderWork *w = &fx.w;
+    const int E = w->E, D = w->D;
+    for (int t = 0; t < w->T; t++)
+        for (int b = 0; b < GB; b++)
+            for (int k = 0; k < D; k++) {
+                double m = 0;
+                for (int i = 0; i < 4; i++) m += 0.25 * w->a[((long)b * 4 + i) * D + k];
+                CHECK_NEAR(w->xin[((long)t * GB + b) * (E + D) + E + k], m, 1e-6);
+            }
+    fixture_free(&fx);
+}
+
+/* decode_run with random attention: without an Rng it draws from a fixed
+ * seed (two runs agree), the draws cover every region, alpha is 1/L; with
+ * the caller's Rng the draws follow it. */
+TEST(decode_random_attention_draws_uniformly)
+{
+    Fixture fx;
+    REQUIRE(fixture_init(&fx, ATTN_RANDOM, 0, 23));
+    Decoding d;
+    GlmError err;
+    REQUIRE(decode_init(&d, &fx.m.cfg, GB, 2, &err) == GLM_OK);
+    int first[GB * GT], seen[4] = {0}, differ = 0;
+    DecodeOptions opt = {.beam = 1};
+    decode_run(&d, &fx.m.p, fx.x, GB, &opt);
+    for (int n = 0; n < GB; n++)
+        for (int t = 0; t < GT; t++) first[n * GT + t] = t <= d.results[n].len ? d.results[n].regions[t] : -1;
+    decode_run(&d, &fx.m.p, fx.x, GB, &opt);
+    for (int n = 0; n < GB; n++)
+        for (int t = 0; t <= d.results[n].len && t < GT; t++) {
+            CHECK_EQ_INT(d.results[n].regions[t], first[n * GT + t]);
+            CHECK_NEAR(d.results[n].alpha[t * 4 + 1], 0.25, 1e-7);
+        }
+    Rng rng;
+    rng_seed(&rng, 8, 0);
+    DecodeOptions beam = {.beam = 2, .rng = &rng};
+    for (int rep = 0; rep < 10; rep++) {
+        decode_run(&d, &fx.m.p, fx.x, GB, &beam);
+        for (int n = 0; n < GB; n++)
+            for (int t = 0; t <= d.results[n].len && t < GT; t++) {
+                seen[d.results[n].regions[t]]++;
+                differ |= d.results[n].regions[t] != first[n * GT + t];
+            }
+    }
+    for (int i = 0; i < 4; i++) CHECK(seen[i] > 0);
+    CHECK(differ);
+    decode_free(&d);
+    fixture_free(&fx);
 }
 
 TEST(decoder_gradients_hard_constant_init)

@@ -72,22 +72,6 @@ static void help(void)
            DEFAULT_MODEL, DEFAULT_BEAM, RNG_DEFAULT_SEED, d.cols, RENDER_DEFAULT_FONT);
 }
 
-__attribute__((format(printf, 1, 2))) static void error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs(PROG ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-static int report(const GlmError *err)
-{
-    error("%s", err->msg);
-    return glm_exit_code(err->code);
-}
-
 static int usage(const char *fmt, const char *arg)
 {
     fputs(PROG ": ", stderr);
@@ -96,19 +80,6 @@ static int usage(const char *fmt, const char *arg)
     return 2;
 }
 
-/* A whole decimal integer in [lo, hi], or an error line and 0. */
-static int parse_int(const char *name, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        error("%s: '%s' is not a whole number in [%ld, %ld]", name, s, lo, hi);
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
 
 /* The directory of path must exist and be writable: checked before any
  * work so a typo in --out costs nothing. */
@@ -116,7 +87,7 @@ static int check_writable(const char *path)
 {
     char dir[4096];
     if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
-        error("%s: path too long", path);
+        cli_error("%s: path too long", path);
         return 2;
     }
     char *slash = strrchr(dir, '/');
@@ -127,7 +98,7 @@ static int check_writable(const char *path)
     else
         *slash = 0;
     if (access(dir, W_OK | X_OK) != 0) {
-        error("%s: cannot write there: %s: %s", path, dir, strerror(errno));
+        cli_error("%s: cannot write there: %s: %s", path, dir, strerror(errno));
         return 2;
     }
     return 0;
@@ -206,6 +177,7 @@ static int build_input(HeatmapInput *in, Figure *fig, const char *path, const Mo
 
 int main(int argc, char **argv)
 {
+    cli_set_program(PROG);
     static const struct option opts[] = {
         {"out", required_argument, 0, 'o'},   {"html", required_argument, 0, 'H'},
         {"sheet", no_argument, 0, 'S'},       {"model", required_argument, 0, 'm'},
@@ -226,10 +198,10 @@ int main(int argc, char **argv)
         case 'm': model_path = optarg; break;
         case 'x': sample = 1; break;
         case 'f': font_path = optarg; break;
-        case 'b': if (!parse_int("--beam", optarg, 1, 64, &beam)) return 2; break;
-        case 's': if (!parse_int("--seed", optarg, 0, 0x7fffffffL, &seed)) return 2; break;
-        case 'c': if (!parse_int("--cols", optarg, 1, 64, &v)) return 2; lay.cols = (int)v; break;
-        case 'p': if (!parse_int("--panel", optarg, 16, 4096, &v)) return 2; lay.panel = (int)v; break;
+        case 'b': if (!cli_parse_int("--beam", optarg, 1, 64, &beam)) return 2; break;
+        case 's': if (!cli_parse_int("--seed", optarg, 0, 0x7fffffffL, &seed)) return 2; break;
+        case 'c': if (!cli_parse_int("--cols", optarg, 1, 64, &v)) return 2; lay.cols = (int)v; break;
+        case 'p': if (!cli_parse_int("--panel", optarg, 16, 4096, &v)) return 2; lay.panel = (int)v; break;
         case 'h': help(); return 0;
         default: return usage("%s", "bad option");
         }
@@ -248,7 +220,7 @@ int main(int argc, char **argv)
     int have_model = 0, have_decoding = 0, status = 0;
     GlmError err;
     if (!outs || !figs || !ins) {
-        error("out of memory");
+        cli_error("out of memory");
         status = 1;
         goto done;
     }
@@ -268,7 +240,7 @@ int main(int argc, char **argv)
             }
             per_image_path(buf, sizeof buf, out, argv[optind + i], dup);
             if (!(outs[i] = strdup(buf))) {
-                error("out of memory");
+                cli_error("out of memory");
                 status = 1;
                 goto done;
             }
@@ -281,27 +253,27 @@ int main(int argc, char **argv)
     char found[4096];
     if (!model_path) {
         if (!cli_default_model(found, sizeof found, DEFAULT_MODEL)) {
-            error("%s", found);
+            cli_error("%s", found);
             status = 2;
             goto done;
         }
         model_path = found;
     }
     if (model_load(&m, model_path, &err)) {
-        status = report(&err);
+        status = cli_report(&err);
         goto done;
     }
     have_model = 1;
     const FeatConfig *fc = &m.cfg.feat;
     const int L = features_regions(fc), F = features_dim(fc);
     if (fc->grid > HEATMAP_MAX_GRID) {
-        error("%s: grid %d too fine to draw (at most %d)", model_path, fc->grid, HEATMAP_MAX_GRID);
+        cli_error("%s: grid %d too fine to draw (at most %d)", model_path, fc->grid, HEATMAP_MAX_GRID);
         status = 2;
         goto done;
     }
     x = glm_malloc_array((size_t)n * L, (size_t)F * sizeof(float));   /* (n, L, F) */
     if (!x) {
-        error("out of memory for %d images", n);
+        cli_error("out of memory for %d images", n);
         status = 1;
         goto done;
     }
@@ -310,13 +282,13 @@ int main(int argc, char **argv)
         Image small;
         if (image_load(&figs[i].img, path, &err) ||
             image_resize(&small, &figs[i].img, fc->input, fc->input, &err)) {
-            status = report(&err);
+            status = cli_report(&err);
             goto done;
         }
         float *scratch = glm_malloc_array(features_scratch_floats(fc), sizeof(float));
         if (!scratch) {
             image_free(&small);
-            error("out of memory");
+            cli_error("out of memory");
             status = 1;
             goto done;
         }
@@ -327,7 +299,7 @@ int main(int argc, char **argv)
 
     have_decoding = 1;   /* decode_free also after a failed init */
     if (decode_init(&d, &m.cfg, n, (int)beam, &err)) {
-        status = report(&err);
+        status = cli_report(&err);
         goto done;
     }
     Rng rng;
@@ -336,16 +308,16 @@ int main(int argc, char **argv)
     decode_run(&d, &m.p, x, n, &dopt);
     for (int i = 0; i < n; i++)
         if (build_input(&ins[i], &figs[i], argv[optind + i], &m, &d.results[i], &err)) {
-            status = report(&err);
+            status = cli_report(&err);
             goto done;
         }
 
     if (!(font = render_font_load(font_path, 0, &err))) {
-        status = report(&err);
+        status = cli_report(&err);
         goto done;
     }
     if (render_font_is_builtin(font))
-        error("note: %s; using the built-in font", render_font_note(font));
+        cli_error("note: %s; using the built-in font", render_font_note(font));
 
     /* The pictures. */
     for (int i = 0; out && i < (sheet ? 1 : n); i++) {
@@ -354,7 +326,7 @@ int main(int argc, char **argv)
         if (heatmap_render(&c, sheet ? ins : &ins[i], sheet ? n : 1, &lay, font, &err) ||
             render_write_png(path, &c, &err)) {
             canvas_free(&c);
-            status = report(&err);
+            status = cli_report(&err);
             goto done;
         }
         printf("%s: %dx%d\n", path, c.w, c.h);
@@ -362,13 +334,13 @@ int main(int argc, char **argv)
     }
     if (html) {
         if (heatmap_write_html(html, ins, n, &lay, font, &err)) {
-            status = report(&err);
+            status = cli_report(&err);
             goto done;
         }
         printf("%s\n", html);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        error("error writing to stdout");
+        cli_error("error writing to stdout");
         status = 1;
     }
 
