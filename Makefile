@@ -106,18 +106,18 @@ demo: all
 	$(BIN)/glimpse caption --model models/shapes.glm assets/samples/shapes-*.png
 	$(BIN)/glimpse caption --model models/fashion.glm assets/samples/fashion-*.png
 	$(BIN)/glimpse-heatmap --model models/shapes.glm assets/samples/shapes-*.png \
-		--out out/demo/shapes.png --html out/demo/index.html
+		--out out/demo/heatmap.png --html out/demo/index.html
 	$(BIN)/glimpse-heatmap --model models/fashion.glm assets/samples/fashion-*.png \
-		--out out/demo/fashion.png --html out/demo/fashion.html
+		--out out/demo/heatmap.png --html out/demo/fashion.html
 	@echo "demo: open out/demo/index.html and out/demo/fashion.html; PNGs in out/demo/"
 
 # Train the shipped models from fixed seeds (data made by `glimpse data`), then
 # measure each on a test split generated with a seed no training run used.
 # Takes about 30 minutes on 2 cores; the models are committed.
 MODEL_DATA := build/model-data
-SHAPES_TRAIN := --steps 16000 --soft-warmup 3000 --lr-decay-every 8000 --hog-cells 3 --patch 6 --seed 1
+SHAPES_TRAIN := --steps 16000 --soft-warmup 3000 --lr-decay-every 8000 --hog-cells 3 --patch 6 --seed 1 --val-every 2000
 FASHION_TRAIN := --steps 12000 --soft-warmup 3000 --lr-decay-every 8000 --input 96 --window 32 --stride 24 \
-	--hog-cells 4 --patch 8 --seed 2
+	--hog-cells 4 --patch 8 --seed 2 --val-every 2000
 models: all
 	rm -rf $(MODEL_DATA) && mkdir -p $(MODEL_DATA)
 	$(BIN)/glimpse data shapes --out $(MODEL_DATA)/shapes --count 10000 --seed 101 --quiet
