@@ -46,6 +46,8 @@ static void help(void)
            "  --rl-weight L         REINFORCE weight (default %g)\n"
            "  --soft-mix P          chance of a soft-attention batch, hard only (default %g)\n"
            "  --soft-warmup N       hard only: the first N steps are soft batches (default %ld)\n"
+           "  --refs N              train on each image's first N references, 0 all; rewards\n"
+           "                        still use all of them (default %d)\n"
            "  --doubly L            doubly stochastic penalty, soft only (default %g)\n"
            "  --steps N             train until step N (default %ld)\n"
            "  --epochs N            or: N passes over the training captions\n"
@@ -71,7 +73,7 @@ static void help(void)
            "  -q, --quiet           no progress output\n"
            "  -h, --help            this text\n",
            VOCAB_DEFAULT_MIN_COUNT, train_reward_name(o.reward), train_baseline_name(o.baseline),
-           o.entropy, o.rl_weight, o.soft_mix, o.soft_warmup, o.doubly, o.steps, o.batch, o.lr, o.lr_decay,
+           o.entropy, o.rl_weight, o.soft_mix, o.soft_warmup, o.refs, o.doubly, o.steps, o.batch, o.lr, o.lr_decay,
            o.lr_decay_every, o.warmup, o.clip, (unsigned)o.seed, c.hidden, c.embed, c.proj, c.att,
            c.max_len, c.init_mean ? "mean" : "constant", c.feat.input, c.feat.grid, c.feat.window, c.feat.stride, c.feat.patch,
            c.feat.hog_cells, c.feat.color_levels);
@@ -111,7 +113,7 @@ static void print_val(FILE *f, long step, const EvalResult *r, int best)
 
 enum {
     O_DATA = 256, O_CAPTIONS, O_IMAGES, O_TRAIN_LIST, O_VAL_LIST, O_STRICT, O_MIN_COUNT, O_OUT,
-    O_SOFT_WARMUP, O_ATTENTION, O_REWARD, O_BASELINE, O_ENTROPY, O_RL, O_SOFTMIX, O_DOUBLY, O_STEPS, O_EPOCHS,
+    O_REFS, O_SOFT_WARMUP, O_ATTENTION, O_REWARD, O_BASELINE, O_ENTROPY, O_RL, O_SOFTMIX, O_DOUBLY, O_STEPS, O_EPOCHS,
     O_BATCH, O_LR, O_LR_DECAY, O_LR_DECAY_EVERY, O_WARMUP, O_CLIP, O_SEED, O_THREADS, O_RESUME,
     O_VAL_EVERY, O_CKPT_EVERY, O_HIDDEN, O_EMBED, O_PROJ, O_ATT, O_MAXLEN, O_INPUT, O_GRID,
     O_WINDOW, O_STRIDE, O_PATCH, O_HOG, O_COLOR, O_INIT,
@@ -124,7 +126,7 @@ int cmd_train(int argc, char **argv)
         {"train-list", 1, 0, O_TRAIN_LIST}, {"val-list", 1, 0, O_VAL_LIST}, {"strict", 0, 0, O_STRICT},
         {"min-count", 1, 0, O_MIN_COUNT}, {"out", 1, 0, O_OUT}, {"attention", 1, 0, O_ATTENTION},
         {"reward", 1, 0, O_REWARD}, {"baseline", 1, 0, O_BASELINE}, {"entropy", 1, 0, O_ENTROPY},
-        {"rl-weight", 1, 0, O_RL}, {"soft-mix", 1, 0, O_SOFTMIX}, {"soft-warmup", 1, 0, O_SOFT_WARMUP}, {"doubly", 1, 0, O_DOUBLY},
+        {"rl-weight", 1, 0, O_RL}, {"soft-mix", 1, 0, O_SOFTMIX}, {"soft-warmup", 1, 0, O_SOFT_WARMUP}, {"refs", 1, 0, O_REFS}, {"doubly", 1, 0, O_DOUBLY},
         {"steps", 1, 0, O_STEPS}, {"epochs", 1, 0, O_EPOCHS}, {"batch", 1, 0, O_BATCH},
         {"lr", 1, 0, O_LR}, {"lr-decay", 1, 0, O_LR_DECAY}, {"lr-decay-every", 1, 0, O_LR_DECAY_EVERY},
         {"warmup", 1, 0, O_WARMUP}, {"clip", 1, 0, O_CLIP}, {"seed", 1, 0, O_SEED},
@@ -176,6 +178,7 @@ int cmd_train(int argc, char **argv)
         case O_RL: FLT_OPT("--rl-weight", 0, 1000, o.rl_weight);
         case O_SOFTMIX: FLT_OPT("--soft-mix", 0, 1, o.soft_mix);
         case O_SOFT_WARMUP: INT_OPT("--soft-warmup", 0, 1000000000, o.soft_warmup);
+        case O_REFS: INT_OPT("--refs", 0, 1000, o.refs);
         case O_DOUBLY: FLT_OPT("--doubly", 0, 1000, o.doubly);
         case O_STEPS: INT_OPT("--steps", 1, 1000000000, steps_given);
         case O_EPOCHS: INT_OPT("--epochs", 1, 100000, epochs);
@@ -273,7 +276,8 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    if (epochs) o.steps = (epochs * train.n_captions + o.batch - 1) / o.batch;
+    const long pairs = train_count_pairs(&train, o.refs);
+    if (epochs) o.steps = (epochs * pairs + o.batch - 1) / o.batch;
     if ((rc = dataset_encode(&train, &vocab, mc.max_len - 1, &err)) ||
         (have_val && (rc = dataset_encode(&val, &vocab, mc.max_len - 1, &err)))) {
         status = cli_report(&err);
@@ -322,7 +326,7 @@ int cmd_train(int argc, char **argv)
             double el = glm_seconds() - t0, rate = (double)(tr.step - first) / el, eta = (double)(o.steps - tr.step) / rate;
             fprintf(stderr, "%sglimpse: step %ld/%ld epoch %.2f loss %.4f reward %.3f baseline %.3f entropy %.3f "
                     "%.1f steps/s ETA %dm%02ds%s",
-                    tty ? "\r" : "", tr.step, o.steps, (double)tr.step * o.batch / train.n_captions, ema_loss,
+                    tty ? "\r" : "", tr.step, o.steps, (double)tr.step * o.batch / pairs, ema_loss,
                     ema_reward, ema_base, ema_ent, rate, (int)eta / 60, (int)eta % 60, tty ? "\033[K" : "\n");
         }
         int last = tr.step == o.steps;

@@ -39,6 +39,14 @@ int train_baseline_parse(const char *s)
     return -1;
 }
 
+long train_count_pairs(const Dataset *d, int refs)
+{
+    long n = 0;
+    for (int i = 0; i < d->n_images; i++)
+        n += refs > 0 ? GLM_MIN(refs, d->images[i].n_captions) : d->images[i].n_captions;
+    return n;
+}
+
 float train_lr_at(const TrainOptions *o, long step)
 {
     double warm = o->warmup > 0 ? GLM_MIN(1.0, (double)(step + 1) / (double)o->warmup) : 1.0;
@@ -106,12 +114,19 @@ int trainer_init(Trainer *t, Model *model, const Dataset *data, const float *x,
     t->base = glm_calloc_array((size_t)B, sizeof(float));
     t->weight = glm_calloc_array((size_t)B, sizeof(float));
     t->perm = glm_calloc_array((size_t)data->n_captions, sizeof(int));
+    t->pairs = glm_calloc_array((size_t)data->n_captions, sizeof(int));
     if (!t->grad || !t->bx || !t->btok || !t->rtok || !t->rreg || !t->blen || !t->rlen || !t->bimg ||
-        !t->reward || !t->base || !t->weight || !t->perm) {
+        !t->reward || !t->base || !t->weight || !t->perm || !t->pairs) {
         rc = glm_fail(err, GLM_ENOMEM, "out of memory for the training buffers");
         goto fail;
     }
     model_params_view(&t->g, t->grad, &model->cfg);
+    /* The (image, reference) pairs trained on: each image's first opt->refs
+     * references, or all of them. */
+    for (int i = 0; i < data->n_images; i++)
+        for (int k = 0; k < data->images[i].n_captions && (opt->refs <= 0 || k < opt->refs); k++)
+            t->pairs[t->n_pairs++] = data->images[i].first + k;
+    GLM_ASSERT(t->n_pairs == train_count_pairs(data, opt->refs));
     return GLM_OK;
 fail:
     trainer_free(t);
@@ -137,6 +152,7 @@ void trainer_free(Trainer *t)
     free(t->base);
     free(t->weight);
     free(t->perm);
+    free(t->pairs);
     memset(t, 0, sizeof *t);
 }
 
@@ -145,7 +161,7 @@ void trainer_free(Trainer *t)
 static void fill_batch(Trainer *t)
 {
     const Dataset *d = t->data;
-    const int B = t->opt.batch, T = t->T, n = d->n_captions;
+    const int B = t->opt.batch, T = t->T, n = t->n_pairs;
     const size_t LF = (size_t)features_regions(&t->model->cfg.feat) * features_dim(&t->model->cfg.feat);
     for (int j = 0; j < B; j++) {
         long g = t->step * B + j;
@@ -157,7 +173,7 @@ static void fill_batch(Trainer *t)
             rng_shuffle(&shuffle, t->perm, n);
             t->perm_epoch = epoch;
         }
-        int c = t->perm[g % n], img = d->caption_image[c];
+        int c = t->pairs[t->perm[g % n]], img = d->caption_image[c];
         t->bimg[j] = img;
         memcpy(t->bx + j * LF, t->x + (size_t)img * LF, LF * sizeof(float));
         /* ids: <start> w1 .. wn <end>; the decoder wants w1 .. wn <end>. */
@@ -320,7 +336,7 @@ static int option_refs(TrainOptions *o, OptRef *r)
         {"train.opt.batch", &o->batch, 'i'},       {"train.opt.lr", &o->lr, 'f'},
         {"train.opt.lr_decay", &o->lr_decay, 'f'}, {"train.opt.lr_decay_every", &o->lr_decay_every, 'l'},
         {"train.opt.warmup", &o->warmup, 'l'},     {"train.opt.clip", &o->clip, 'f'},
-        {"train.opt.steps", &o->steps, 'l'},       {"train.opt.seed", &o->seed, 'u'},
+        {"train.opt.steps", &o->steps, 'l'},       {"train.opt.refs", &o->refs, 'i'},       {"train.opt.seed", &o->seed, 'u'},
     };
     memcpy(r, table, sizeof table);
     return (int)(sizeof table / sizeof table[0]);

@@ -55,6 +55,11 @@ typedef struct {
     long soft_warmup;      /* hard attention: the first steps are all soft batches */
     float doubly;          /* doubly stochastic penalty weight (soft attention) */
     int batch;             /* B */
+    int refs;              /* train on each image's first refs references; 0: all. The
+                              reward still scores against all of them. With one
+                              reference (the data sets' canonical, left-to-right
+                              caption) the words follow one order, so the object
+                              the policy looks at is the one the next words name */
     float lr;              /* peak learning rate */
     float lr_decay;        /* lr multiplied by this every lr_decay_every steps (smoothly) */
     long lr_decay_every;
@@ -111,7 +116,9 @@ typedef struct {
     int *rlen;                /* (B) */
     int *rreg;                /* (B, T) rollout regions */
     float *reward, *base, *weight;   /* (B) */
-    int *perm;                /* (n_captions) this epoch's order */
+    int *pairs;               /* (n_pairs) the captions trained on (opt.refs per image) */
+    int n_pairs;
+    int *perm;                /* (n_pairs) this epoch's order */
     long perm_epoch;
 } Trainer;
 
@@ -124,6 +131,9 @@ void trainer_free(Trainer *t);
 /* One step. GLM_EINPUT with a message naming the step when the loss or the
  * gradient is not finite; the model is then left as before the step. */
 int trainer_step(Trainer *t, TrainStats *st, GlmError *err);
+
+/* How many (image, reference) pairs an epoch has with opt.refs = refs. */
+long train_count_pairs(const Dataset *d, int refs);
 
 /* The learning rate at a step. */
 float train_lr_at(const TrainOptions *o, long step);

@@ -59,9 +59,10 @@ TEST(train_soft_and_every_reward_and_baseline_run)
     REQUIRE(dir[0]);
     const char *variants[] = {
         "--attention soft", "--reward bleu4 --baseline mean", "--reward f1 --baseline none",
-        "--reward loglik --baseline mean", "--soft-mix 0.5",
+        "--reward loglik --baseline mean", "--soft-mix 0.5", "--soft-warmup 2 --refs 1",
+        "--attention random", "--attention mean",
     };
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 8; i++) {
         int st = test_run("%s train --data %s --out %s/v.glm --steps 4 %s " TINY, bin, dir, tmp, variants[i]);
         if (st != 0) test_failed(__FILE__, __LINE__, "train %s: exit %d", variants[i], st);
     }
