@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 int glm_fail(GlmError *err, int code, const char *fmt, ...)
@@ -35,6 +36,35 @@ void *glm_calloc_array(size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size) return NULL;
     return calloc(n ? n : 1, size ? size : 1);
+}
+
+void glm_buf_put(GlmBuf *b, const void *src, size_t n)
+{
+    if (b->failed) return;
+    if (n + 1 > SIZE_MAX - b->len) {
+        b->failed = 1;
+        return;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) cap = cap > SIZE_MAX / 2 ? b->len + n + 1 : cap * 2;
+        unsigned char *p = realloc(b->data, cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, src, n);
+    b->len += n;
+    b->data[b->len] = 0;
+}
+
+void glm_buf_free(GlmBuf *b)
+{
+    free(b->data);
+    *b = (GlmBuf){0};
 }
 
 double glm_seconds(void)

@@ -45,6 +45,19 @@ int glm_exit_code(int code);
 void *glm_malloc_array(size_t n, size_t size);
 void *glm_calloc_array(size_t n, size_t size);
 
+/* A growable byte buffer. An allocation failure sets `failed` and later
+ * appends are ignored, so a writer checks once at the end. The data are
+ * always followed by a NUL (text can be read as a C string). The buffer
+ * owns data: free with glm_buf_free. Start from GlmBuf b = {0}. */
+typedef struct {
+    unsigned char *data;
+    size_t len, cap;
+    int failed;
+} GlmBuf;
+
+void glm_buf_put(GlmBuf *b, const void *src, size_t n);
+void glm_buf_free(GlmBuf *b);
+
 /* Seconds on the monotonic clock, for timing and rates. */
 double glm_seconds(void);
 

@@ -343,31 +343,11 @@ int heatmap_render(Canvas *out, const HeatmapInput *ins, int n, const HeatmapLay
 
 /* ==== the HTML page ====================================================== */
 
-/* A growing string; after a failed allocation every append is a no-op and
- * `failed` is set, checked once at the end. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int failed;
-} Str;
+/* The page is built as text in a GlmBuf (common.h): after a failed
+ * allocation every append is a no-op and `failed` is checked once at the end. */
+typedef GlmBuf Str;
 
-static void str_put(Str *b, const char *s, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = GLM_MAX(b->cap * 2, b->len + n + 1 + 65536);
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
+static void str_put(Str *b, const char *s, size_t n) { glm_buf_put(b, s, n); }
 
 static void str_cat(Str *b, const char *s) { str_put(b, s, strlen(s)); }
 
@@ -498,14 +478,14 @@ static int html_section(Str *b, int idx, const HeatmapInput *in, const Geometry 
     int rc = str_png_uri(&input, panel, err);
     if (!rc && input.failed) rc = glm_fail(err, GLM_ENOMEM, "out of memory for the page");
     if (rc) {
-        free(input.s);
+        glm_buf_free(&input);
         return rc;
     }
     str_printf(b, "<figure><img class=\"view\" id=\"view%d\" data-step=\"-1\" width=\"%d\" height=\"%d\" alt=\"",
                idx, g->pw, g->ph);
     str_escape(b, name);
     str_cat(b, "\" src=\"");
-    str_cat(b, input.s);
+    str_cat(b, (const char *)input.data);
     str_printf(b, "\">\n<figcaption class=\"info\" id=\"info%d\">", idx);
     str_escape(b, in->caption ? in->caption : "");
     str_cat(b, "</figcaption></figure>\n<p class=\"words\">");
@@ -513,9 +493,9 @@ static int html_section(Str *b, int idx, const HeatmapInput *in, const Geometry 
     str_cat(b, "<button class=\"w img on\" data-step=\"-1\" data-info=\"");
     str_escape(b, in->caption ? in->caption : "");
     str_cat(b, "\" data-src=\"");
-    str_cat(b, input.s);
+    str_cat(b, (const char *)input.data);
     str_cat(b, "\">image</button>\n");
-    free(input.s);
+    glm_buf_free(&input);
 
     char info[512];
     for (int t = 0; t < in->n_words; t++) {
@@ -587,8 +567,8 @@ int heatmap_write_html(const char *path, const HeatmapInput *ins, int n, const H
         if (b.failed)
             rc = glm_fail(err, GLM_ENOMEM, "out of memory for the page");
         else
-            rc = render_write_file(path, b.s, b.len, err);
+            rc = render_write_file(path, b.data, b.len, err);
     }
-    free(b.s);
+    glm_buf_free(&b);
     return rc;
 }

@@ -30,50 +30,26 @@ static int host_is_little_endian(void)
     return *(const unsigned char *)&one == 1;
 }
 
-/* ---- writing: a growable byte buffer ---- */
+/* ---- writing: into a GlmBuf (common.h) ---- */
 
-typedef struct {
-    unsigned char *p;
-    size_t len, cap;
-    int oom;
-} Buf;
-
-static void buf_put(Buf *b, const void *src, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n) cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, src, n);
-    b->len += n;
-}
-
-static void put_u16(Buf *b, uint16_t v) { unsigned char x[2] = {v & 255, v >> 8}; buf_put(b, x, 2); }
-static void put_u32(Buf *b, uint32_t v)
+static void put_u16(GlmBuf *b, uint16_t v) { unsigned char x[2] = {v & 255, v >> 8}; glm_buf_put(b, x, 2); }
+static void put_u32(GlmBuf *b, uint32_t v)
 {
     unsigned char x[4];
     for (int i = 0; i < 4; i++) x[i] = (unsigned char)(v >> (8 * i));
-    buf_put(b, x, 4);
+    glm_buf_put(b, x, 4);
 }
-static void put_u64(Buf *b, uint64_t v)
+static void put_u64(GlmBuf *b, uint64_t v)
 {
     unsigned char x[8];
     for (int i = 0; i < 8; i++) x[i] = (unsigned char)(v >> (8 * i));
-    buf_put(b, x, 8);
+    glm_buf_put(b, x, 8);
 }
-static void put_str(Buf *b, const char *s)
+static void put_str(GlmBuf *b, const char *s)
 {
     size_t n = strlen(s);
     put_u16(b, (uint16_t)n);
-    buf_put(b, s, n);
+    glm_buf_put(b, s, n);
 }
 
 static void le32_store(unsigned char *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i)); }
@@ -89,7 +65,7 @@ static int check_name(const char *what, const char *s, GlmError *err)
     return GLM_OK;
 }
 
-static int encode_payload(Buf *b, const MfFile *f, GlmError *err)
+static int encode_payload(GlmBuf *b, const MfFile *f, GlmError *err)
 {
     GLM_ASSERT(host_is_little_endian());
     put_u32(b, (uint32_t)f->n_settings);
@@ -111,9 +87,9 @@ static int encode_payload(Buf *b, const MfFile *f, GlmError *err)
         put_str(b, t->name);
         put_u32(b, (uint32_t)t->ndim);
         for (int d = 0; d < t->ndim; d++) put_u32(b, (uint32_t)t->dims[d]);
-        buf_put(b, t->data, mf_tensor_count(t) * sizeof(float));
+        glm_buf_put(b, t->data, mf_tensor_count(t) * sizeof(float));
     }
-    if (b->oom) return glm_fail(err, GLM_ENOMEM, "out of memory encoding the model");
+    if (b->failed) return glm_fail(err, GLM_ENOMEM, "out of memory encoding the model");
     if (b->len > MAX_PAYLOAD) return glm_fail(err, GLM_EINPUT, "model payload over 2 GiB");
     return GLM_OK;
 }
@@ -122,7 +98,7 @@ static int write_all(FILE *fp, const void *p, size_t n) { return fwrite(p, 1, n,
 
 int mf_write(const char *path, const MfFile *f, GlmError *err)
 {
-    Buf payload = {0};
+    GlmBuf payload = {0};
     unsigned char *z = NULL;
     int rc = encode_payload(&payload, f, err);
     if (rc) goto out;
@@ -133,7 +109,7 @@ int mf_write(const char *path, const MfFile *f, GlmError *err)
         rc = glm_fail(err, GLM_ENOMEM, "out of memory compressing the model");
         goto out;
     }
-    if (compress2(z, &zlen, payload.p, (uLong)payload.len, 6) != Z_OK) {
+    if (compress2(z, &zlen, payload.data, (uLong)payload.len, 6) != Z_OK) {
         rc = glm_fail(err, GLM_EIO, "%s: zlib compression failed", path);
         goto out;
     }
@@ -170,7 +146,7 @@ int mf_write(const char *path, const MfFile *f, GlmError *err)
         rc = glm_fail(err, GLM_EIO, "%s: cannot write: %s", path, strerror(saved_errno));
     }
 out:
-    free(payload.p);
+    glm_buf_free(&payload);
     free(z);
     return rc;
 }

@@ -464,37 +464,19 @@ int render_legend(Canvas *c, const RenderFont *f, int x, int y, int w, int h, in
 
 /* A growing byte buffer for stbi_write_png_to_func (stbi_write_png_to_mem
  * is in libstb.so but not in the header's public API). */
-typedef struct {
-    unsigned char *data;
-    size_t len, cap;
-    int failed;
-} ByteBuf;
-
-static void bytebuf_append(void *ctx, void *data, int size)
+/* stb_image_write's callback: append to a GlmBuf. */
+static void buf_append(void *ctx, void *data, int size)
 {
-    ByteBuf *b = ctx;
-    if (b->failed || size <= 0) return;
-    if (b->len + (size_t)size > b->cap) {
-        size_t cap = GLM_MAX(b->cap * 2, b->len + (size_t)size + 4096);
-        unsigned char *p = realloc(b->data, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, (size_t)size);
-    b->len += (size_t)size;
+    if (size > 0) glm_buf_put(ctx, data, (size_t)size);
 }
 
 unsigned char *render_png_bytes(const Canvas *c, int *len, GlmError *err)
 {
-    ByteBuf b = {0};
+    GlmBuf b = {0};
     *len = 0;
-    if (!stbi_write_png_to_func(bytebuf_append, &b, c->w, c->h, 3, c->px, c->w * 3) || b.failed ||
+    if (!stbi_write_png_to_func(buf_append, &b, c->w, c->h, 3, c->px, c->w * 3) || b.failed ||
         b.len > (size_t)INT32_MAX) {
-        free(b.data);
+        glm_buf_free(&b);
         glm_fail(err, GLM_ENOMEM, "out of memory encoding a %dx%d PNG", c->w, c->h);
         return NULL;
     }
