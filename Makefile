@@ -96,7 +96,7 @@ $(BUILD)/test_runner: $(TEST_OBJ) $(LIB)
 # Run the whole suite (after installing the test-only packages, e.g. the
 # browser for the heatmap page test); the last line is "N passed, N failed".
 test: all
-	@tools/install-test-deps.sh
+	@tools/install-deps.sh --test
 	$(BUILD)/test_runner --bin $(BIN)/glimpse
 
 # Caption the bundled samples with the shipped models and render where each

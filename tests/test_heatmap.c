@@ -519,7 +519,7 @@ TEST(heatmap_html_click_in_headless_chromium)
 {
     if (test_run("command -v chromium") != 0) {
         printf("SKIP heatmap_html_click_in_headless_chromium: chromium is not installed "
-               "(tools/install-test-deps.sh installs it)\n");
+               "(tools/install-deps.sh --test installs it)\n");
         return;
     }
     Synthetic s;

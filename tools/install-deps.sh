@@ -1,10 +1,13 @@
 #!/bin/sh
-# install-deps.sh - installs the Debian packages glimpse builds and runs on,
-# only those that are missing. Run by the Makefile on the first build; safe to
-# run by hand at any time.
+# install-deps.sh - installs the Debian packages glimpse needs, only those
+# that are missing. The Makefile runs it on the first build (build packages)
+# and before every `make test` (test packages); safe to run by hand.
 #
-#   tools/install-deps.sh          install what is missing (apt-get; sudo if not root)
-#   tools/install-deps.sh --check  only report; exit 1 when something is missing
+#   tools/install-deps.sh          install the missing build packages (apt-get; sudo if not root)
+#   tools/install-deps.sh --test   the same for the packages only the tests use; where they
+#                                  cannot be installed it says SKIP and exits 0, and the tests
+#                                  that need them skip with a visible message
+#   tools/install-deps.sh --check [--test]   only report; exit 1 when something is missing
 #
 # Why each package is here:
 #   build-essential, pkg-config  the compiler and the flags lookup
@@ -14,30 +17,59 @@
 #   libcjson-dev           COCO caption JSON files
 #   dataset-fashion-mnist  real product photos for the fashion data set and benchmark
 #   fonts-dejavu-core      the TrueType font for heatmap captions
+#   chromium (tests only)  headless browser: the heatmap page test clicks a word and reads the DOM
 set -eu
 
-PACKAGES="build-essential pkg-config libstb-dev libopenblas-dev zlib1g-dev libcjson-dev dataset-fashion-mnist fonts-dejavu-core"
+BUILD_PACKAGES="build-essential pkg-config libstb-dev libopenblas-dev zlib1g-dev libcjson-dev dataset-fashion-mnist fonts-dejavu-core"
+TEST_PACKAGES="chromium"
+
+check=0 test=0
+for arg in "$@"; do
+    case "$arg" in
+        --check) check=1 ;;
+        --test) test=1 ;;
+        *) echo "usage: $0 [--check] [--test]" >&2; exit 2 ;;
+    esac
+done
+if [ "$test" -eq 1 ]; then
+    PACKAGES=$TEST_PACKAGES
+    WHAT="test packages"
+else
+    PACKAGES=$BUILD_PACKAGES
+    WHAT="packages"
+fi
+
+# A failure to install: fatal for the build packages, a visible skip for the
+# test packages.
+give_up() {
+    if [ "$test" -eq 1 ]; then
+        echo "install-deps: SKIP: $1; the tests that need$missing will be skipped"
+        exit 0
+    fi
+    echo "install-deps: $1" >&2
+    echo "install-deps: as root, run: apt-get install$missing" >&2
+    exit 1
+}
 
 missing=""
-if command -v dpkg-query >/dev/null 2>&1; then
-    for p in $PACKAGES; do
-        status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-        case "$status" in
-            *"install ok installed"*) ;;
-            *) missing="$missing $p" ;;
-        esac
-    done
-else
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    [ "$test" -eq 1 ] && { echo "install-deps: not a Debian system; browser tests skip unless chromium is on PATH"; exit 0; }
     echo "install-deps: dpkg-query not found: this is not a Debian system." >&2
-    echo "install-deps: install the equivalents of:$PACKAGES" >&2
+    echo "install-deps: install the equivalents of: $PACKAGES" >&2
     exit 1
 fi
+for p in $PACKAGES; do
+    case "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" in
+        *"install ok installed"*) ;;
+        *) missing="$missing $p" ;;
+    esac
+done
 
 if [ -z "$missing" ]; then
-    [ "${1:-}" = "--check" ] && echo "install-deps: all packages present"
+    [ "$check" -eq 1 ] && echo "install-deps: all $WHAT present"
     exit 0
 fi
-if [ "${1:-}" = "--check" ]; then
+if [ "$check" -eq 1 ]; then
     echo "install-deps: missing:$missing"
     exit 1
 fi
@@ -47,15 +79,14 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     SUDO="sudo -n"
 else
-    echo "install-deps: these Debian packages are missing:$missing" >&2
-    echo "install-deps: I am not root and cannot sudo; run as root:" >&2
-    echo "    apt-get install$missing" >&2
-    exit 1
+    give_up "these Debian $WHAT are missing and I am not root and cannot sudo:$missing"
 fi
 
 echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
-echo "install-deps: done"
+if $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends $missing; then
+    echo "install-deps: done"
+else
+    give_up "apt-get could not install:$missing"
+fi
