@@ -1,14 +1,16 @@
-/* cli.c - shared helpers of the subcommands: one-line errors, number parsing. */
+/* cli.c - shared helpers of the subcommands: one-line errors, number
+ * parsing, finding the default model, loading a data set split. */
 #include "cli.h"
 
-#include "dataset.h"
-
 #include <errno.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "dataset.h"
 
 static const char *program = "glimpse";
 
@@ -134,4 +136,19 @@ int cli_load_objects(SceneObjectSet *out, const CliData *d, int *have)
     if (rc) return cli_error("%s", err.msg), rc;
     *have = 1;
     return GLM_OK;
+}
+
+int cli_can_create(const char *path)
+{
+    char copy[4096];
+    if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy) {
+        cli_error("%s: path too long", path);
+        return 0;
+    }
+    const char *dir = dirname(copy);
+    if (access(dir, W_OK) != 0) {
+        cli_error("%s: cannot write there: %s: %s", path, dir, strerror(errno));
+        return 0;
+    }
+    return 1;
 }

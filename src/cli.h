@@ -34,6 +34,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * leaves in buf a message listing where it looked, when none exists. */
 int cli_default_model(char *buf, size_t size, const char *name);
 
+/* 1 when a file can be created at path (its directory exists and is
+ * writable); else prints "glimpse: PATH: reason" and returns 0. Commands
+ * call it before long work, so a typo costs no training time. */
+int cli_can_create(const char *path);
+
 /* Where a command's captioned images come from: --data DIR (the glimpse
  * data set format, with a split), or --captions FILE --images DIR with an
  * optional split list (Flickr8k token file or COCO JSON). */

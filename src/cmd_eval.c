@@ -81,6 +81,7 @@ int cmd_eval(int argc, char **argv)
     if (data.captions && !data.images) return cli_usage_error("eval", "--captions needs --images DIR");
     if (strcmp(split, "train") && strcmp(split, "val") && strcmp(split, "test"))
         return cli_usage_error("eval", "--split: '%s' is not train, val or test", split);
+    if (out_path && !cli_can_create(out_path)) return 2;
     char found[4096];
     if (!model_path) {
         if (!cli_default_model(found, sizeof found, "shapes.glm")) {

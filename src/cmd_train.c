@@ -224,6 +224,7 @@ int cmd_train(int argc, char **argv)
     if (!data.data_dir == !data.captions) return cli_usage_error("train", "give --data DIR or --captions FILE");
     if (data.captions && !data.images) return cli_usage_error("train", "--captions needs --images DIR");
     if (steps_given && epochs) return cli_usage_error("train", "give --steps or --epochs, not both");
+    if (!cli_can_create(out)) return 2;
 
     GlmError err = {0};
     Model model = {0};

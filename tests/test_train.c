@@ -134,3 +134,17 @@ TEST(train_and_eval_from_flickr_and_coco_files)
     CHECK_STR_CONTAINS(out, "\"images\": 2");                  /* a.png and b.png (c.png has a bad id) */
     free(out);
 }
+
+/* An output path that cannot be written is refused before any work. */
+TEST(train_and_eval_refuse_an_unwritable_output_first)
+{
+    const char *bin = test_glimpse_bin(), *dir = data_dir();
+    REQUIRE(dir[0]);
+    CHECK_EQ_INT(test_run("%s train --data %s --out /nonexistent-dir/m.glm --steps 1 -q", bin, dir), 2);
+    char path[600];
+    snprintf(path, sizeof path, "%s/last.err", test_tmpdir());
+    char *err = test_slurp(path, NULL);
+    CHECK_STR_CONTAINS(err, "/nonexistent-dir/m.glm: cannot write there");
+    free(err);
+    CHECK_EQ_INT(test_run("%s eval --model models/shapes.glm --data %s --out /nonexistent-dir/c.tsv", bin, dir), 2);
+}
