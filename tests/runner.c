@@ -78,6 +78,14 @@ int test_run(const char *fmt, ...)
     return WEXITSTATUS(st);
 }
 
+int test_write(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return 0;
+    int ok = fwrite(data, 1, n, f) == n;
+    return fclose(f) == 0 && ok;
+}
+
 char *test_slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

@@ -51,14 +51,6 @@ static const char *make_images(const char *sub, const char *const *names, int n)
     return dir;
 }
 
-static int write_text(const char *path, const char *text, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
-    int ok = fwrite(text, 1, n, f) == n;
-    return (fclose(f) == 0) && ok;
-}
-
 /* 1 when some kept message contains needle. */
 static int has_message(const Dataset *d, const char *needle)
 {
@@ -150,7 +142,7 @@ TEST(dataset_strict_turns_a_skip_into_an_error)
     /* A clean file passes in strict mode. */
     const char *clean = tmp_path("clean.token.txt");
     const char text[] = "a.png#0\ta red circle\nb.png#0\ta blue square\n";
-    REQUIRE(write_text(clean, text, sizeof text - 1));
+    REQUIRE(test_write(clean, text, sizeof text - 1));
     REQUIRE(dataset_load_flickr(&d, clean, imgs, NULL, 1, &err) == GLM_OK);
     CHECK_EQ_INT(d.n_images, 2);
     CHECK_EQ_INT(dataset_n_skipped(&d), 0);
@@ -202,7 +194,7 @@ static const char *coco_error(const char *text, int *rc)
 {
     static GlmError err;
     const char *path = tmp_path("bad.json");
-    if (!write_text(path, text, strlen(text))) return "cannot write";
+    if (!test_write(path, text, strlen(text))) return "cannot write";
     Dataset d;
     *rc = dataset_load_coco(&d, path, test_tmpdir(), NULL, 0, &err);
     CHECK(d.n_images == 0 && d.images == NULL);
@@ -237,7 +229,7 @@ TEST(dataset_coco_invalid_json_gives_the_byte_offset)
     /* A NUL byte would end the text cJSON sees; it is reported instead. */
     const char t4[] = "{\"images\": [], \"annotations\": []}\0junk";
     const char *path = tmp_path("nul.json");
-    REQUIRE(write_text(path, t4, sizeof t4 - 1));
+    REQUIRE(test_write(path, t4, sizeof t4 - 1));
     Dataset d;
     GlmError err = {0};
     CHECK_EQ_INT(dataset_load_coco(&d, path, test_tmpdir(), NULL, 0, &err), GLM_EINPUT);
@@ -264,7 +256,7 @@ static int copy_fixture(const char *dst, const char *name)
     size_t n;
     char *text = test_slurp(src, &n);
     if (!text) return 0;
-    int ok = write_text(out, text, n);
+    int ok = test_write(out, text, n);
     free(text);
     return ok;
 }
@@ -327,7 +319,7 @@ TEST(dataset_empty_split_is_an_error)
 {
     const char *imgs = make_images("flickr_empty", ABC, 3);
     const char *split = tmp_path("unknown-split.txt");
-    REQUIRE(write_text(split, "x.png\ny.png\n", 12));
+    REQUIRE(test_write(split, "x.png\ny.png\n", 12));
     Dataset d;
     GlmError err = {0};
     CHECK_EQ_INT(dataset_load_flickr(&d, FLICKR, imgs, split, 0, &err), GLM_EINPUT);
@@ -361,7 +353,7 @@ TEST(dataset_nul_bytes_and_message_cap)
     memcpy(text + n, "a.png#1\tbad\0byte\n", 17);
     n += 17;
     for (int i = 0; i < 15; i++) n += (size_t)snprintf(text + n, sizeof text - n, "no tab here %d\n", i);
-    REQUIRE(write_text(path, text, n));
+    REQUIRE(test_write(path, text, n));
     Dataset d;
     GlmError err = {0};
     REQUIRE(dataset_load_captions(&d, path, imgs, NULL, 0, &err) == GLM_OK);
@@ -393,7 +385,7 @@ TEST(dataset_encode_pads_truncates_and_counts_unknowns)
     const char *imgs = make_images("encode", ABC, 3);
     const char *path = tmp_path("encode.token.txt");
     const char text[] = "a.png#0\tred circle\nb.png#0\tred square\nc.png#0\tblue circle big red\n";
-    REQUIRE(write_text(path, text, sizeof text - 1));
+    REQUIRE(test_write(path, text, sizeof text - 1));
     Dataset d;
     Vocab v;
     GlmError err = {0};

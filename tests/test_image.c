@@ -221,14 +221,6 @@ TEST(image_load_pnm_8_and_16bit)
     }
 }
 
-static int write_text(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
-    int ok = fwrite(data, 1, n, f) == n;
-    return fclose(f) == 0 && ok;
-}
-
 TEST(image_size_limits_refused_from_the_header)
 {
     /* Headers only: no pixel data follows, so a decode would fail differently. */
@@ -239,7 +231,7 @@ TEST(image_size_limits_refused_from_the_header)
     };
     for (int i = 0; i < 3; i++) {
         const char *path = tmp_path("big.ppm");
-        REQUIRE(write_text(path, cases[i].hdr, strlen(cases[i].hdr)));
+        REQUIRE(test_write(path, cases[i].hdr, strlen(cases[i].hdr)));
         Image img;
         GlmError err = {0};
         CHECK_EQ_INT(image_load(&img, path, &err), GLM_EINPUT);
@@ -250,7 +242,7 @@ TEST(image_size_limits_refused_from_the_header)
     /* Exactly at the limit on a side passes the header check (then fails to
      * decode, since there is no data). */
     const char *path = tmp_path("edge.ppm");
-    REQUIRE(write_text(path, "P6\n16384 1\n255\n", 15));
+    REQUIRE(test_write(path, "P6\n16384 1\n255\n", 15));
     Image img;
     GlmError err = {0};
     CHECK_EQ_INT(image_load(&img, path, &err), GLM_EINPUT);
@@ -268,20 +260,20 @@ TEST(image_corrupt_truncated_missing)
 
     Image img;
     GlmError err = {0};
-    REQUIRE(write_text(tmp_path("trunc.png"), png, len / 2));
+    REQUIRE(test_write(tmp_path("trunc.png"), png, len / 2));
     CHECK_EQ_INT(image_load(&img, tmp_path("trunc.png"), &err), GLM_EINPUT);
     CHECK_STR_CONTAINS(err.msg, "trunc.png");
 
     /* stb 2.27 alone would return a truncated PNM as a whole image of garbage. */
-    REQUIRE(write_text(tmp_path("trunc.ppm"), "P6\n4 4\n255\nabcdefgh", 19));
+    REQUIRE(test_write(tmp_path("trunc.ppm"), "P6\n4 4\n255\nabcdefgh", 19));
     CHECK_EQ_INT(image_load(&img, tmp_path("trunc.ppm"), &err), GLM_EINPUT);
     CHECK_STR_CONTAINS(err.msg, "truncated");
 
-    REQUIRE(write_text(tmp_path("junk.png"), "this is not an image at all", 27));
+    REQUIRE(test_write(tmp_path("junk.png"), "this is not an image at all", 27));
     CHECK_EQ_INT(image_load(&img, tmp_path("junk.png"), &err), GLM_EINPUT);
     CHECK_STR_CONTAINS(err.msg, "not a readable image");
 
-    REQUIRE(write_text(tmp_path("empty.png"), "", 0));
+    REQUIRE(test_write(tmp_path("empty.png"), "", 0));
     CHECK_EQ_INT(image_load(&img, tmp_path("empty.png"), &err), GLM_EINPUT);
 
     CHECK_EQ_INT(image_load(&img, tmp_path("no-such-file.png"), &err), GLM_EINPUT);

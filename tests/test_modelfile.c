@@ -38,14 +38,6 @@ static int make_model(Model *m, uint64_t seed)
     return model_init(m, &c, words, &r, &err);
 }
 
-static int write_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
-    int ok = fwrite(p, 1, n, f) == n;
-    return fclose(f) == 0 && ok;
-}
-
 TEST(modelfile_round_trip_is_byte_identical)
 {
     Model m, back;
@@ -93,7 +85,7 @@ static void expect_load_error(const char *name, void (*damage)(char *p, size_t *
     char *q = realloc(p, n + 16);
     REQUIRE(q);
     damage(q, &n);
-    REQUIRE(write_bytes(tmp_path(name), q, n));
+    REQUIRE(test_write(tmp_path(name), q, n));
     free(q);
     int rc = model_load(&m, tmp_path(name), &err);
     CHECK_EQ_INT(rc, GLM_EINPUT);
