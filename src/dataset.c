@@ -562,40 +562,40 @@ static int load(Dataset *d, char *buf, size_t len, int is_json, const char *src,
 
 static void dataset_init(Dataset *d) { memset(d, 0, sizeof *d); }
 
-int dataset_load_flickr(Dataset *d, const char *token_path, const char *images_dir, const char *split_path,
-                        int strict, GlmError *err)
+/* Reads a caption file and parses it as Flickr8k tokens (json 0), COCO JSON
+ * (json 1), or whichever it looks like (json -1: '{' first means COCO). */
+static int load_caption_file(Dataset *d, const char *path, int json, const char *images_dir,
+                             const char *split_path, int strict, GlmError *err)
 {
     dataset_init(d);
     char *buf;
     size_t len;
-    int rc = read_file(&buf, &len, token_path, err);
+    int rc = read_file(&buf, &len, path, err);
     if (rc != GLM_OK) return rc;
-    return load(d, buf, len, 0, token_path, images_dir, split_path, strict, err);
+    if (json < 0) {
+        size_t i = 0;
+        while (i < len && is_space(buf[i])) i++;
+        json = i < len && buf[i] == '{';
+    }
+    return load(d, buf, len, json, path, images_dir, split_path, strict, err);
+}
+
+int dataset_load_flickr(Dataset *d, const char *token_path, const char *images_dir, const char *split_path,
+                        int strict, GlmError *err)
+{
+    return load_caption_file(d, token_path, 0, images_dir, split_path, strict, err);
 }
 
 int dataset_load_coco(Dataset *d, const char *json_path, const char *images_dir, const char *split_path,
                       int strict, GlmError *err)
 {
-    dataset_init(d);
-    char *buf;
-    size_t len;
-    int rc = read_file(&buf, &len, json_path, err);
-    if (rc != GLM_OK) return rc;
-    return load(d, buf, len, 1, json_path, images_dir, split_path, strict, err);
+    return load_caption_file(d, json_path, 1, images_dir, split_path, strict, err);
 }
 
 int dataset_load_captions(Dataset *d, const char *captions_path, const char *images_dir, const char *split_path,
                           int strict, GlmError *err)
 {
-    dataset_init(d);
-    char *buf;
-    size_t len;
-    int rc = read_file(&buf, &len, captions_path, err);
-    if (rc != GLM_OK) return rc;
-    size_t i = 0;
-    while (i < len && is_space(buf[i])) i++;
-    int is_json = i < len && buf[i] == '{';
-    return load(d, buf, len, is_json, captions_path, images_dir, split_path, strict, err);
+    return load_caption_file(d, captions_path, -1, images_dir, split_path, strict, err);
 }
 
 int dataset_load_dir(Dataset *d, const char *dir, const char *split, int strict, GlmError *err)
