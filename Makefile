@@ -116,10 +116,12 @@ demo: all
 # on a test split generated with a seed no training run used. The models are
 # committed; this reproduces them (same seed and thread count, same bytes).
 MODEL_DATA := build/model-data
-SHAPES_TRAIN := --steps 30000 --soft-warmup 3000 --lr-decay-every 8000 --input 80 --grid 5 --window 28 \
-	--stride 16 --hog-cells 3 --patch 6 --seed 1 --val-every 2000 --refs 1
-FASHION_TRAIN := --steps 16000 --soft-warmup 3000 --lr-decay-every 8000 --input 96 --grid 5 --window 32 \
-	--stride 18 --hog-cells 4 --patch 8 --seed 2 --val-every 2000 --refs 1
+SHAPES_COUNT := 40000
+SHAPES_TRAIN := --steps 30000 --soft-warmup 6000 --lr-decay-every 9000 --input 80 --grid 5 --window 28 \
+	--stride 16 --hog-cells 3 --patch 6 --seed 1 --val-every 3000 --refs 1
+FASHION_COUNT := 60000
+FASHION_TRAIN := --steps 24000 --soft-warmup 3000 --lr-decay-every 10000 --input 96 --grid 5 --window 32 \
+	--stride 18 --hog-cells 4 --patch 8 --recentre 10 --proj 128 --seed 2 --val-every 4000 --refs 1
 models: all
 	$(MAKE) -j2 model-shapes model-fashion
 	$(MAKE) eval-models
@@ -127,12 +129,12 @@ models: all
 # One shipped model (`make models` runs both).
 model-shapes: all
 	rm -rf $(MODEL_DATA)/shapes && mkdir -p $(MODEL_DATA)
-	$(BIN)/glimpse data shapes --out $(MODEL_DATA)/shapes --count 10000 --seed 101 --quiet
+	$(BIN)/glimpse data shapes --out $(MODEL_DATA)/shapes --count $(SHAPES_COUNT) --seed 101 --quiet
 	$(BIN)/glimpse train --data $(MODEL_DATA)/shapes --out models/shapes.glm $(SHAPES_TRAIN) --threads 1
 	rm -f models/shapes.glm.ckpt
 model-fashion: all
 	rm -rf $(MODEL_DATA)/fashion && mkdir -p $(MODEL_DATA)
-	$(BIN)/glimpse data fashion --out $(MODEL_DATA)/fashion --count 10000 --seed 102 --quiet
+	$(BIN)/glimpse data fashion --out $(MODEL_DATA)/fashion --count $(FASHION_COUNT) --seed 102 --quiet
 	$(BIN)/glimpse train --data $(MODEL_DATA)/fashion --out models/fashion.glm $(FASHION_TRAIN) --threads 1
 	rm -f models/fashion.glm.ckpt
 

@@ -72,13 +72,16 @@ static void help(void)
            "                        regions it picks) (default %s)\n"
            "  --input PX --grid G --window PX --stride PX   regions (default %d %d %d %d)\n"
            "  --patch P --hog-cells N --color-levels Q      feature blocks (default %d %d %d)\n"
+           "  --recentre PX         read the shape blocks (hog, patch) from the window moved\n"
+           "                        onto its edge centroid, at most PX pixels; 0 keeps them\n"
+           "                        on the window (default %d; src/features.h)\n"
            "  -q, --quiet           no progress output\n"
            "  -h, --help            this text\n",
            VOCAB_DEFAULT_MIN_COUNT, train_reward_name(o.reward), train_baseline_name(o.baseline),
            o.entropy, o.rl_weight, o.soft_mix, o.soft_warmup, o.refs, o.doubly, o.steps, o.batch, o.lr, o.lr_decay,
            o.lr_decay_every, o.warmup, o.clip, (unsigned)o.seed, c.hidden, c.embed, c.proj, c.att,
            c.max_len, c.init_mean ? "mean" : "constant", c.feat.input, c.feat.grid, c.feat.window, c.feat.stride, c.feat.patch,
-           c.feat.hog_cells, c.feat.color_levels);
+           c.feat.hog_cells, c.feat.color_levels, c.feat.recentre);
 }
 
 static const char *attn_name(int kind)
@@ -118,7 +121,7 @@ enum {
     O_REFS, O_SOFT_WARMUP, O_ATTENTION, O_REWARD, O_BASELINE, O_ENTROPY, O_RL, O_SOFTMIX, O_DOUBLY, O_STEPS, O_EPOCHS,
     O_BATCH, O_LR, O_LR_DECAY, O_LR_DECAY_EVERY, O_WARMUP, O_CLIP, O_SEED, O_THREADS, O_RESUME,
     O_VAL_EVERY, O_CKPT_EVERY, O_HIDDEN, O_EMBED, O_PROJ, O_ATT, O_MAXLEN, O_INPUT, O_GRID,
-    O_WINDOW, O_STRIDE, O_PATCH, O_HOG, O_COLOR, O_INIT,
+    O_WINDOW, O_STRIDE, O_PATCH, O_HOG, O_COLOR, O_RECENTRE, O_INIT,
 };
 
 int cmd_train(int argc, char **argv)
@@ -137,7 +140,7 @@ int cmd_train(int argc, char **argv)
         {"proj", 1, 0, O_PROJ}, {"att", 1, 0, O_ATT}, {"max-len", 1, 0, O_MAXLEN},
         {"input", 1, 0, O_INPUT}, {"grid", 1, 0, O_GRID}, {"window", 1, 0, O_WINDOW},
         {"stride", 1, 0, O_STRIDE}, {"patch", 1, 0, O_PATCH}, {"hog-cells", 1, 0, O_HOG},
-        {"color-levels", 1, 0, O_COLOR}, {"init", 1, 0, O_INIT}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"color-levels", 1, 0, O_COLOR}, {"recentre", 1, 0, O_RECENTRE}, {"init", 1, 0, O_INIT}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     TrainOptions o = train_default_options();
     ModelConfig mc = model_default_config();
@@ -207,6 +210,7 @@ int cmd_train(int argc, char **argv)
         case O_PATCH: INT_OPT("--patch", 1, 32, mc.feat.patch);
         case O_HOG: INT_OPT("--hog-cells", 1, 64, mc.feat.hog_cells);
         case O_COLOR: INT_OPT("--color-levels", 1, 8, mc.feat.color_levels);
+        case O_RECENTRE: INT_OPT("--recentre", 0, 1024, mc.feat.recentre);
         case O_INIT:
             if (!strcmp(optarg, "mean")) mc.init_mean = 1;
             else if (!strcmp(optarg, "constant")) mc.init_mean = 0;

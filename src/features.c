@@ -1,8 +1,10 @@
 /* features.c - region vectors from pixels: see features.h for the blocks.
  *
  * Per image: one pass makes the grey plane and the gradient (magnitude,
- * orientation); then each region's window is scanned once, feeding all
- * blocks. No allocation happens per region or per image.
+ * orientation); then each region's window is scanned once for the blocks
+ * that stay with it and once for the shape blocks (after a few more scans
+ * to find its edge centroid when re-centring). No allocation happens per
+ * region or per image.
  */
 #include "features.h"
 
@@ -16,7 +18,7 @@ FeatConfig features_default_config(void)
 {
     return (FeatConfig){
         .version = FEAT_VERSION, .input = 64, .grid = 4, .window = 24, .stride = 16,
-        .color_levels = 3, .hog_cells = 2, .orient_bins = 8, .patch = 4,
+        .color_levels = 3, .hog_cells = 2, .orient_bins = 8, .patch = 4, .recentre = 0,
     };
 }
 
@@ -35,6 +37,7 @@ int features_check_config(const FeatConfig *c, GlmError *err)
     if (c->orient_bins < 2 || c->orient_bins > 36) return glm_fail(err, GLM_EINPUT, "feature config: orient_bins %d not in [2, 36]", c->orient_bins);
     if (c->patch < 1 || c->patch > GLM_MIN(c->window, FEAT_MAX_PATCH))
         return glm_fail(err, GLM_EINPUT, "feature config: patch %d not in [1, min(window, %d)]", c->patch, FEAT_MAX_PATCH);
+    if (c->recentre < 0 || c->recentre > c->window) return glm_fail(err, GLM_EINPUT, "feature config: recentre %d not in [0, window]", c->recentre);
     return GLM_OK;
 }
 
@@ -87,11 +90,132 @@ size_t features_scratch_floats(const FeatConfig *c)
 
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+/* The blocks that stay with the fixed window at (ax, ay): mean, colour
+ * histogram and edge moments. */
+static void window_blocks(float *v, const FeatLayout *lay, int ax, int ay, const FeatConfig *c,
+                          const float *rgb, const float *mag)
+{
+    const int S = c->input, W = c->window, q = c->color_levels;
+    float *mean = v + lay->mean, *hist = v + lay->colour;
+    memset(mean, 0, sizeof(float) * 3);
+    memset(hist, 0, sizeof(float) * (size_t)(q * q * q));
+    /* Edge-energy moments: sum m, m u, m v, m u^2, m v^2 with (u, v) the
+     * pixel centre in window coordinates scaled to [-1, 1]. */
+    double e0 = 0, eu = 0, ev = 0, euu = 0, evv = 0;
+    for (int wy = 0; wy < W; wy++) {
+        const int y = clampi(ay + wy, 0, S - 1);
+        for (int wx = 0; wx < W; wx++) {
+            const int x = clampi(ax + wx, 0, S - 1);
+            const float *px = rgb + 3 * (y * S + x);
+            mean[0] += px[0];
+            mean[1] += px[1];
+            mean[2] += px[2];
+            int lr = clampi((int)(px[0] * q), 0, q - 1);
+            int lg = clampi((int)(px[1] * q), 0, q - 1);
+            int lb = clampi((int)(px[2] * q), 0, q - 1);
+            hist[(lr * q + lg) * q + lb] += 1.0f;
+            const double m = mag[y * S + x];
+            const double u = ((double)wx + 0.5) * 2.0 / W - 1.0, vv = ((double)wy + 0.5) * 2.0 / W - 1.0;
+            e0 += m;
+            eu += m * u;
+            ev += m * vv;
+            euu += m * u * u;
+            evv += m * vv * vv;
+        }
+    }
+    const float inv_area = 1.0f / (float)(W * W);
+    for (int i = 0; i < 3; i++) mean[i] *= inv_area;
+    for (int i = 0; i < q * q * q; i++) hist[i] *= inv_area;
+    /* A full-contrast straight edge across the window has e0 ~ 2W: the
+     * energy is reported as e / (e + 1) with e = e0 / 2W. The +W/4 in the
+     * divisor pulls the centre and spread of a faint, textured window
+     * towards 0 instead of amplifying noise. */
+    const double e = e0 / (2.0 * W), d = e0 + 0.25 * W;
+    const double cu = eu / d, cv = ev / d;
+    float *mo = v + lay->moments;
+    mo[0] = (float)(e / (e + 1.0));
+    mo[1] = (float)cu;
+    mo[2] = (float)cv;
+    mo[3] = (float)sqrt(fmax(euu / d - cu * cu, 0.0));
+    mo[4] = (float)sqrt(fmax(evv / d - cv * cv, 0.0));
+}
+
+/* Mean shift on the gradient magnitude: moves the window at (ax, ay) until
+ * its centre sits on the magnitude-weighted centre of what it holds (to the
+ * pixel), each axis at most c->recentre pixels away. The W/4 of weight at
+ * the current centre keeps a faint window where it is. */
+static void edge_centroid_shift(int *dx_out, int *dy_out, int ax, int ay, const FeatConfig *c,
+                                const float *mag)
+{
+    enum { MAX_STEPS = 4 };
+    const int S = c->input, W = c->window, R = c->recentre;
+    int dx = 0, dy = 0;
+    for (int step = 0; step < MAX_STEPS; step++) {
+        double e0 = 0.25 * W, eu = 0, ev = 0;
+        for (int wy = 0; wy < W; wy++) {
+            const int y = clampi(ay + dy + wy, 0, S - 1);
+            for (int wx = 0; wx < W; wx++) {
+                const double m = mag[y * S + clampi(ax + dx + wx, 0, S - 1)];
+                e0 += m;
+                eu += m * (wx + 0.5 - 0.5 * W);
+                ev += m * (wy + 0.5 - 0.5 * W);
+            }
+        }
+        const int nx = clampi(dx + (int)lround(eu / e0), -R, R);
+        const int ny = clampi(dy + (int)lround(ev / e0), -R, R);
+        if (nx == dx && ny == dy) break;
+        dx = nx;
+        dy = ny;
+    }
+    *dx_out = dx;
+    *dy_out = dy;
+}
+
+/* The shape blocks of the window at (ax, ay): orientation histograms of its
+ * n x n cells and its p x p grey patch. */
+static void shape_blocks(float *hog, float *patch, int ax, int ay, const FeatConfig *c,
+                         const float *grey, const float *mag, const float *ori)
+{
+    const int S = c->input, W = c->window, n = c->hog_cells, k = c->orient_bins, P = c->patch;
+    memset(hog, 0, sizeof(float) * (size_t)(n * n * k));
+    memset(patch, 0, sizeof(float) * (size_t)(P * P));
+    for (int wy = 0; wy < W; wy++) {
+        const int y = clampi(ay + wy, 0, S - 1);
+        const int cy = wy * n / W, py = wy * P / W;
+        for (int wx = 0; wx < W; wx++) {
+            const int x = clampi(ax + wx, 0, S - 1);
+            /* Orientation split between the two nearest bin centres. */
+            const float b = ori[y * S + x], m = mag[y * S + x];
+            const int b0 = (int)b;
+            const float t = b - (float)b0;
+            float *cell = hog + (cy * n + wx * n / W) * k;
+            cell[b0 % k] += m * (1.0f - t);
+            cell[(b0 + 1) % k] += m * t;
+            patch[py * P + wx * P / W] += grey[y * S + x];
+        }
+    }
+    /* Scale by the cell side so a full-contrast edge through a cell gives
+     * O(1) before normalising; the +1 keeps faint texture faint. */
+    const float cell_side = (float)W / (float)n;
+    float ss = 0.0f;
+    for (int i = 0; i < n * n * k; i++) {
+        hog[i] /= cell_side;
+        ss += hog[i] * hog[i];
+    }
+    const float norm = 1.0f / sqrtf(ss + 1.0f);
+    for (int i = 0; i < n * n * k; i++) hog[i] *= norm;
+    /* span[i]: window rows (or columns) falling in patch cell i; unequal
+     * when P does not divide W. */
+    int span[FEAT_MAX_PATCH] = {0};
+    for (int w = 0; w < W; w++) span[w * P / W]++;
+    for (int py = 0; py < P; py++)
+        for (int px = 0; px < P; px++) patch[py * P + px] /= (float)(span[py] * span[px]);
+}
+
 void features_compute(float *out, const Image *img, const FeatConfig *c, float *scratch)
 {
     GLM_ASSERT(img->w == c->input && img->h == c->input);
-    const int S = c->input, q = c->color_levels, n = c->hog_cells, k = c->orient_bins;
-    const int W = c->window, P = c->patch;
+    const int S = c->input, k = c->orient_bins, W = c->window;
     const FeatLayout lay = features_layout(c);
     float *grey = scratch;             /* (S, S) */
     float *mag = scratch + S * S;      /* (S, S) gradient magnitude */
@@ -115,79 +239,15 @@ void features_compute(float *out, const Image *img, const FeatConfig *c, float *
         }
     }
 
-    /* span[i]: window rows (or columns) falling in patch cell i; unequal when
-     * P does not divide W. */
-    int span[FEAT_MAX_PATCH] = {0};
-    for (int w = 0; w < W; w++) span[w * P / W]++;
-
     const int off = grid_offset(c);
-    const float inv_area = 1.0f / (float)(W * W);
     for (int r = 0; r < c->grid; r++) {
         for (int col = 0; col < c->grid; col++) {
             float *v = out + (size_t)(r * c->grid + col) * lay.dim;
-            memset(v, 0, sizeof(float) * (size_t)lay.dim);
-            float *mean = v + lay.mean, *hist = v + lay.colour, *hog = v + lay.hog, *patch = v + lay.patch;
             const int ax = off + col * c->stride, ay = off + r * c->stride;
-            /* Edge-energy moments: sum m, m u, m v, m u^2, m v^2 with (u, v)
-             * the pixel centre in window coordinates scaled to [-1, 1]. */
-            double e0 = 0, eu = 0, ev = 0, euu = 0, evv = 0;
-            for (int wy = 0; wy < W; wy++) {
-                const int y = clampi(ay + wy, 0, S - 1);
-                const int cy = wy * n / W, py = wy * P / W;
-                for (int wx = 0; wx < W; wx++) {
-                    const int x = clampi(ax + wx, 0, S - 1);
-                    const float *px = img->data + 3 * (y * S + x);
-                    mean[0] += px[0];
-                    mean[1] += px[1];
-                    mean[2] += px[2];
-                    int lr = clampi((int)(px[0] * q), 0, q - 1);
-                    int lg = clampi((int)(px[1] * q), 0, q - 1);
-                    int lb = clampi((int)(px[2] * q), 0, q - 1);
-                    hist[(lr * q + lg) * q + lb] += 1.0f;
-                    /* Orientation split between the two nearest bin centres. */
-                    float b = ori[y * S + x], m = mag[y * S + x];
-                    int b0 = (int)b;
-                    float t = b - (float)b0;
-                    float *cell = hog + (cy * n + wx * n / W) * k;
-                    cell[b0 % k] += m * (1.0f - t);
-                    cell[(b0 + 1) % k] += m * t;
-                    patch[py * P + wx * P / W] += grey[y * S + x];
-                    const double u = ((double)wx + 0.5) * 2.0 / W - 1.0, vv = ((double)wy + 0.5) * 2.0 / W - 1.0;
-                    e0 += m;
-                    eu += m * u;
-                    ev += m * vv;
-                    euu += m * u * u;
-                    evv += m * vv * vv;
-                }
-            }
-            /* A full-contrast straight edge across the window has e0 ~ 2W: the
-             * energy is reported as e / (e + 1) with e = e0 / 2W. The +W/4 in
-             * the divisor pulls the centre and spread of a faint, textured
-             * window towards 0 instead of amplifying noise. */
-            {
-                const double e = e0 / (2.0 * W), d = e0 + 0.25 * W;
-                const double cu = eu / d, cv = ev / d;
-                float *mo = v + lay.moments;
-                mo[0] = (float)(e / (e + 1.0));
-                mo[1] = (float)cu;
-                mo[2] = (float)cv;
-                mo[3] = (float)sqrt(fmax(euu / d - cu * cu, 0.0));
-                mo[4] = (float)sqrt(fmax(evv / d - cv * cv, 0.0));
-            }
-            for (int i = 0; i < 3; i++) mean[i] *= inv_area;
-            for (int i = 0; i < q * q * q; i++) hist[i] *= inv_area;
-            /* Scale by the cell side so a full-contrast edge through a cell
-             * gives O(1) before normalising; the +1 keeps faint texture faint. */
-            const float cell_side = (float)W / (float)n;
-            float ss = 0.0f;
-            for (int i = 0; i < n * n * k; i++) {
-                hog[i] /= cell_side;
-                ss += hog[i] * hog[i];
-            }
-            const float norm = 1.0f / sqrtf(ss + 1.0f);
-            for (int i = 0; i < n * n * k; i++) hog[i] *= norm;
-            for (int py = 0; py < P; py++)
-                for (int px = 0; px < P; px++) patch[py * P + px] /= (float)(span[py] * span[px]);
+            window_blocks(v, &lay, ax, ay, c, img->data, mag);
+            int dx = 0, dy = 0;
+            if (c->recentre > 0) edge_centroid_shift(&dx, &dy, ax, ay, c, mag);
+            shape_blocks(v + lay.hog, v + lay.patch, ax + dx, ay + dy, c, grey, mag, ori);
             v[lay.position + 0] = ((float)ax + 0.5f * (float)W) / (float)S * 2.0f - 1.0f;
             v[lay.position + 1] = ((float)ay + 0.5f * (float)W) / (float)S * 2.0f - 1.0f;
         }

@@ -34,6 +34,18 @@
  *                       it is, finer than the grid.
  *   position   2        window centre (x, y) scaled to [-1, 1]
  *
+ * Re-centring (recentre = R > 0): the hog and patch blocks, which describe
+ * an object's shape, are read from the window moved onto its edge centroid
+ * (a few mean-shift steps: move the window so its centre lies on the
+ * magnitude-weighted centre of the gradients it holds), by at most R pixels
+ * along each axis. An object that sits off-centre in its window is then
+ * described from nearly the same place wherever it lies, as a photo crop
+ * centred on it would be; mean, colour, moments and position stay with the
+ * fixed window, so where the region is does not move. R = 0 keeps all
+ * blocks on the window. On fashion scenes (28-px photos, 32-px windows 18
+ * apart) R = 10, with more training scenes, lifted the model's item
+ * accuracy from 0.71 to 0.85 (README, Results).
+ *
  * Not here: anything learned (the model projects these vectors), colour
  * constancy, scale invariance beyond what the window gives.
  */
@@ -46,7 +58,7 @@
 #define FEAT_MAX_PATCH 32
 /* The block layout and formulas above; a model remembers the version its
  * weights were trained on, and a different one is refused at load. */
-#define FEAT_VERSION 2
+#define FEAT_VERSION 3
 
 typedef struct {
     int version;       /* FEAT_VERSION */
@@ -58,6 +70,7 @@ typedef struct {
     int hog_cells;     /* n: cells per side of the orientation histograms */
     int orient_bins;   /* k: orientation bins per cell */
     int patch;         /* p: grey patch cells per side */
+    int recentre;      /* R: most pixels the shape blocks' window may move, 0 none */
 } FeatConfig;
 
 /* Offsets of each block inside a region vector, and the total F. */

@@ -148,6 +148,7 @@ static int setting_refs(ModelConfig *c, SettingRef *r)
         {"feat.window", &c->feat.window},         {"feat.stride", &c->feat.stride},
         {"feat.color_levels", &c->feat.color_levels}, {"feat.hog_cells", &c->feat.hog_cells},
         {"feat.orient_bins", &c->feat.orient_bins}, {"feat.patch", &c->feat.patch},
+        {"feat.recentre", &c->feat.recentre},
         {"model.vocab", &c->vocab},   {"model.embed", &c->embed},
         {"model.hidden", &c->hidden}, {"model.proj", &c->proj},
         {"model.att", &c->att},       {"model.max_len", &c->max_len},

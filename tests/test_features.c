@@ -214,3 +214,81 @@ TEST(features_moments_say_where_and_how_big)
     free(feat);
     free(scratch);
 }
+
+/* Squared distance between the shape blocks (hog and patch) of region i of
+ * two feature sets. */
+static double shape_distance(const float *a, const float *b, const FeatLayout *lay, int i)
+{
+    double d = 0;
+    for (int j = lay->hog; j < lay->moments; j++) {
+        double e = a[(size_t)i * lay->dim + j] - b[(size_t)i * lay->dim + j];
+        d += e * e;
+    }
+    return d;
+}
+
+TEST(features_recentre_follows_the_object)
+{
+    /* One dark asymmetric object (a bar with a foot) in the middle window of
+     * a 3x3 grid, drawn at two places 4 px apart. Re-centred, the shape
+     * blocks of that window describe both from the same place; unmoved, they
+     * differ. Mean, colour, moments and position stay with the window. */
+    FeatConfig c = features_default_config();
+    c.input = 64;
+    c.grid = 3;
+    c.window = 24;
+    c.stride = 20;
+    c.hog_cells = 3;
+    c.patch = 6;
+    const float ink[3] = {0.1f, 0.1f, 0.1f};
+    const int L = features_regions(&c), mid = 4;
+    double dist[2];
+    float *first[2];
+    for (int k = 0; k < 2; k++) {
+        c.recentre = k ? 6 : 0;
+        const FeatLayout lay = features_layout(&c);
+        float *f = malloc(sizeof(float) * 2 * (size_t)L * lay.dim), *scratch = malloc(sizeof(float) * features_scratch_floats(&c));
+        REQUIRE(f && scratch);
+        for (int at = 0; at < 2; at++) {
+            Image img = white_image(64);
+            const int x = 26 + 4 * at, y = 24 + 3 * at;
+            paint(&img, x, y, x + 4, y + 14, ink);
+            paint(&img, x, y + 10, x + 10, y + 14, ink);
+            features_compute(f + (size_t)at * L * lay.dim, &img, &c, scratch);
+            image_free(&img);
+        }
+        dist[k] = shape_distance(f, f + (size_t)L * lay.dim, &lay, mid);
+        first[k] = f;
+        free(scratch);
+    }
+    CHECK(dist[0] > 0.05);
+    CHECK(dist[1] < 1e-6 * (1.0 + dist[0]));
+    {   /* The window's own blocks are the same with and without re-centring. */
+        const FeatLayout lay = features_layout(&c);
+        const float *u = first[0] + (size_t)mid * lay.dim, *v = first[1] + (size_t)mid * lay.dim;
+        CHECK(memcmp(u, v, sizeof(float) * (size_t)lay.hog) == 0);
+        CHECK(memcmp(u + lay.moments, v + lay.moments, sizeof(float) * (size_t)(lay.dim - lay.moments)) == 0);
+        CHECK(shape_distance(first[0], first[1], &lay, mid) > 0.0);
+    }
+    free(first[0]);
+    free(first[1]);
+    /* On a blank image nothing pulls the window: same vector as R = 0. */
+    c.recentre = 6;
+    const FeatLayout lay = features_layout(&c);
+    float *a = malloc(sizeof(float) * (size_t)L * lay.dim), *b = malloc(sizeof(float) * (size_t)L * lay.dim);
+    float *scratch = malloc(sizeof(float) * features_scratch_floats(&c));
+    REQUIRE(a && b && scratch);
+    Image img = white_image(64);
+    features_compute(a, &img, &c, scratch);
+    c.recentre = 0;
+    features_compute(b, &img, &c, scratch);
+    CHECK(memcmp(a, b, sizeof(float) * (size_t)L * lay.dim) == 0);
+    GlmError err;
+    c.recentre = c.window + 1;
+    CHECK_EQ_INT(features_check_config(&c, &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "recentre");
+    image_free(&img);
+    free(a);
+    free(b);
+    free(scratch);
+}
