@@ -230,7 +230,7 @@ static double shape_distance(const float *a, const float *b, const FeatLayout *l
 TEST(features_recentre_follows_the_object)
 {
     /* One dark asymmetric object (a bar with a foot) in the middle window of
-     * a 3x3 grid, drawn at two places 4 px apart. Re-centred, the shape
+     * a 3x3 grid, drawn twice, the second 4 px right and 3 down. Re-centred, the shape
      * blocks of that window describe both from the same place; unmoved, they
      * differ. Mean, colour, moments and position stay with the window. */
     FeatConfig c = features_default_config();
