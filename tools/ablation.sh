@@ -18,9 +18,11 @@
 #
 # Settings (environment):
 #   ABLATION_STEPS       training steps per variant (default 3000; or argument 1)
-#   ABLATION_FLAGS       model/feature flags for every variant (default below)
+#   ABLATION_FLAGS       model/feature flags for every variant (default below:
+#                        the shipped shapes model's region grid and blocks)
 #   ABLATION_TRAIN_FLAGS further `glimpse train` flags for every variant
-#   ABLATION_COUNT       generated training images (default 2000; 80% train)
+#                        (default --refs 1, as the shipped models)
+#   ABLATION_COUNT       generated training images (default 10000; 80% train)
 #   ABLATION_TEST_COUNT  held-out test images (default 1000)
 #   ABLATION_THREADS     OpenBLAS threads (default 1)
 #   ABLATION_DIR         work directory (default build/ablation; replaced)
@@ -28,9 +30,9 @@
 set -eu
 
 STEPS=${1:-${ABLATION_STEPS:-3000}}
-FLAGS=${ABLATION_FLAGS:---hog-cells 3 --patch 6}
-TRAIN_FLAGS=${ABLATION_TRAIN_FLAGS:-}
-COUNT=${ABLATION_COUNT:-2000}
+FLAGS=${ABLATION_FLAGS:---input 80 --grid 5 --window 28 --stride 16 --hog-cells 3 --patch 6}
+TRAIN_FLAGS=${ABLATION_TRAIN_FLAGS:---refs 1}
+COUNT=${ABLATION_COUNT:-10000}
 TEST_COUNT=${ABLATION_TEST_COUNT:-1000}
 THREADS=${ABLATION_THREADS:-1}
 DIR=${ABLATION_DIR:-build/ablation}
