@@ -215,6 +215,14 @@ int model_load(Model *m, const char *path, GlmError *err)
     int rc = mf_read(&f, path, err);
     if (rc) return rc;
 
+    /* The feature version first: a model from another extractor version may
+     * lack settings added since, and the version is the reason to report. */
+    int64_t fv;
+    if (mf_find_setting(&f, "feat.version", &fv) && fv != FEAT_VERSION) {
+        rc = glm_fail(err, GLM_EINPUT, "%s: feature extractor version %lld; this glimpse computes version %d (retrain the model)",
+                      path, (long long)fv, FEAT_VERSION);
+        goto out;
+    }
     ModelConfig c = {0};
     SettingRef refs[MAX_SETTINGS];
     int n_set = setting_refs(&c, refs);

@@ -174,6 +174,26 @@ TEST(modelfile_shape_and_config_checks)
     CHECK_STR_CONTAINS(err.msg, "5 words stored");
     f.n_words++;
 
+    /* 5. A model of the previous feature extractor, without the setting
+     * added since: the version is what is reported, not the missing key. */
+    int ver = -1, rec = -1;
+    for (int i = 0; i < f.n_settings; i++) {
+        if (!strcmp(f.settings[i].key, "feat.version")) ver = i;
+        if (!strcmp(f.settings[i].key, "feat.recentre")) rec = i;
+    }
+    REQUIRE(ver >= 0 && rec >= 0);
+    MfSetting last = f.settings[f.n_settings - 1], dropped = f.settings[rec];
+    f.settings[ver].value = FEAT_VERSION - 1;
+    f.settings[rec] = last;
+    f.n_settings--;
+    REQUIRE(mf_write(tmp_path("oldfeat.glm"), &f, &err) == GLM_OK);
+    CHECK_EQ_INT(model_load(&bad, tmp_path("oldfeat.glm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "feature extractor version");
+    f.n_settings++;
+    f.settings[rec] = dropped;
+    f.settings[f.n_settings - 1] = last;
+    f.settings[ver].value = FEAT_VERSION;
+
     /* Restored, the container loads again: the edits above were the cause. */
     REQUIRE(mf_write(tmp_path("restored.glm"), &f, &err) == GLM_OK);
     CHECK_EQ_INT(model_load(&bad, tmp_path("restored.glm"), &err), GLM_OK);
