@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "evaluate.h"
+#include "fileio.h"
 
 static void help(void)
 {
@@ -35,14 +36,6 @@ static void help(void)
            "                     images_per_second (null where a metric does not apply)\n"
            "  --out FILE         also write the captions, NAME<TAB>caption per line\n"
            "  -h, --help         this text\n");
-}
-
-/* Writes the captions through a temporary file renamed into place. */
-static FILE *open_atomic(const char *path, char *tmp, size_t cap)
-{
-    if (snprintf(tmp, cap, "%s.tmp-XXXXXX", path) >= (int)cap) return NULL;
-    int fd = mkstemp(tmp);
-    return fd < 0 ? NULL : fdopen(fd, "w");
 }
 
 int cmd_eval(int argc, char **argv)
@@ -97,8 +90,10 @@ int cmd_eval(int argc, char **argv)
     SceneObjectSet objects = {0};
     float *x = NULL;
     int *sizes = NULL, have_objects = 0, status = 1, rc;
+    /* --out: the captions are collected in memory, then written whole */
     FILE *out = NULL;
-    char tmp[4200];
+    char *out_buf = NULL;
+    size_t out_len = 0;
     if ((rc = model_load(&model, model_path, &err))) {
         status = cli_report(&err);
         goto done;
@@ -111,8 +106,8 @@ int cmd_eval(int argc, char **argv)
         status = glm_exit_code(rc);
         goto done;
     }
-    if (out_path && !(out = open_atomic(out_path, tmp, sizeof tmp))) {
-        cli_error("%s: cannot create", out_path);
+    if (out_path && !(out = open_memstream(&out_buf, &out_len))) {
+        cli_error("out of memory for the captions");
         goto done;
     }
     openblas_set_num_threads((int)threads);
@@ -125,12 +120,14 @@ int cmd_eval(int argc, char **argv)
     }
     double ips = d.n_images / (glm_seconds() - t0);
     if (out) {
-        int ok = fflush(out) == 0 && fsync(fileno(out)) == 0;
-        ok = fclose(out) == 0 && ok;
+        int ok = fclose(out) == 0;
         out = NULL;
-        if (!ok || rename(tmp, out_path) != 0) {
-            unlink(tmp);
-            cli_error("%s: cannot write", out_path);
+        if (!ok) {
+            cli_error("out of memory for the captions");
+            goto done;
+        }
+        if ((rc = fileio_write(out_path, out_buf, out_len, &err))) {
+            status = cli_report(&err);
             goto done;
         }
     }
@@ -156,10 +153,8 @@ int cmd_eval(int argc, char **argv)
     }
     status = 0;
 done:
-    if (out) {
-        fclose(out);
-        unlink(tmp);
-    }
+    if (out) fclose(out);
+    free(out_buf);
     free(x);
     free(sizes);
     scene_objects_free(&objects);

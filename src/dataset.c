@@ -14,6 +14,9 @@
  */
 #include "dataset.h"
 
+#include "fileio.h"
+#include "text.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -25,72 +28,6 @@
 
 /* Names in messages are cut to this many bytes so a message fits its slot. */
 #define MSG_NAME 80
-
-/* ---- reading whole files ------------------------------------------------- */
-
-/* Reads path into a malloc'd buffer with a NUL after the last byte. */
-static int read_file(char **out, size_t *out_len, const char *path, GlmError *err)
-{
-    *out = NULL;
-    *out_len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return glm_fail(err, GLM_EIO, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    if (!buf) goto nomem;
-    for (;;) {
-        if (cap - len < 2) {
-            if (cap > SIZE_MAX / 2) goto nomem;
-            char *grown = realloc(buf, cap * 2);
-            if (!grown) goto nomem;
-            buf = grown;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        free(buf);
-        fclose(f);
-        return glm_fail(err, GLM_EIO, "%s: read failed: %s", path, strerror(e));
-    }
-    fclose(f);
-    buf[len] = 0;
-    *out = buf;
-    *out_len = len;
-    return GLM_OK;
-nomem:
-    free(buf);
-    fclose(f);
-    return glm_fail(err, GLM_ENOMEM, "%s: out of memory reading the file", path);
-}
-
-/* Calls fn on every line of buf[0..len) with the line number (from 1); the
- * line is NUL-terminated in place (buf is modified) with a trailing '\r'
- * removed; *has_nul is set when the line held a NUL byte. Stops at the first
- * non-OK return. */
-typedef int (*LineFn)(void *ctx, char *line, size_t n, int has_nul, int lineno, GlmError *err);
-
-static int for_each_line(char *buf, size_t len, LineFn fn, void *ctx, GlmError *err)
-{
-    char *p = buf, *end = buf + len;
-    int lineno = 0;
-    while (p < end) {
-        char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (!eol) eol = end;
-        lineno++;
-        size_t n = (size_t)(eol - p);
-        if (n && p[n - 1] == '\r') n--;
-        int has_nul = memchr(p, 0, n) != NULL;
-        p[n] = 0;
-        int rc = fn(ctx, p, n, has_nul, lineno, err);
-        if (rc != GLM_OK) return rc;
-        p = eol + 1;
-    }
-    return GLM_OK;
-}
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
 
@@ -225,26 +162,21 @@ static int flickr_line(void *ctx, char *line, size_t n, int has_nul, int lineno,
     size_t keyn = (size_t)(tab - s);
     s = trim(s, &keyn);
     s[keyn] = 0;
-    char *hash = strrchr(s, '#');
-    if (!hash) {
+    size_t name_len;
+    switch (text_ref_key(s, keyn, &name_len)) {
+    case TEXT_KEY_NO_HASH:
         skip(d, DATASET_SKIP_MALFORMED, "%s:%d: \"%.*s\" is not NAME#k", L->src, lineno, MSG_NAME, s);
         return GLM_OK;
-    }
-    const char *k = hash + 1;
-    size_t kn = strlen(k);
-    int digits = kn > 0 && kn <= 9;
-    for (size_t i = 0; digits && i < kn; i++) digits = k[i] >= '0' && k[i] <= '9';
-    if (hash == s) {
+    case TEXT_KEY_NO_NAME:
         skip(d, DATASET_SKIP_MALFORMED, "%s:%d: \"%.*s\" has no image name before the #", L->src, lineno,
              MSG_NAME, s);
         return GLM_OK;
-    }
-    if (!digits) {
+    case TEXT_KEY_BAD_NUMBER:
         skip(d, DATASET_SKIP_MALFORMED, "%s:%d: \"%.*s\" is not NAME#k with k a number", L->src, lineno,
              MSG_NAME, s);
         return GLM_OK;
     }
-    *hash = 0;
+    s[name_len] = 0;
     int c = candidate(L, s, lineno);
     if (c < 0) return nomem(err, L->src);
     size_t cn = (size_t)(line + n - (tab + 1));
@@ -420,9 +352,9 @@ static int select_split(Loader *L, GlmError *err)
     }
     char *buf;
     size_t len;
-    int rc = read_file(&buf, &len, L->split_path, err);
+    int rc = fileio_read(&buf, &len, L->split_path, FILEIO_TEXT_MAX, err);
     if (rc != GLM_OK) return rc;
-    rc = for_each_line(buf, len, split_line, L, err);
+    rc = fileio_lines(buf, len, split_line, L, err);
     free(buf);
     return rc;
 }
@@ -551,7 +483,7 @@ static int load(Dataset *d, char *buf, size_t len, int is_json, const char *src,
     L.src = src;
     L.split_path = split_path;
     L.is_json = is_json;
-    int rc = is_json ? coco_parse(&L, buf, len, err) : for_each_line(buf, len, flickr_line, &L, err);
+    int rc = is_json ? coco_parse(&L, buf, len, err) : fileio_lines(buf, len, flickr_line, &L, err);
     free(buf);
     if (rc == GLM_OK) rc = select_split(&L, err);
     if (rc == GLM_OK) rc = finish(&L, images_dir, strict, err);
@@ -570,7 +502,7 @@ static int load_caption_file(Dataset *d, const char *path, int json, const char 
     dataset_init(d);
     char *buf;
     size_t len;
-    int rc = read_file(&buf, &len, path, err);
+    int rc = fileio_read(&buf, &len, path, FILEIO_TEXT_MAX, err);
     if (rc != GLM_OK) return rc;
     if (json < 0) {
         size_t i = 0;
@@ -619,7 +551,7 @@ int dataset_load_dir(Dataset *d, const char *dir, const char *split, int strict,
     } else {
         char *buf;
         size_t len;
-        rc = read_file(&buf, &len, captions, err);
+        rc = fileio_read(&buf, &len, captions, FILEIO_TEXT_MAX, err);
         if (rc == GLM_OK) rc = load(d, buf, len, 0, captions, images, list, strict, err);
     }
     /* Nothing in d points into tmp: messages are copies, image paths were

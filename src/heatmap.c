@@ -4,6 +4,8 @@
  * Not here: pixels-level drawing (render.c), the model (decode.h). */
 #include "heatmap.h"
 
+#include "fileio.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -567,7 +569,7 @@ int heatmap_write_html(const char *path, const HeatmapInput *ins, int n, const H
         if (b.failed)
             rc = glm_fail(err, GLM_ENOMEM, "out of memory for the page");
         else
-            rc = render_write_file(path, b.data, b.len, err);
+            rc = fileio_write(path, b.data, b.len, err);
     }
     glm_buf_free(&b);
     return rc;

@@ -98,7 +98,7 @@ int heatmap_render(Canvas *out, const HeatmapInput *ins, int n, const HeatmapLay
  * chosen outlined) and its probability; the left and right arrow keys step
  * through the words of the caption used last. Opening the page as
  * page.html#test-click=K clicks word K of the first caption (for tests).
- * Errors as heatmap_render and render_write_file. */
+ * Errors as heatmap_render and fileio_write. */
 int heatmap_write_html(const char *path, const HeatmapInput *ins, int n, const HeatmapLayout *lay,
                        const RenderFont *font, GlmError *err);
 

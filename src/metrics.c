@@ -11,6 +11,8 @@
  */
 #include "metrics.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -1035,38 +1037,6 @@ int metrics_corpus_scores(MetricsScores *out, MetricsCorpus *c, const MetricsOpt
 
 /* ---- reading reference and candidate files ------------------------------- */
 
-/* Reads a whole file into a NUL-terminated malloc'd buffer. */
-static char *read_whole(const char *path, size_t *len_out, GlmError *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        glm_fail(err, GLM_EIO, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (grow((void **)&buf, &cap, len + 65536 + 1, 1)) {
-            free(buf);
-            fclose(f);
-            glm_fail(err, GLM_ENOMEM, "%s: out of memory", path);
-            return NULL;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        free(buf);
-        glm_fail(err, GLM_EIO, "%s: read error", path);
-        return NULL;
-    }
-    buf[len] = 0;
-    *len_out = len;
-    return buf;
-}
-
 /* One line of an input file, NUL-terminated in place, trailing '\r' cut. */
 typedef struct {
     char *text;
@@ -1134,9 +1104,9 @@ MetricsCorpus *metrics_corpus_load(const char *refs_path, const char *cands_path
     int n_img = 0, rc = GLM_OK;
     size_t len;
 
-    if (!(rbuf = read_whole(refs_path, &len, err))) goto fail;
+    if (fileio_read(&rbuf, &len, refs_path, FILEIO_TEXT_MAX, err)) goto fail;
     if (split_lines(&rl, &n_rl, rbuf, len, refs_path, err)) goto fail;
-    if (!(cbuf = read_whole(cands_path, &len, err))) goto fail;
+    if (fileio_read(&cbuf, &len, cands_path, FILEIO_TEXT_MAX, err)) goto fail;
     if (split_lines(&cl, &n_cl, cbuf, len, cands_path, err)) goto fail;
     if (n_cl == 0) {
         glm_fail(err, GLM_EINPUT, "%s: no candidates", cands_path);

@@ -11,6 +11,8 @@
  */
 #include "modelfile.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,11 +96,9 @@ static int encode_payload(GlmBuf *b, const MfFile *f, GlmError *err)
     return GLM_OK;
 }
 
-static int write_all(FILE *fp, const void *p, size_t n) { return fwrite(p, 1, n, fp) == n; }
-
 int mf_write(const char *path, const MfFile *f, GlmError *err)
 {
-    GlmBuf payload = {0};
+    GlmBuf payload = {0}, file = {0};
     unsigned char *z = NULL;
     int rc = encode_payload(&payload, f, err);
     if (rc) goto out;
@@ -120,33 +120,16 @@ int mf_write(const char *path, const MfFile *f, GlmError *err)
     le32_store(hdr + 16, (uint32_t)crc32(0L, z, (uInt)zlen));
     le32_store(hdr + 20, (uint32_t)payload.len);
     le64_store(hdr + 24, (uint64_t)zlen);
-
-    /* Temporary next to the target so rename() stays on one file system. */
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp) {
-        rc = glm_fail(err, GLM_EINPUT, "%s: path too long", path);
+    glm_buf_put(&file, hdr, sizeof hdr);
+    glm_buf_put(&file, z, zlen);
+    if (file.failed) {
+        rc = glm_fail(err, GLM_ENOMEM, "out of memory writing the model");
         goto out;
     }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = glm_fail(err, GLM_EIO, "%s: cannot create: %s", path, strerror(errno));
-        goto out;
-    }
-    FILE *fp = fchmod(fd, 0644) == 0 ? fdopen(fd, "wb") : NULL;
-    int ok = fp && write_all(fp, hdr, sizeof hdr) && write_all(fp, z, zlen) && fflush(fp) == 0 &&
-             fsync(fd) == 0;
-    int saved_errno = errno;
-    if (fp ? fclose(fp) != 0 : close(fd) != 0) ok = 0;
-    if (ok && rename(tmp, path) != 0) {
-        saved_errno = errno;
-        ok = 0;
-    }
-    if (!ok) {
-        unlink(tmp);
-        rc = glm_fail(err, GLM_EIO, "%s: cannot write: %s", path, strerror(saved_errno));
-    }
+    rc = fileio_write(path, file.data, file.len, err);
 out:
     glm_buf_free(&payload);
+    glm_buf_free(&file);
     free(z);
     return rc;
 }
@@ -183,42 +166,14 @@ static int get_str(Cur *c, char *dst, size_t max)
     return 1;
 }
 
-static int read_file(const char *path, unsigned char **data, size_t *len, GlmError *err)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return glm_fail(err, errno == ENOENT || errno == EACCES ? GLM_EINPUT : GLM_EIO,
-                             "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            if (cap > MAX_PAYLOAD * 2) break;
-            unsigned char *nb = realloc(buf, cap *= 2);
-            if (!nb) { free(buf); buf = NULL; break; }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, fp);
-        n += got;
-        if (got == 0) break;
-    }
-    int failed = ferror(fp);
-    fclose(fp);
-    if (!buf) return glm_fail(err, GLM_ENOMEM, "%s: out of memory reading", path);
-    if (failed) {
-        free(buf);
-        return glm_fail(err, GLM_EIO, "%s: read error", path);
-    }
-    *data = buf;
-    *len = n;
-    return GLM_OK;
-}
-
 int mf_read(MfFile *f, const char *path, GlmError *err)
 {
     memset(f, 0, sizeof *f);
     unsigned char *file = NULL, *payload = NULL;
     size_t len = 0;
-    int rc = read_file(path, &file, &len, err);
+    /* fileio_read refuses a device or FIFO and a file over the cap from
+     * its size, before reading a byte. */
+    int rc = fileio_read((char **)&file, &len, path, HEADER_SIZE + MAX_PAYLOAD, err);
     if (rc) return rc;
     rc = GLM_EINPUT;
     if (len < HEADER_SIZE) {

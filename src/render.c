@@ -1,10 +1,12 @@
 /* render.c - the drawing primitives of render.h: canvas, nearest-neighbour
  * image blits, bilinear heat upsampling, the colour map, text through
  * stb_truetype (or the built-in stb_easy_font), PNG output through
- * stb_image_write with a temporary file and rename.
+ * stb_image_write, written by fileio_write (atomic).
  *
  * Not here: anything that knows about captions or attention (heatmap.c). */
 #include "render.h"
+
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -274,31 +276,8 @@ struct RenderFont {
     char note[GLM_ERROR_LEN];
 };
 
-/* Reads a whole file; NULL and a reason in note when it cannot. */
-static unsigned char *read_file(const char *path, size_t *len, char *note, size_t note_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(note, note_size, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    unsigned char *buf = NULL;
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
-    /* A TrueType font is at most a few MB; 64 MB means a wrong file. */
-    if (n <= 0 || n > (64L << 20) || fseek(f, 0, SEEK_SET) != 0) {
-        snprintf(note, note_size, "%s: empty, unreadable or too large for a font", path);
-    } else if (!(buf = malloc((size_t)n))) {
-        snprintf(note, note_size, "%s: out of memory", path);
-    } else if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        snprintf(note, note_size, "%s: read failed", path);
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) *len = (size_t)n;
-    return buf;
-}
+/* A TrueType font is at most a few MB; 64 MB means a wrong file. */
+#define FONT_MAX_BYTES ((size_t)64 << 20)
 
 RenderFont *render_font_load(const char *path, int force_builtin, GlmError *err)
 {
@@ -314,8 +293,13 @@ RenderFont *render_font_load(const char *path, int force_builtin, GlmError *err)
         return f;
     }
     size_t len = 0;
-    f->ttf = read_file(path, &len, f->note, sizeof f->note);
-    if (!f->ttf) return f;
+    GlmError why = {0};
+    char *ttf;
+    if (fileio_read(&ttf, &len, path, FONT_MAX_BYTES, &why) != GLM_OK) {
+        snprintf(f->note, sizeof f->note, "%s", why.msg);
+        return f;
+    }
+    f->ttf = (unsigned char *)ttf;
     int off = stbtt_GetFontOffsetForIndex(f->ttf, 0);
     if (len < 12 || off < 0 || !stbtt_InitFont(&f->info, f->ttf, off)) {
         snprintf(f->note, sizeof f->note, "%s: not a TrueType font", path);
@@ -484,47 +468,12 @@ unsigned char *render_png_bytes(const Canvas *c, int *len, GlmError *err)
     return b.data;
 }
 
-int render_write_file(const char *path, const void *data, size_t len, GlmError *err)
-{
-    /* The temporary file sits next to the target so rename() stays on one
-     * file system and is atomic. */
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp)
-        return glm_fail(err, GLM_EINPUT, "%s: path too long", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) return glm_fail(err, GLM_EINPUT, "%s: cannot create: %s", path, strerror(errno));
-    /* mkstemp makes the file 0600; a picture is for everyone to read. */
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    const unsigned char *p = data;
-    size_t left = len;
-    int rc = GLM_OK;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            rc = glm_fail(err, GLM_EIO, "%s: write failed: %s", path, n < 0 ? strerror(errno) : "no progress");
-            break;
-        }
-        p += n;
-        left -= (size_t)n;
-    }
-    if (close(fd) != 0 && rc == GLM_OK)
-        rc = glm_fail(err, GLM_EIO, "%s: write failed: %s", path, strerror(errno));
-    if (rc == GLM_OK && rename(tmp, path) != 0)
-        rc = glm_fail(err, errno == EISDIR ? GLM_EINPUT : GLM_EIO, "%s: cannot rename into place: %s",
-                      path, strerror(errno));
-    if (rc != GLM_OK) unlink(tmp);
-    return rc;
-}
-
 int render_write_png(const char *path, const Canvas *c, GlmError *err)
 {
     int len;
     unsigned char *png = render_png_bytes(c, &len, err);
     if (!png) return GLM_ENOMEM;
-    int rc = render_write_file(path, png, (size_t)len, err);
+    int rc = fileio_write(path, png, (size_t)len, err);
     free(png);
     return rc;
 }

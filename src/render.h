@@ -132,12 +132,8 @@ int render_legend(Canvas *c, const RenderFont *f, int x, int y, int w, int h, in
 /* PNG bytes of the canvas in a malloc'd buffer (*len bytes; caller frees).
  * NULL with GLM_ENOMEM. */
 unsigned char *render_png_bytes(const Canvas *c, int *len, GlmError *err);
-/* Writes the canvas as a PNG: to a temporary file beside path, then renamed
- * over it, so path is never half written. GLM_EINPUT when the temporary file
- * cannot be created (missing or unwritable directory: a bad path), GLM_EIO
- * when writing or renaming fails (the temporary file is removed). */
+/* Writes the canvas as a PNG with fileio_write (fileio.h): atomic, never
+ * half written; GLM_EINPUT for a bad path, GLM_EIO when writing fails. */
 int render_write_png(const char *path, const Canvas *c, GlmError *err);
-/* The same for any bytes (used for the HTML page). */
-int render_write_file(const char *path, const void *data, size_t len, GlmError *err);
 
 #endif

@@ -33,3 +33,18 @@ int text_tokenize(const char *s, char *buf, size_t cap, char **toks, int max_tok
     }
     return n;
 }
+
+int text_ref_key(const char *key, size_t n, size_t *name_len)
+{
+    size_t hash = n;
+    for (size_t i = 0; i < n; i++)
+        if (key[i] == '#') hash = i;
+    *name_len = hash;
+    if (hash == n) return TEXT_KEY_NO_HASH;
+    if (hash == 0) return TEXT_KEY_NO_NAME;
+    size_t digits = n - hash - 1;
+    if (digits == 0 || digits > TEXT_KEY_MAX_DIGITS) return TEXT_KEY_BAD_NUMBER;
+    for (size_t i = hash + 1; i < n; i++)
+        if (key[i] < '0' || key[i] > '9') return TEXT_KEY_BAD_NUMBER;
+    return TEXT_KEY_OK;
+}

@@ -17,4 +17,11 @@
  * pass *truncated to learn whether that happened, or NULL). */
 int text_tokenize(const char *s, char *buf, size_t cap, char **toks, int max_toks, int *truncated);
 
+/* Reference keys, "NAME#k" (Flickr8k token files, glimpse score --refs):
+ * checks key[0..n) and sets *name_len to the length of NAME (up to the last
+ * '#'). Returns TEXT_KEY_OK, or what is wrong, for the caller's message. */
+enum { TEXT_KEY_OK = 0, TEXT_KEY_NO_HASH, TEXT_KEY_NO_NAME, TEXT_KEY_BAD_NUMBER };
+#define TEXT_KEY_MAX_DIGITS 9
+int text_ref_key(const char *key, size_t n, size_t *name_len);
+
 #endif

@@ -299,18 +299,20 @@ TEST(dataset_dir_loads_each_split)
 
     CHECK_EQ_INT(dataset_load_dir(&d, ds, "dev", 0, &err), GLM_EINPUT);
     CHECK_STR_CONTAINS(err.msg, "unknown split \"dev\"");
-    /* A missing directory is a failure to open, naming the file. */
-    CHECK_EQ_INT(dataset_load_dir(&d, tmp_path("no-such-dir"), "train", 0, &err), GLM_EIO);
+    /* A missing directory is bad input (exit 2), naming the file. */
+    CHECK_EQ_INT(dataset_load_dir(&d, tmp_path("no-such-dir"), "train", 0, &err), GLM_EINPUT);
     CHECK_STR_CONTAINS(err.msg, "no-such-dir/captions.tsv: No such file");
 }
 
-TEST(dataset_missing_caption_or_split_file_is_an_io_error)
+/* A path that names nothing is the user's mistake: bad input, exit 2
+ * (fileio.h), like every other bad input. */
+TEST(dataset_missing_caption_or_split_file_is_bad_input)
 {
     Dataset d;
     GlmError err = {0};
-    CHECK_EQ_INT(dataset_load_flickr(&d, "tests/data/flickr/nope.txt", ".", NULL, 0, &err), GLM_EIO);
+    CHECK_EQ_INT(dataset_load_flickr(&d, "tests/data/flickr/nope.txt", ".", NULL, 0, &err), GLM_EINPUT);
     CHECK_STR_CONTAINS(err.msg, "tests/data/flickr/nope.txt: No such file");
-    CHECK_EQ_INT(dataset_load_coco(&d, COCO, ".", "tests/data/coco/nope.txt", 0, &err), GLM_EIO);
+    CHECK_EQ_INT(dataset_load_coco(&d, COCO, ".", "tests/data/coco/nope.txt", 0, &err), GLM_EINPUT);
     CHECK_STR_CONTAINS(err.msg, "tests/data/coco/nope.txt: ");
     CHECK(d.images == NULL);
 }

@@ -551,8 +551,9 @@ TEST(score_usage_and_io_errors)
     CHECK_EQ_INT(test_run("%s score --refs x", test_glimpse_bin()), 2);
     CHECK_EQ_INT(test_run("%s score --refs " DATA "hand.refs --cands " DATA "hand.cands --bleu sacre",
                           test_glimpse_bin()), 2);
+    /* a missing file is bad input: exit 2, like every other (fileio.h) */
     CHECK_EQ_INT(test_run("%s score --refs %s/does-not-exist --cands " DATA "hand.cands", test_glimpse_bin(),
-                          test_tmpdir()), 1);
+                          test_tmpdir()), 2);
     err = read_out("err");
     REQUIRE(err);
     CHECK_STR_CONTAINS(err, "does-not-exist: No such file");

@@ -219,8 +219,8 @@ TEST(modelfile_extra_tensors_and_atomic_save)
     CHECK(t->data[2] == 3.0f);
     mf_free(&f);
 
-    /* Saving into a directory that does not exist fails cleanly. */
-    CHECK_EQ_INT(model_save(&m, "/nonexistent-dir/x.glm", NULL, 0, &err), GLM_EIO);
+    /* Saving into a directory that does not exist fails cleanly: a bad path. */
+    CHECK_EQ_INT(model_save(&m, "/nonexistent-dir/x.glm", NULL, 0, &err), GLM_EINPUT);
     CHECK_STR_CONTAINS(err.msg, "/nonexistent-dir/x.glm");
     /* A failed save leaves the old file and no temporary behind: make the
      * directory read-only (skipped as root, who can write anyway). */

@@ -89,7 +89,7 @@ TEST(train_bad_arguments_and_input)
     CHECK_EQ_INT(test_run("%s train --data %s", bin, dir), 2);                          /* no --out */
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/x.glm --reward nope", bin, dir, tmp), 2);
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/x.glm --steps 0", bin, dir, tmp), 2);
-    CHECK_EQ_INT(test_run("%s train --data %s/nowhere --out %s/x.glm -q", bin, tmp, tmp), 1);
+    CHECK_EQ_INT(test_run("%s train --data %s/nowhere --out %s/x.glm -q", bin, tmp, tmp), 2);   /* bad input */
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/x.glm --resume %s/images/shapes_000000.png -q", bin,
                           dir, tmp, dir), 2);
     char path[600];
