@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "decode.h"
+#include "search.h"
 #include "features.h"
 #include "model.h"
 #include "rng.h"
@@ -61,12 +61,12 @@ static void json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void print_caption_text(FILE *out, const Model *m, const DecodeResult *r)
+static void print_caption_text(FILE *out, const Model *m, const SearchResult *r)
 {
     for (int j = 0; j < r->len; j++) fprintf(out, "%s%s", j ? " " : "", m->words[r->words[j]]);
 }
 
-static void print_result(const Model *m, const char *path, const DecodeResult *r, int json)
+static void print_result(const Model *m, const char *path, const SearchResult *r, int json)
 {
     if (!json) {
         fputs(path, stdout);
@@ -139,10 +139,10 @@ int cmd_caption(int argc, char **argv)
     if (model_load(&m, model_path, &err)) return cli_report(&err);
 
     const int L = features_regions(&m.cfg.feat), F = features_dim(&m.cfg.feat);
-    Decoding d;
+    Search d;
     float *x = glm_malloc_array((size_t)CAPTION_BATCH * L * F, sizeof(float));   /* (batch, L, F) */
     const char **names = calloc(CAPTION_BATCH, sizeof *names);
-    if (!x || !names || decode_init(&d, &m.cfg, CAPTION_BATCH, (int)beam, &err)) {
+    if (!x || !names || search_init(&d, &m.cfg, CAPTION_BATCH, (int)beam, &err)) {
         int code = x && names ? cli_report(&err) : (cli_error("out of memory"), 1);
         free(x);
         free(names);
@@ -151,7 +151,7 @@ int cmd_caption(int argc, char **argv)
     }
     Rng rng;
     rng_seed(&rng, (uint64_t)seed, 0);
-    DecodeOptions dopt = {.beam = (int)beam, .sample = sample, .rng = &rng};
+    SearchOptions dopt = {.beam = (int)beam, .sample = sample, .rng = &rng};
     int status = 0, n = 0;
     for (int i = optind; i <= argc; i++) {
         if (i < argc) {
@@ -163,7 +163,7 @@ int cmd_caption(int argc, char **argv)
             names[n++] = argv[i];
         }
         if (n == CAPTION_BATCH || (i == argc && n > 0)) {
-            decode_run(&d, &m.p, x, n, &dopt);
+            search_run(&d, &m.p, x, n, &dopt);
             for (int k = 0; k < n; k++) print_result(&m, names[k], &d.results[k], json);
             fflush(stdout);
             n = 0;
@@ -173,7 +173,7 @@ int cmd_caption(int argc, char **argv)
         cli_error("error writing the captions");
         status = GLM_MAX(status, 1);
     }
-    decode_free(&d);
+    search_free(&d);
     free(x);
     free(names);
     model_free(&m);

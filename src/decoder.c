@@ -2,7 +2,7 @@
  * region projection and initial state (sec. 3.1.2), the step loop tying
  * attention (eq. 4-5, attention.c) to the LSTM (eq. 1-3, lstm.c), the deep
  * output layer (eq. 7), the masked loss terms and their exact backward.
- * Not here: choosing captions at test time (decode.c), the optimizer
+ * Not here: choosing captions at test time (search.c), the optimizer
  * (optim.c), where the REINFORCE weights come from (the trainer). */
 #include "decoder.h"
 

@@ -148,14 +148,14 @@ void decoder_set_reinforce(DecoderWork *w, const float *weights);
  * dx (B, L, F), the gradient w.r.t. the region vectors. */
 void decoder_backward(ModelParams *grad, float *dx, DecoderWork *w, const ModelParams *p);
 
-/* The embedding + deep output of eq. 7 for one step, shared with decode.c:
+/* The embedding + deep output of eq. 7 for one step, shared with search.c:
  * deep (B, E) = emb (rows ldemb apart) + h Lh^T + z Lz^T (z rows ldz apart);
  * prob (B, V) = softmax(deep Lo^T + out_b), logprob (B, V) its log unless NULL. */
 void decoder_output(float *deep, float *prob, float *logprob, const float *emb, int ldemb,
                     const float *h, const float *z, int ldz, const ModelParams *p, int B, int E,
                     int H, int D, int V);
 
-/* The projected regions and initial state, shared with decode.c:
+/* The projected regions and initial state, shared with search.c:
  * a (B, L, D), amean (B, D), h0 and c0 (B, H) from x (B, L, F).
  * init_mean 0 (model.init_mean, see model.h): amean is left zero, so h0 and
  * c0 are learned constants that say nothing about the image. */

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "decode.h"
+#include "search.h"
 #include "features.h"
 #include "image.h"
 
@@ -79,24 +79,24 @@ int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, 
     const double t0 = glm_seconds();
     const FeatConfig *fc = &m->cfg.feat;
     const size_t per = (size_t)features_regions(fc) * features_dim(fc);
-    Decoding dec;
-    int rc = decode_init(&dec, &m->cfg, EVAL_BATCH, beam, err);
+    Search dec;
+    int rc = search_init(&dec, &m->cfg, EVAL_BATCH, beam, err);
     MetricsCorpus *corpus = rc ? NULL : metrics_corpus_new(err);
     if (!corpus) {
-        decode_free(&dec);
+        search_free(&dec);
         return rc ? rc : GLM_ENOMEM;
     }
     long n_semantic = 0, n_objects = 0, n_named = 0, n_grounded = 0;
     int scene_images = 0;
     char text[4096];
     const char *toks[256];
-    DecodeOptions opt = {.beam = beam};
+    SearchOptions opt = {.beam = beam};
     for (int start = 0; start < d->n_images && rc == GLM_OK; start += EVAL_BATCH) {
         int n = GLM_MIN(EVAL_BATCH, d->n_images - start);
-        decode_run(&dec, &m->p, x + (size_t)start * per, n, &opt);
+        search_run(&dec, &m->p, x + (size_t)start * per, n, &opt);
         for (int k = 0; k < n && rc == GLM_OK; k++) {
             const DatasetImage *im = &d->images[start + k];
-            const DecodeResult *r = &dec.results[k];
+            const SearchResult *r = &dec.results[k];
             eval_caption_text(text, sizeof text, m, r->words, r->len);
             if (captions_out) fprintf(captions_out, "%s\t%s\n", im->name, text);
             rc = metrics_corpus_add(corpus, im->name, text, d->captions + im->first, im->n_captions, err);
@@ -121,7 +121,7 @@ int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, 
     }
     if (rc == GLM_OK) rc = metrics_corpus_scores(&out->scores, corpus, NULL, err);
     metrics_corpus_free(corpus);
-    decode_free(&dec);
+    search_free(&dec);
     if (rc) return rc;
     out->images = d->n_images;
     out->has_scenes = scene_images > 0;

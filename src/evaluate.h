@@ -9,7 +9,7 @@
  * being its grid cell (features_region_cell) scaled to the image's pixels.
  * grounding_accuracy = grounded / correctly named objects.
  *
- * Not here: decoding itself (decode.h), the metric formulas (metrics.h), the
+ * Not here: decoding itself (search.h), the metric formulas (metrics.h), the
  * caption grammar (scenes.h).
  */
 #ifndef GLIMPSE_EVALUATE_H

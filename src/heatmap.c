@@ -1,7 +1,7 @@
 /* heatmap.c - layout of the attention figure (panels, text bands, header
  * with legend) and the HTML page, on the primitives of render.h.
  *
- * Not here: pixels-level drawing (render.c), the model (decode.h). */
+ * Not here: pixels-level drawing (render.c), the model (search.h). */
 #include "heatmap.h"
 
 #include "fileio.h"

@@ -28,7 +28,7 @@
  * cells, the way features.h stretches the image to its square input; its
  * cell centres are the region windows' centres for the default grid.
  *
- * Not here: running the model (decode.h), loading images, the command line
+ * Not here: running the model (search.h), loading images, the command line
  * (tools/heatmap.c).
  */
 #ifndef GLIMPSE_HEATMAP_H

@@ -99,7 +99,7 @@ int trainer_init(Trainer *t, Model *model, const Dataset *data, const float *x,
     int rc = optim_adam_init(&t->adam, model->n_params, err);
     if (rc) goto fail;
     if ((rc = decoder_work_init(&t->work, &model->cfg, B, T, err))) goto fail;
-    if ((rc = decode_init(&t->dec, &model->cfg, B, 1, err))) goto fail;
+    if ((rc = search_init(&t->dec, &model->cfg, B, 1, err))) goto fail;
     if (!(t->refs = build_reference_index(data, err))) { rc = GLM_ENOMEM; goto fail; }
     if (!(t->scratch = metrics_scratch_new(t->refs, T, err))) { rc = GLM_ENOMEM; goto fail; }
     t->grad = glm_calloc_array(model->n_params, sizeof(float));
@@ -137,7 +137,7 @@ void trainer_free(Trainer *t)
 {
     optim_adam_free(&t->adam);
     decoder_work_free(&t->work);
-    decode_free(&t->dec);
+    search_free(&t->dec);
     metrics_scratch_free(t->scratch);
     metrics_index_free(t->refs);
     free(t->grad);
@@ -260,15 +260,15 @@ int trainer_step(Trainer *t, TrainStats *st, GlmError *err)
     /* 2. REINFORCE on a rollout with sampled regions. */
     if (hard && !soft_batch && o->reward != REWARD_LOGLIK && o->rl_weight > 0) {
         if (o->baseline == BASELINE_GREEDY) {
-            DecodeOptions greedy = {.beam = 1};
-            decode_run(&t->dec, &m->p, t->bx, B, &greedy);
+            SearchOptions greedy = {.beam = 1};
+            search_run(&t->dec, &m->p, t->bx, B, &greedy);
             for (int b = 0; b < B; b++)
                 t->base[b] = (float)reward_of(t, t->bimg[b], t->dec.results[b].words, t->dec.results[b].len);
         }
-        DecodeOptions sample = {.beam = 1, .sample = 1, .rng = &t->rng};
-        decode_run(&t->dec, &m->p, t->bx, B, &sample);
+        SearchOptions sample = {.beam = 1, .sample = 1, .rng = &t->rng};
+        search_run(&t->dec, &m->p, t->bx, B, &sample);
         for (int b = 0; b < B; b++) {
-            const DecodeResult *r = &t->dec.results[b];
+            const SearchResult *r = &t->dec.results[b];
             t->reward[b] = (float)reward_of(t, t->bimg[b], r->words, r->len);
             int len = GLM_MIN(r->len + r->ended, T);
             len = GLM_MAX(len, 1);

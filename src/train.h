@@ -37,7 +37,7 @@
 
 #include "common.h"
 #include "dataset.h"
-#include "decode.h"
+#include "search.h"
 #include "decoder.h"
 #include "metrics.h"
 #include "model.h"
@@ -97,7 +97,7 @@ typedef struct {
     ModelParams g;            /* views into grad */
     AdamState adam;
     DecoderWork work;
-    Decoding dec;             /* rollouts and greedy baselines, beam 1 */
+    Search dec;             /* rollouts and greedy baselines, beam 1 */
     MetricsIndex *refs;       /* references per image, for the reward */
     MetricsScratch *scratch;
     Rng rng;

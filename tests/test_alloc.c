@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "search.h"
 #include "decoder.h"
 #include "optim.h"
 #include "test.h"
@@ -81,14 +81,14 @@ TEST(alloc_none_in_the_step_loops)
     ModelParams g;
     model_params_view(&g, grad, &c);
     DecoderWork w;
-    Decoding d;
+    Search d;
     AdamState adam;
     REQUIRE(decoder_work_init(&w, &c, B, T, &err) == GLM_OK);
-    REQUIRE(decode_init(&d, &c, B, 3, &err) == GLM_OK);
+    REQUIRE(search_init(&d, &c, B, 3, &err) == GLM_OK);
     REQUIRE(optim_adam_init(&adam, m.n_params, &err) == GLM_OK);
     AdamConfig ac = optim_adam_default();
     DecoderLoss loss = {.nll = 0.25f, .reinforce = weights, .entropy = 0.01f};
-    DecodeOptions greedy = {.beam = 1}, beam = {.beam = 3}, sample = {.beam = 1, .sample = 1, .rng = &rng};
+    SearchOptions greedy = {.beam = 1}, beam = {.beam = 3}, sample = {.beam = 1, .sample = 1, .rng = &rng};
 
     for (int pass = 0; pass < 2; pass++) {
         /* Pass 0 warms up (OpenBLAS sets up its buffers on first use);
@@ -99,9 +99,9 @@ TEST(alloc_none_in_the_step_loops)
             decoder_backward(&g, NULL, &w, &m.p);
             optim_clip_grad_norm(grad, m.n_params, 5.0f);
             optim_adam_step(m.params, &adam, grad, &ac);
-            decode_run(&d, &m.p, x, B, &greedy);
-            decode_run(&d, &m.p, x, B, &beam);
-            decode_run(&d, &m.p, x, B, &sample);
+            search_run(&d, &m.p, x, B, &greedy);
+            search_run(&d, &m.p, x, B, &beam);
+            search_run(&d, &m.p, x, B, &sample);
         }
         counting = 0;
     }
@@ -113,7 +113,7 @@ TEST(alloc_none_in_the_step_loops)
     CHECK_EQ_INT(alloc_calls, 1);
     free(probe);
     optim_adam_free(&adam);
-    decode_free(&d);
+    search_free(&d);
     decoder_work_free(&w);
     model_free(&m);
     free(x);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "search.h"
 #include "decoder.h"
 #include "model.h"
 #include "optim.h"
@@ -286,22 +286,22 @@ TEST(decoder_ablations_forward)
     fixture_free(&fx);
 }
 
-/* decode_run with random attention: without an Rng it draws from a fixed
+/* search_run with random attention: without an Rng it draws from a fixed
  * seed (two runs agree), the draws cover every region, alpha is 1/L; with
  * the caller's Rng the draws follow it. */
 TEST(decode_random_attention_draws_uniformly)
 {
     Fixture fx;
     REQUIRE(fixture_init(&fx, ATTN_RANDOM, 0, 23));
-    Decoding d;
+    Search d;
     GlmError err;
-    REQUIRE(decode_init(&d, &fx.m.cfg, GB, 2, &err) == GLM_OK);
+    REQUIRE(search_init(&d, &fx.m.cfg, GB, 2, &err) == GLM_OK);
     int first[GB * GT], seen[4] = {0}, differ = 0;
-    DecodeOptions opt = {.beam = 1};
-    decode_run(&d, &fx.m.p, fx.x, GB, &opt);
+    SearchOptions opt = {.beam = 1};
+    search_run(&d, &fx.m.p, fx.x, GB, &opt);
     for (int n = 0; n < GB; n++)
         for (int t = 0; t < GT; t++) first[n * GT + t] = t <= d.results[n].len ? d.results[n].regions[t] : -1;
-    decode_run(&d, &fx.m.p, fx.x, GB, &opt);
+    search_run(&d, &fx.m.p, fx.x, GB, &opt);
     for (int n = 0; n < GB; n++)
         for (int t = 0; t <= d.results[n].len && t < GT; t++) {
             CHECK_EQ_INT(d.results[n].regions[t], first[n * GT + t]);
@@ -309,9 +309,9 @@ TEST(decode_random_attention_draws_uniformly)
         }
     Rng rng;
     rng_seed(&rng, 8, 0);
-    DecodeOptions beam = {.beam = 2, .rng = &rng};
+    SearchOptions beam = {.beam = 2, .rng = &rng};
     for (int rep = 0; rep < 10; rep++) {
-        decode_run(&d, &fx.m.p, fx.x, GB, &beam);
+        search_run(&d, &fx.m.p, fx.x, GB, &beam);
         for (int n = 0; n < GB; n++)
             for (int t = 0; t <= d.results[n].len && t < GT; t++) {
                 seen[d.results[n].regions[t]]++;
@@ -320,7 +320,7 @@ TEST(decode_random_attention_draws_uniformly)
     }
     for (int i = 0; i < 4; i++) CHECK(seen[i] > 0);
     CHECK(differ);
-    decode_free(&d);
+    search_free(&d);
     fixture_free(&fx);
 }
 

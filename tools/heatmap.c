@@ -2,9 +2,9 @@
  * for every word, where the decoder looked (alpha_t as a colour map and the
  * region it chose outlined), as PNG figures and/or one HTML page.
  *
- * The decoding is decode.h's (the same as `glimpse caption`): the images are
+ * The decoding is search.h's (the same as `glimpse caption`): the images are
  * loaded once, described by features.h at the model's input size, decoded
- * together, and each DecodeResult becomes a HeatmapInput (heatmap.h) over
+ * together, and each SearchResult becomes a HeatmapInput (heatmap.h) over
  * the image as loaded, the region windows scaled from the model's input
  * size to the image.
  *
@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "decode.h"
+#include "search.h"
 #include "features.h"
 #include "heatmap.h"
 #include "image.h"
@@ -134,7 +134,7 @@ typedef struct {
 } Figure;
 
 static int build_input(HeatmapInput *in, Figure *fig, const char *path, const Model *m,
-                       const DecodeResult *r, GlmError *err)
+                       const SearchResult *r, GlmError *err)
 {
     const FeatConfig *fc = &m->cfg.feat;
     const int G = fc->grid, n_words = r->len + r->ended;
@@ -216,7 +216,7 @@ int main(int argc, char **argv)
     float *x = NULL;
     RenderFont *font = NULL;
     Model m = {0};
-    Decoding d = {0};
+    Search d = {0};
     int have_model = 0, have_decoding = 0, status = 0;
     GlmError err;
     if (!outs || !figs || !ins) {
@@ -297,15 +297,15 @@ int main(int argc, char **argv)
         image_free(&small);
     }
 
-    have_decoding = 1;   /* decode_free also after a failed init */
-    if (decode_init(&d, &m.cfg, n, (int)beam, &err)) {
+    have_decoding = 1;   /* search_free also after a failed init */
+    if (search_init(&d, &m.cfg, n, (int)beam, &err)) {
         status = cli_report(&err);
         goto done;
     }
     Rng rng;
     rng_seed(&rng, (uint64_t)seed, 0);
-    DecodeOptions dopt = {.beam = (int)beam, .sample = sample, .rng = &rng};
-    decode_run(&d, &m.p, x, n, &dopt);
+    SearchOptions dopt = {.beam = (int)beam, .sample = sample, .rng = &rng};
+    search_run(&d, &m.p, x, n, &dopt);
     for (int i = 0; i < n; i++)
         if (build_input(&ins[i], &figs[i], argv[optind + i], &m, &d.results[i], &err)) {
             status = cli_report(&err);
@@ -357,7 +357,7 @@ done:
     free(ins);
     free(x);
     render_font_free(font);
-    if (have_decoding) decode_free(&d);
+    if (have_decoding) search_free(&d);
     if (have_model) model_free(&m);
     return status;
 }

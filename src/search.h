@@ -1,12 +1,12 @@
-/* decode.h - writing captions with a trained decoder: greedy and beam search
+/* search.h - writing captions with a trained decoder: greedy, sampled and beam search
  * (Xu et al. 2015, sec. 5.2 decode with beam search), batched over images.
  *
- *     Decoding d;
- *     decode_init(&d, &model.cfg, N_max, beam, &err);          // once
- *     DecodeOptions opt = {.beam = beam};                        // greedy: beam 1
- *     decode_run(&d, &model.p, x, N, &opt);                      // x: (N, L, F)
+ *     Search d;
+ *     search_init(&d, &model.cfg, N_max, beam, &err);          // once
+ *     SearchOptions opt = {.beam = beam};                        // greedy: beam 1
+ *     search_run(&d, &model.p, x, N, &opt);                      // x: (N, L, F)
  *     for (int n = 0; n < N; n++) use(d.results[n]);             // owned by d
- *     decode_free(&d);
+ *     search_free(&d);
  *
  * Beam search keeps the K best partial captions per image by summed log
  * probability; a candidate that ends with <end> leaves the beam, which then
@@ -21,13 +21,13 @@
  * alpha_t with opt.rng when opt.sample is set; soft attention uses the
  * blend and reports argmax alpha_t as the word's region. The ablations
  * (model.h): random always draws its region uniformly, from opt.rng when
- * given, else from an Rng reset to a fixed seed at every decode_run (so
+ * given, else from an Rng reset to a fixed seed at every search_run (so
  * evaluation is reproducible); mean blends all regions equally and reports
  * region 0 (every alpha is 1/L).
- * Every buffer is allocated by decode_init; decode_run does not allocate.
+ * Every buffer is allocated by search_init; search_run does not allocate.
  */
-#ifndef GLIMPSE_DECODE_H
-#define GLIMPSE_DECODE_H
+#ifndef GLIMPSE_SEARCH_H
+#define GLIMPSE_SEARCH_H
 
 #include <stdint.h>
 
@@ -36,10 +36,10 @@
 #include "rng.h"
 
 typedef struct {
-    int beam;     /* K, 1..the K given to decode_init; 1 = greedy */
+    int beam;     /* K, 1..the K given to search_init; 1 = greedy */
     int sample;   /* hard attention: s_t ~ alpha_t (needs rng) instead of argmax */
     Rng *rng;     /* for sample, and random attention (NULL: a fixed seed) */
-} DecodeOptions;
+} SearchOptions;
 
 /* One image's caption. Step j < len is a word; step len is <end> when ended. */
 typedef struct {
@@ -51,11 +51,11 @@ typedef struct {
     int *regions;     /* (T) region looked at for each word: row = i / G, col = i % G */
     float *p;         /* (T) each word's probability */
     float *alpha;     /* (T, L) attention weights at each step */
-} DecodeResult;
+} SearchResult;
 
 typedef struct {
     int N_max, K, T, L, F, D, H, E, A, V, attention, gate, init_mean;
-    DecodeResult *results;   /* (N_max), filled by decode_run */
+    SearchResult *results;   /* (N_max), filled by search_run */
     /* rows R = N * K: image n's beams are rows n*K .. n*K + K-1 */
     float *x, *a, *amean, *wa;          /* (R, L, F), (R, L, D), (R, D), (R, L, A) */
     float *h, *c, *h2, *c2, *tc;        /* (R, H) */
@@ -80,15 +80,15 @@ typedef struct {
     int *cand_row, *cand_word;          /* (K) */
     float *block;
     int *iblock;
-} Decoding;
+} Search;
 
 /* Buffers for up to N_max images with beam width K (1..64). GLM_ENOMEM or
- * GLM_EINPUT with a reason. Free with decode_free (also after a failure). */
-int decode_init(Decoding *d, const ModelConfig *cfg, int N_max, int K, GlmError *err);
-void decode_free(Decoding *d);
+ * GLM_EINPUT with a reason. Free with search_free (also after a failure). */
+int search_init(Search *d, const ModelConfig *cfg, int N_max, int K, GlmError *err);
+void search_free(Search *d);
 
 /* Captions N <= N_max images: x (N, L, F) region vectors. The results are in
  * d->results[0..N-1], owned by d and overwritten by the next call. */
-void decode_run(Decoding *d, const ModelParams *p, const float *x, int N, const DecodeOptions *opt);
+void search_run(Search *d, const ModelParams *p, const float *x, int N, const SearchOptions *opt);
 
 #endif

@@ -1,7 +1,7 @@
-/* test_decode.c - learning works end to end and decoding gives it back:
+/* test_search.c - learning works end to end and decoding gives it back:
  * a small model memorises 8 synthetic images (a coloured square in one
  * corner, "a red square top left") with hard and with soft attention, and
- * greedy and beam decoding reproduce every caption exactly. Decoding agrees
+ * greedy and beam decoding reproduce every caption exactly. Search agrees
  * with the teacher-forced decoder, and `glimpse caption` prints what the
  * library decodes, as text and as JSON Lines, and reports bad images. */
 #include <cjson/cJSON.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "decode.h"
+#include "search.h"
 #include "decoder.h"
 #include "features.h"
 #include "image.h"
@@ -123,7 +123,7 @@ static int memo_train(Memo *mm, int steps, int reinforce, uint64_t seed)
     return 1;
 }
 
-static int result_is_caption(const DecodeResult *r, int k)
+static int result_is_caption(const SearchResult *r, int k)
 {
     int32_t want[CAP_LEN];
     scene_caption(want, k);
@@ -135,7 +135,7 @@ static int result_is_caption(const DecodeResult *r, int k)
 
 /* The decoded caption's word probabilities are the teacher-forced decoder's
  * on that caption (with the same regions for hard attention). */
-static void check_decode_matches_decoder(Memo *mm, const Decoding *d)
+static void check_decode_matches_decoder(Memo *mm, const Search *d)
 {
     DecoderWork w;
     GlmError err;
@@ -144,14 +144,14 @@ static void check_decode_matches_decoder(Memo *mm, const Decoding *d)
     int32_t tokens[N_IMG * 8] = {0};
     int lengths[N_IMG], regions[N_IMG * 8] = {0};
     for (int n = 0; n < N_IMG; n++) {
-        const DecodeResult *r = &d->results[n];
+        const SearchResult *r = &d->results[n];
         lengths[n] = r->len + r->ended;
         for (int t = 0; t < lengths[n]; t++) tokens[n * T + t] = r->words[t], regions[n * T + t] = r->regions[t];
     }
     DecoderLoss loss = {.nll = 1.0f};
     decoder_forward(&w, &mm->m.p, mm->x, tokens, lengths, N_IMG, T, regions, REGIONS_GIVEN, NULL, &loss);
     for (int n = 0; n < N_IMG; n++) {
-        const DecodeResult *r = &d->results[n];
+        const SearchResult *r = &d->results[n];
         double logp = 0;
         for (int t = 0; t < lengths[n]; t++) {
             CHECK_NEAR(r->p[t], w.prob[((size_t)t * N_IMG + n) * V + r->words[t]], 1e-4);
@@ -185,12 +185,12 @@ static void memorise(int attention, int reinforce, uint64_t seed)
         printf("  memorise %s%s: %d steps in %.3f s, nll/word %.4f\n", attention ? "soft" : "hard",
                reinforce ? "+reinforce" : "", MEMO_STEPS, seconds() - t0, mm.last_nll);
     CHECK(mm.last_nll < MEMO_MAX_NLL);
-    Decoding d;
+    Search d;
     GlmError err;
-    REQUIRE(decode_init(&d, &mm.m.cfg, N_IMG, 3, &err) == GLM_OK);
+    REQUIRE(search_init(&d, &mm.m.cfg, N_IMG, 3, &err) == GLM_OK);
     for (int beam = 1; beam <= 3; beam += 2) {
-        DecodeOptions opt = {.beam = beam};
-        decode_run(&d, &mm.m.p, mm.x, N_IMG, &opt);
+        SearchOptions opt = {.beam = beam};
+        search_run(&d, &mm.m.p, mm.x, N_IMG, &opt);
         for (int n = 0; n < N_IMG; n++) {
             if (!result_is_caption(&d.results[n], n)) {
                 printf("  image %d, beam %d: got", n, beam);
@@ -208,39 +208,39 @@ static void memorise(int attention, int reinforce, uint64_t seed)
         }
         check_decode_matches_decoder(&mm, &d);
     }
-    decode_free(&d);
+    search_free(&d);
     memo_free(&mm);
 }
 
-TEST(decode_memorise_soft)
+TEST(search_memorise_soft)
 {
     memorise(ATTN_SOFT, 0, 1);
 }
 
-TEST(decode_memorise_hard_cross_entropy)
+TEST(search_memorise_hard_cross_entropy)
 {
     memorise(ATTN_HARD, 0, 2);
 }
 
-TEST(decode_memorise_hard_reinforce)
+TEST(search_memorise_hard_reinforce)
 {
     memorise(ATTN_HARD, 1, 3);
 }
 
 /* Sampled regions (hard attention): the seed decides them, reproducibly. */
-TEST(decode_sampling_is_seeded)
+TEST(search_sampling_is_seeded)
 {
     Memo mm;
     REQUIRE(memo_build(&mm, ATTN_HARD, 4));
-    Decoding d;
+    Search d;
     GlmError err;
-    REQUIRE(decode_init(&d, &mm.m.cfg, N_IMG, 2, &err) == GLM_OK);
+    REQUIRE(search_init(&d, &mm.m.cfg, N_IMG, 2, &err) == GLM_OK);
     int first[N_IMG * 8], differ = 0;
     for (int run = 0; run < 3; run++) {
         Rng rng;
         rng_seed(&rng, run < 2 ? 77 : 78, 0);
-        DecodeOptions opt = {.beam = 2, .sample = 1, .rng = &rng};
-        decode_run(&d, &mm.m.p, mm.x, N_IMG, &opt);
+        SearchOptions opt = {.beam = 2, .sample = 1, .rng = &rng};
+        search_run(&d, &mm.m.p, mm.x, N_IMG, &opt);
         for (int n = 0; n < N_IMG; n++)
             for (int t = 0; t < 8; t++) {
                 const int s = t <= d.results[n].len && t < d.T ? d.results[n].regions[t] : -1;
@@ -250,7 +250,7 @@ TEST(decode_sampling_is_seeded)
             }
     }
     CHECK(differ > 0);
-    decode_free(&d);
+    search_free(&d);
     memo_free(&mm);
 }
 
@@ -426,14 +426,14 @@ static void beam_vs_brute_force(int attention)
 
     DecoderWork w;
     REQUIRE(decoder_work_init(&w, &c, NSEQ, TT, &err) == GLM_OK);
-    Decoding d;
-    REQUIRE(decode_init(&d, &c, NI, 16, &err) == GLM_OK);
-    DecodeOptions wide = {.beam = 16}, greedy = {.beam = 1};
-    DecodeResult best_beam[NI], greedy_res[NI];
+    Search d;
+    REQUIRE(search_init(&d, &c, NI, 16, &err) == GLM_OK);
+    SearchOptions wide = {.beam = 16}, greedy = {.beam = 1};
+    SearchResult best_beam[NI], greedy_res[NI];
     int32_t beam_words[NI][TT], greedy_words[NI][TT];
-    decode_run(&d, &m.p, x, NI, &wide);
+    search_run(&d, &m.p, x, NI, &wide);
     for (int n = 0; n < NI; n++) best_beam[n] = d.results[n], memcpy(beam_words[n], d.results[n].words, sizeof beam_words[n]);
-    decode_run(&d, &m.p, x, NI, &greedy);
+    search_run(&d, &m.p, x, NI, &greedy);
     for (int n = 0; n < NI; n++) greedy_res[n] = d.results[n], memcpy(greedy_words[n], d.results[n].words, sizeof greedy_words[n]);
 
     float xs[NSEQ * 4 * TF];
@@ -448,7 +448,7 @@ static void beam_vs_brute_force(int attention)
         int best = 0;
         for (int s = 1; s < NSEQ; s++)
             if (w.caption_logp[s] / seq_len[s] > w.caption_logp[best] / seq_len[best]) best = s;
-        const DecodeResult *r = &best_beam[n];
+        const SearchResult *r = &best_beam[n];
         CHECK_EQ_INT(r->len + r->ended, seq_len[best]);
         CHECK_EQ_INT(r->ended, seq[best][seq_len[best] - 1] == 2);
         for (int t = 0; t < GLM_MIN(seq_len[best], r->len + r->ended); t++) CHECK_EQ_INT(beam_words[n][t], seq[best][t]);
@@ -472,17 +472,17 @@ static void beam_vs_brute_force(int attention)
         for (int t = 0; t < GLM_MIN(glen, greedy_res[n].len + greedy_res[n].ended); t++)
             CHECK_EQ_INT(greedy_words[n][t], g[t]);
     }
-    decode_free(&d);
+    search_free(&d);
     decoder_work_free(&w);
     model_free(&m);
 }
 
-TEST(decode_beam_is_exhaustive_when_wide_soft)
+TEST(search_beam_is_exhaustive_when_wide_soft)
 {
     beam_vs_brute_force(ATTN_SOFT);
 }
 
-TEST(decode_beam_is_exhaustive_when_wide_hard)
+TEST(search_beam_is_exhaustive_when_wide_hard)
 {
     beam_vs_brute_force(ATTN_HARD);
 }

@@ -1,7 +1,7 @@
-/* decode.c - greedy and beam-search captioning (see decode.h). The step is
+/* search.c - greedy, sampled and beam-search captioning (see search.h). The step is
  * the decoder's (attention.c, lstm.c, decoder_output), run on N*K rows with
  * the images' region vectors repeated per beam. */
-#include "decode.h"
+#include "search.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,18 +12,18 @@
 
 #define TOKEN_START 1
 #define TOKEN_END 2
-#define DECODE_MAX_BEAM 64
+#define SEARCH_MAX_BEAM 64
 /* Random attention without opt.rng draws from an Rng reset to this seed at
- * every decode_run, so evaluation is reproducible. */
-#define DECODE_RANDOM_SEED 0x5eedULL
+ * every search_run, so evaluation is reproducible. */
+#define SEARCH_RANDOM_SEED 0x5eedULL
 #define SWAP_PTR(type, a, b) do { type tmp_ = (a); (a) = (b); (b) = tmp_; } while (0)
 
-int decode_init(Decoding *d, const ModelConfig *cfg, int N_max, int K, GlmError *err)
+int search_init(Search *d, const ModelConfig *cfg, int N_max, int K, GlmError *err)
 {
     memset(d, 0, sizeof *d);
-    if (N_max < 1 || N_max > (1 << 16) || K < 1 || K > DECODE_MAX_BEAM)
-        return glm_fail(err, GLM_EINPUT, "decode: %d images x beam %d out of range (beam 1..%d)", N_max, K,
-                        DECODE_MAX_BEAM);
+    if (N_max < 1 || N_max > (1 << 16) || K < 1 || K > SEARCH_MAX_BEAM)
+        return glm_fail(err, GLM_EINPUT, "search: %d images x beam %d out of range (beam 1..%d)", N_max, K,
+                        SEARCH_MAX_BEAM);
     const size_t N = (size_t)N_max, R = N * (size_t)K, T = (size_t)cfg->max_len;
     const size_t L = (size_t)features_regions(&cfg->feat), F = (size_t)features_dim(&cfg->feat);
     const size_t D = (size_t)cfg->proj, H = (size_t)cfg->hidden, E = (size_t)cfg->embed;
@@ -54,17 +54,17 @@ int decode_init(Decoding *d, const ModelConfig *cfg, int N_max, int K, GlmError 
     ng += N * 2 * T;
     d->block = glm_malloc_array(nf, sizeof(float));
     d->iblock = glm_malloc_array(ng, sizeof(int));
-    d->results = glm_calloc_array(N, sizeof(DecodeResult));
+    d->results = glm_calloc_array(N, sizeof(SearchResult));
     if (!d->block || !d->iblock || !d->results) {
-        decode_free(d);
-        return glm_fail(err, GLM_ENOMEM, "decode: out of memory for %d images x beam %d", N_max, K);
+        search_free(d);
+        return glm_fail(err, GLM_ENOMEM, "search: out of memory for %d images x beam %d", N_max, K);
     }
     float *q = d->block;
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) *f[i].p = q, q += f[i].n;
     int *qi = d->iblock;
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) *g[i].p = qi, qi += g[i].n;
     for (size_t n = 0; n < N; n++) {
-        DecodeResult *r = &d->results[n];
+        SearchResult *r = &d->results[n];
         r->p = q, q += T;
         r->alpha = q, q += T * L;
         r->words = (int32_t *)qi, qi += T;
@@ -73,7 +73,7 @@ int decode_init(Decoding *d, const ModelConfig *cfg, int N_max, int K, GlmError 
     return GLM_OK;
 }
 
-void decode_free(Decoding *d)
+void search_free(Search *d)
 {
     free(d->block);
     free(d->iblock);
@@ -82,7 +82,7 @@ void decode_free(Decoding *d)
 }
 
 /* Copies row `from`'s first n history steps to row `to` of the other buffers. */
-static void copy_history(Decoding *d, int to, int from, int n)
+static void copy_history(Search *d, int to, int from, int n)
 {
     const long T = d->T, L = d->L;
     memcpy(d->hw2 + to * T, d->hw + from * T, (size_t)n * sizeof(int32_t));
@@ -92,7 +92,7 @@ static void copy_history(Decoding *d, int to, int from, int n)
 }
 
 /* Records candidate (row, word) with score in the sorted top-k list. */
-static void cand_insert(Decoding *d, int *n, int k, float score, int row, int word)
+static void cand_insert(Search *d, int *n, int k, float score, int row, int word)
 {
     if (*n == k && score <= d->cand_score[k - 1]) return;
     int j = *n < k ? (*n)++ : k - 1;
@@ -107,9 +107,9 @@ static void cand_insert(Decoding *d, int *n, int k, float score, int row, int wo
 
 /* Writes row `row`'s history plus step t (word, the row's region, p, alpha)
  * into image n's result if its normalised score beats what is there. */
-static void offer_result(Decoding *d, int n, int row, int t, int word, float logp, int ended, int *have)
+static void offer_result(Search *d, int n, int row, int t, int word, float logp, int ended, int *have)
 {
-    DecodeResult *r = &d->results[n];
+    SearchResult *r = &d->results[n];
     const float score = logp / (float)(t + 1);
     if (have[0] && score <= r->score) return;
     have[0] = 1;
@@ -128,7 +128,7 @@ static void offer_result(Decoding *d, int n, int row, int t, int word, float log
     r->score = score;
 }
 
-void decode_run(Decoding *d, const ModelParams *p, const float *x, int N, const DecodeOptions *opt)
+void search_run(Search *d, const ModelParams *p, const float *x, int N, const SearchOptions *opt)
 {
     const int K = d->K, T = d->T, L = d->L, F = d->F, D = d->D, H = d->H, E = d->E, A = d->A;
     const int V = d->V, NX = E + D, R = N * K;
@@ -138,7 +138,7 @@ void decode_run(Decoding *d, const ModelParams *p, const float *x, int N, const 
     const int soft = d->attention == ATTN_SOFT, blend = attn_blends(d->attention);
     const int learned = attn_learned(d->attention), random = d->attention == ATTN_RANDOM;
     Rng fixed;
-    rng_seed(&fixed, DECODE_RANDOM_SEED, 0);
+    rng_seed(&fixed, SEARCH_RANDOM_SEED, 0);
     Rng *rng = opt->rng ? opt->rng : &fixed;
 
     /* every beam row starts from its image's regions and initial state */
