@@ -14,6 +14,7 @@
 #include "dataset.h"
 #include "evaluate.h"
 #include "scenes.h"
+#include "checkpoint.h"
 #include "train.h"
 #include "vocab.h"
 
@@ -77,7 +78,7 @@ static void help(void)
            "                        on the window (default %d; src/features.h)\n"
            "  -q, --quiet           no progress output\n"
            "  -h, --help            this text\n",
-           VOCAB_DEFAULT_MIN_COUNT, train_reward_name(o.reward), train_baseline_name(o.baseline),
+           VOCAB_DEFAULT_MIN_COUNT, reinforce_reward_name(o.reward), reinforce_baseline_name(o.baseline),
            o.entropy, o.rl_weight, o.soft_mix, o.soft_warmup, o.refs, o.doubly, o.steps, o.batch, o.lr, o.lr_decay,
            o.lr_decay_every, o.warmup, o.clip, (unsigned)o.seed, c.hidden, c.embed, c.proj, c.att,
            c.max_len, c.init_mean ? "mean" : "constant", c.feat.input, c.feat.grid, c.feat.window, c.feat.stride, c.feat.patch,
@@ -172,11 +173,11 @@ int cmd_train(int argc, char **argv)
             else return cli_usage_error("train", "--attention: '%s' is not hard, soft, random or mean", optarg);
             break;
         case O_REWARD:
-            if ((o.reward = train_reward_parse(optarg)) < 0)
+            if ((o.reward = reinforce_reward_parse(optarg)) < 0)
                 return cli_usage_error("train", "--reward: '%s' is not cider, bleu4, f1 or loglik", optarg);
             break;
         case O_BASELINE:
-            if ((o.baseline = train_baseline_parse(optarg)) < 0)
+            if ((o.baseline = reinforce_baseline_parse(optarg)) < 0)
                 return cli_usage_error("train", "--baseline: '%s' is not greedy, mean or none", optarg);
             break;
         case O_ENTROPY: FLT_OPT("--entropy", 0, 100, o.entropy);
@@ -244,7 +245,7 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error("train", "--out path too long");
 
     if (resume) {
-        if ((rc = train_checkpoint_options(&o, resume, &err)) || (rc = model_load(&model, resume, &err)) ||
+        if ((rc = checkpoint_options(&o, resume, &err)) || (rc = model_load(&model, resume, &err)) ||
             (rc = vocab_from_words(&vocab, (const char *const *)model.words, model.cfg.vocab, &err))) {
             status = cli_report(&err);
             goto done;
@@ -298,14 +299,14 @@ int cmd_train(int argc, char **argv)
                 "glimpse: train %d images / %d captions, val %d images, %d words; %s attention, reward %s, "
                 "baseline %s, seed %llu, %ld threads\n",
                 train.n_images, train.n_captions, have_val ? val.n_images : 0, mc.vocab,
-                attn_name(mc.attention), train_reward_name(o.reward),
-                train_baseline_name(o.baseline), (unsigned long long)o.seed, threads);
+                attn_name(mc.attention), reinforce_reward_name(o.reward),
+                reinforce_baseline_name(o.baseline), (unsigned long long)o.seed, threads);
     if ((rc = eval_features(&x, &sizes, &train, &mc.feat, progress_features, &show, &err)) ||
         (have_val && (rc = eval_features(&vx, &vsizes, &val, &mc.feat, progress_features, &show, &err)))) {
         status = cli_report(&err);
         goto done;
     }
-    if ((rc = trainer_init(&tr, &model, &train, x, &o, &err)) || (resume && (rc = trainer_restore(&tr, resume, &err)))) {
+    if ((rc = trainer_init(&tr, &model, &train, x, &o, &err)) || (resume && (rc = checkpoint_restore(&tr, resume, &err)))) {
         status = cli_report(&err);
         goto done;
     }
@@ -360,7 +361,7 @@ int cmd_train(int argc, char **argv)
             }
         }
         if ((ckpt_every && tr.step % ckpt_every == 0) || last) {
-            if ((rc = trainer_save_checkpoint(&tr, ckpt, &err))) {
+            if ((rc = checkpoint_save(&tr, ckpt, &err))) {
                 status = cli_report(&err);
                 goto done;
             }

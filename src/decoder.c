@@ -13,8 +13,10 @@
 
 #include "attention.h"
 #include "lstm.h"
+#include "reinforce.h"
+#include "step.h"
+#include "vocab.h"
 
-#define TOKEN_START 1
 
 /* ---------------------------------------------------------------- memory */
 
@@ -40,8 +42,9 @@ int decoder_work_init(DecoderWork *w, const ModelConfig *cfg, int B_max, int T_m
     const size_t D = (size_t)cfg->proj, H = (size_t)cfg->hidden, E = (size_t)cfg->embed;
     const size_t A = (size_t)cfg->att, V = (size_t)cfg->vocab;
     w->B_max = B_max, w->T_max = T_max, w->L = (int)L, w->F = (int)F, w->D = (int)D, w->H = (int)H;
-    w->E = (int)E, w->A = (int)A, w->V = (int)V, w->attention = cfg->attention, w->gate = cfg->gate;
-    w->init_mean = cfg->init_mean;
+    w->E = (int)E, w->A = (int)A, w->V = (int)V;
+    w->attention = w->model_attention = cfg->attention;
+    w->shape = step_shape(cfg);
 
     struct { float **p; size_t n; } f[] = {
         {&w->x, count4(B, L, F, 1)},      {&w->rweight, B},
@@ -70,7 +73,7 @@ int decoder_work_init(DecoderWork *w, const ModelConfig *cfg, int B_max, int T_m
         total += f[i].n;
     }
     w->block = glm_calloc_array(total, sizeof(float));
-    w->iblock = glm_calloc_array(B * (2 * T + 1), sizeof(int32_t));
+    w->iblock = glm_calloc_array(B * (2 * T + 2), sizeof(int32_t));
     if (!w->block || !w->iblock) {
         decoder_work_free(w);
         return glm_fail(err, GLM_ENOMEM, "decoder: out of memory for %zu floats of activations", total);
@@ -84,6 +87,7 @@ int decoder_work_init(DecoderWork *w, const ModelConfig *cfg, int B_max, int T_m
     w->tokens = w->iblock;
     w->regions = (int *)(w->iblock + B * T);
     w->lengths = (int *)(w->iblock + 2 * B * T);
+    w->yin = w->iblock + 2 * B * T + B;
     return GLM_OK;
 }
 
@@ -94,59 +98,10 @@ void decoder_work_free(DecoderWork *w)
     memset(w, 0, sizeof *w);
 }
 
-/* ------------------------------------------------- shared building blocks */
-
-void decoder_init_state(float *a, float *amean, float *h0, float *c0, const float *x,
-                        const ModelParams *p, int B, int L, int F, int D, int H, int init_mean)
-{
-    const int BL = B * L;
-    /* a (B*L, D) = tanh(x proj_W^T + proj_b) */
-    for (int r = 0; r < BL; r++) memcpy(a + (long)r * D, p->proj_b, (size_t)D * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BL, D, F, 1.0f, x, F, p->proj_W, F, 1.0f, a, D);
-    for (long k = 0; k < (long)BL * D; k++) a[k] = lstm_tanhf(a[k]);
-    for (int b = 0; b < B; b++) {
-        float *m = amean + (long)b * D;
-        memset(m, 0, (size_t)D * sizeof(float));
-        for (int i = 0; i < L && init_mean; i++) cblas_saxpy(D, 1.0f / (float)L, a + ((long)b * L + i) * D, 1, m, 1);
-    }
-    /* h0, c0 (B, H) = tanh(amean init_W^T + init_b) */
-    float *out[2] = {h0, c0};
-    const float *W[2] = {p->init_h_W, p->init_c_W}, *bias[2] = {p->init_h_b, p->init_c_b};
-    for (int k = 0; k < 2; k++) {
-        for (int b = 0; b < B; b++) memcpy(out[k] + (long)b * H, bias[k], (size_t)H * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0f, amean, D, W[k], D, 1.0f, out[k], H);
-        for (long j = 0; j < (long)B * H; j++) out[k][j] = lstm_tanhf(out[k][j]);
-    }
-}
-
-void decoder_output(float *deep, float *prob, float *logprob, const float *emb, int ldemb,
-                    const float *h, const float *z, int ldz, const ModelParams *p, int B, int E,
-                    int H, int D, int V)
-{
-    for (int b = 0; b < B; b++) memcpy(deep + (long)b * E, emb + (long)b * ldemb, (size_t)E * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, E, H, 1.0f, h, H, p->out_Lh, H, 1.0f, deep, E);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, E, D, 1.0f, z, ldz, p->out_Lz, D, 1.0f, deep, E);
-    for (int b = 0; b < B; b++) memcpy(prob + (long)b * V, p->out_b, (size_t)V * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, V, E, 1.0f, deep, E, p->out_Lo, E, 1.0f, prob, V);
-    for (int b = 0; b < B; b++) {
-        float *pr = prob + (long)b * V;
-        float mx = pr[0];
-        for (int v = 1; v < V; v++) mx = pr[v] > mx ? pr[v] : mx;
-        double sum = 0;
-        for (int v = 0; v < V; v++) sum += exp((double)(pr[v] - mx));
-        const float lse = mx + (float)log(sum);
-        for (int v = 0; v < V; v++) {
-            const float lp = pr[v] - lse;
-            if (logprob) logprob[(long)b * V + v] = lp;
-            pr[v] = expf(lp);
-        }
-    }
-}
-
 /* The word fed in at step t: <start>, then the caption's previous word. */
 static int input_token(const DecoderWork *w, int b, int t)
 {
-    return t == 0 ? TOKEN_START : w->tokens[(long)b * w->T_max + t - 1];
+    return t == 0 ? VOCAB_START : w->tokens[(long)b * w->T_max + t - 1];
 }
 
 /* ------------------------------------------------------------------ forward */
@@ -162,12 +117,18 @@ static double reinforce_sum(const DecoderWork *w)
 }
 
 float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, const int32_t *tokens,
-                      const int *lengths, int B, int T, const int *regions_in, RegionMode mode,
-                      Rng *rng, const DecoderLoss *loss)
+                      const int *lengths, int B, int T, const DecoderPick *pick, const DecoderLoss *loss)
 {
     GLM_ASSERT(B >= 1 && B <= w->B_max && T >= 1 && T <= w->T_max);
+    const RegionMode mode = pick->mode;
+    const int *regions_in = pick->given;
+    Rng *rng = pick->rng;
     GLM_ASSERT(mode != REGIONS_GIVEN || regions_in);
-    const int learned = attn_learned(w->attention), blend = attn_blends(w->attention);
+    /* this pass's attention: the model's, or soft for a hard model's soft batch */
+    w->attention = w->shape.attention = pick->attention;
+    GLM_ASSERT(pick->attention == w->model_attention ||
+               (pick->attention == ATTN_SOFT && w->model_attention == ATTN_HARD));
+    const int blend = attn_blends(w->attention);
     const int random = w->attention == ATTN_RANDOM;
     /* random attention draws its regions in ARGMAX mode too: there is no argmax */
     GLM_ASSERT(blend || rng || !(mode == REGIONS_SAMPLE || (random && mode == REGIONS_ARGMAX)));
@@ -190,8 +151,7 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
     w->loss.reinforce = loss->reinforce ? w->rweight : NULL;   /* the copy, not the caller's */
     const int soft = w->attention == ATTN_SOFT;
 
-    decoder_init_state(w->a, w->amean, w->h, w->c, w->x, p, B, L, F, D, H, w->init_mean);
-    if (learned) attn_precompute(w->wa, w->a, p->att_Wa, p->att_b, B * L, D, A);
+    step_regions(w->a, w->amean, w->h, w->c, w->wa, w->x, p, &w->shape, B);
     memset(w->cover, 0, (size_t)B * L * sizeof(float));
     double nll = 0, ent = 0;
     long ntok = 0;
@@ -202,13 +162,9 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
 
     for (int t = 0; t < Tr; t++) {
         const float *hp = w->h + (long)t * B * H, *cp = w->c + (long)t * B * H;
-        float *hn = w->h + (long)(t + 1) * B * H, *cn = w->c + (long)(t + 1) * B * H;
         float *al = w->alpha + (long)t * B * L, *la = w->logalpha + (long)t * B * L;
-        float *xt = w->xin + (long)t * B * NX, *zt = xt + E;
-        if (learned)
-            attn_forward(al, la, w->tt + (long)t * B * L * A, w->duh, w->wa, hp, p->att_Ua, p->att_w, B, L, A, H);
-        else
-            attn_uniform(al, la, B, L);
+        step_attend(al, la, w->tt + (long)t * B * L * A, w->duh, w->wa, hp, p, &w->shape, B);
+        /* the pick: s_t for every caption (hard attention's choice) */
         for (int b = 0; b < B; b++) {
             const float *ab = al + (long)b * L;
             int s = 0;
@@ -221,18 +177,16 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
                 for (int i = 1; i < L; i++) s = ab[i] > ab[s] ? i : s;
             }
             w->regions[(long)b * TM + t] = s;
-            memcpy(xt + (long)b * NX, p->embed + (long)input_token(w, b, t) * E, (size_t)E * sizeof(float));
+            w->yin[b] = input_token(w, b, t);
         }
-        if (blend)   /* mean: the uniform blend, never gated */
-            attn_soft_context(zt, NX, w->zraw + (long)t * B * D, w->beta + (long)t * B, al, w->a, hp,
-                              p->gate_W, p->gate_b, soft && w->gate, B, L, D, H);
-        else
-            attn_hard_context(zt, NX, w->regions + t, TM, w->a, B, L, D);
-        lstm_forward(w->gates + (long)t * B * 4 * H, cn, hn, w->tc + (long)t * B * H, xt, NX, hp, cp,
-                     p->lstm_Wx, p->lstm_Wh, p->lstm_b, B, NX, H);
         /* dlogits doubles as the forward's log-probability scratch */
-        decoder_output(w->deep + (long)t * B * E, w->prob + (long)t * B * V, w->dlogits, xt, NX, hn, zt, NX,
-                       p, B, E, H, D, V);
+        const StepOut out = {
+            .xin = w->xin + (long)t * B * NX, .zraw = w->zraw + (long)t * B * D, .beta = w->beta + (long)t * B,
+            .gates = w->gates + (long)t * B * 4 * H, .c = w->c + (long)(t + 1) * B * H,
+            .h = w->h + (long)(t + 1) * B * H, .tc = w->tc + (long)t * B * H, .deep = w->deep + (long)t * B * E,
+            .prob = w->prob + (long)t * B * V, .logprob = w->dlogits,
+        };
+        step_advance(&out, w->yin, w->regions + t, TM, al, w->a, hp, cp, p, &w->shape, B);
         for (int b = 0; b < B; b++) {
             if (t >= lengths[b]) continue;
             const float lp = w->dlogits[(long)b * V + w->tokens[(long)b * TM + t]];
@@ -289,19 +243,10 @@ static void alpha_loss_backward(DecoderWork *w, int t)
         if (t >= w->lengths[b]) continue;
         const float *ab = al + (long)b * L, *lab = la + (long)b * L;
         float *d = w->de + (long)b * L;
-        /* -w_b log alpha_s: d/de_i = -w_b (1[i = s] - alpha_i) */
-        const float rw = w->rweight[b];
-        if (rw != 0.0f) {
-            const int s = w->regions[(long)b * TM + t];
-            for (int i = 0; i < L; i++) d[i] += rw * ab[i];
-            d[s] -= rw;
-        }
-        /* -lambda H: d/de_i = lambda alpha_i (log alpha_i + H) */
-        if (w->loss.entropy != 0.0f) {
-            float hb = 0;
-            for (int i = 0; i < L; i++) hb -= ab[i] * lab[i];
-            for (int i = 0; i < L; i++) d[i] += w->loss.entropy * ab[i] * (lab[i] + hb);
-        }
+        /* REINFORCE: -w_b log alpha_s */
+        if (w->rweight[b] != 0.0f) reinforce_score_grad(d, ab, w->regions[(long)b * TM + t], w->rweight[b], L);
+        /* the entropy bonus: -lambda H(alpha) */
+        if (w->loss.entropy != 0.0f) reinforce_entropy_grad(d, ab, lab, w->loss.entropy, L);
     }
 }
 
@@ -357,7 +302,7 @@ void decoder_backward(ModelParams *g, float *dx, DecoderWork *w, const ModelPara
         if (blend)
             attn_soft_context_backward(w->dalpha, w->da, w->dh_prev, g->gate_W, g->gate_b, w->dxin + E, NX,
                                        w->zraw + (long)t * B * D, w->beta + (long)t * B, al, w->a, hp,
-                                       p->gate_W, soft && w->gate, B, L, D, H);
+                                       p->gate_W, soft && w->shape.gate, B, L, D, H);
         else
             attn_hard_context_backward(w->da, w->dxin + E, NX, w->regions + t, TM, B, L, D);
         /* random / mean: alpha is a constant, so no loss term on it has a gradient */
@@ -392,7 +337,7 @@ void decoder_backward(ModelParams *g, float *dx, DecoderWork *w, const ModelPara
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0f, w->dinit, H, w->amean, D, 1.0f, gW[k], D);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, D, H, 1.0f, w->dinit, H, W[k], D, 1.0f, w->dmean, D);
     }
-    for (int b = 0; b < B && w->init_mean; b++)
+    for (int b = 0; b < B && w->shape.init_mean; b++)
         for (int i = 0; i < L; i++)
             cblas_saxpy(D, 1.0f / (float)L, w->dmean + (long)b * D, 1, w->da + ((long)b * L + i) * D, 1);
     if (learned) attn_precompute_backward(w->da, g->att_Wa, g->att_b, w->dwa, w->a, p->att_Wa, BL, D, A);

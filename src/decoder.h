@@ -1,18 +1,21 @@
 /* decoder.h - the caption decoder of Xu et al. 2015 (sec. 3.1.2 and 4),
- * teacher-forced over a batch of B captions, forward and exact backward.
+ * teacher-forced over a batch of B captions, forward and exact backward:
+ * the pass that training differentiates. Its step is step.h's, which
+ * caption search (search.h) runs too.
  *
  * Usage (one training step):
  *     DecoderWork w;
  *     decoder_work_init(&w, &model.cfg, B_max, T_max, &err);      // once
  *     ...
  *     DecoderLoss loss = {.nll = 1.0f / B};
- *     float J = decoder_forward(&w, &model.p, x, tokens, lengths, B, T,
- *                               NULL, REGIONS_SAMPLE, &rng, &loss);
+ *     DecoderPick pick = {.attention = model.cfg.attention, .mode = REGIONS_SAMPLE, .rng = &rng};
+ *     float J = decoder_forward(&w, &model.p, x, tokens, lengths, B, T, &pick, &loss);
  *     memset(grad_block, 0, n_params * sizeof(float));             // zeroed once
  *     decoder_backward(&grad, NULL, &w, &model.p);                  // accumulates
  *     decoder_work_free(&w);
  *
- * One step t (the input y_{t-1} is <start> at t = 0, then the caption's words):
+ * One step t (the input y_{t-1} is <start> at t = 0, then the caption's words;
+ * step.h):
  *   a_i = tanh(proj_W x_i + proj_b);  h_0, c_0 = tanh(init_* mean_i a_i + init_*_b)
  *   alpha_t from h_{t-1} (eq. 4-5, attention.h), z_t hard or soft
  *   LSTM on [E y_{t-1}; z_t] (eq. 1-3, lstm.h)
@@ -42,6 +45,7 @@
 #include "common.h"
 #include "model.h"
 #include "rng.h"
+#include "step.h"
 
 /* How the forward pass picks the hard-attention region s_t (soft attention
  * always records argmax alpha_t as "the" region, and uses the blend; mean
@@ -52,6 +56,16 @@ typedef enum {
     REGIONS_ARGMAX = 1,   /* s_t = argmax alpha_t */
     REGIONS_GIVEN = 2,    /* s_t from the caller (replaying a sample; gradient checks) */
 } RegionMode;
+
+/* How a forward pass forms z_t: the attention kind of this pass (the
+ * model's; or ATTN_SOFT for a hard model's soft batch, the expectation
+ * instead of a sample) and how the hard choice s_t is made. */
+typedef struct {
+    int attention;          /* AttnKind */
+    RegionMode mode;
+    const int *given;       /* (B, T) the regions for REGIONS_GIVEN, rows T apart; else NULL */
+    Rng *rng;               /* for REGIONS_SAMPLE, and REGIONS_ARGMAX with random attention */
+} DecoderPick;
 
 typedef struct {
     float nll;              /* weight of the summed word negative log-likelihood */
@@ -75,7 +89,10 @@ typedef struct {
  * (B, ...) block for the sgemm calls; the per-caption ones are (B, T_max). */
 typedef struct {
     /* sizes */
-    int B_max, T_max, L, F, D, H, E, A, V, attention, gate, init_mean;
+    int B_max, T_max, L, F, D, H, E, A, V;
+    int model_attention;  /* the model's AttnKind */
+    int attention;        /* the last forward's (DecoderPick.attention) */
+    StepShape shape;      /* the sizes again as step.h takes them, the gate and init_mean */
     /* the last forward's batch: B rows, T steps run (max length), tokens' stride */
     int B, T;
     DecoderLoss loss;
@@ -84,6 +101,7 @@ typedef struct {
     float *x;          /* (B, L, F) region vectors */
     int32_t *tokens;   /* (B, T_max) target words */
     int *lengths;      /* (B) */
+    int32_t *yin;      /* (B) the words fed in at the current step */
     float *rweight;    /* (B) copy of loss.reinforce */
     /* outputs the caller may read after forward */
     int *regions;      /* (B, T_max) s_t (hard) or argmax alpha_t (soft) */
@@ -129,14 +147,12 @@ void decoder_work_free(DecoderWork *w);
 /* Teacher-forced forward over B <= B_max captions.
  * x: (B, L, F) region vectors; tokens: (B, T) rows T apart, T <= T_max, the
  * words then <end>, padding ignored; lengths: (B) in [1, T], counting <end>.
- * regions_in: (B, T) the regions for REGIONS_GIVEN (else unused, may be NULL).
- * rng: for REGIONS_SAMPLE, and REGIONS_ARGMAX with random attention (else
- * may be NULL). Steps run: max length.
+ * pick: this pass's attention kind and how s_t is chosen (given regions
+ * have rows T apart). Steps run: max length.
  * Returns the weighted loss (also in w->stats); w->regions holds s_t.
  * Everything is copied, so the arguments need not outlive the call. */
 float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, const int32_t *tokens,
-                      const int *lengths, int B, int T, const int *regions_in, RegionMode mode,
-                      Rng *rng, const DecoderLoss *loss);
+                      const int *lengths, int B, int T, const DecoderPick *pick, const DecoderLoss *loss);
 
 /* Replaces the REINFORCE weights (B) of the last forward, for rewards that
  * the forward itself produces (w->caption_logp, or a score of the sampled
@@ -147,19 +163,5 @@ void decoder_set_reinforce(DecoderWork *w, const float *weights);
  * ModelParams view over a block the caller zeroed) and, unless NULL, into
  * dx (B, L, F), the gradient w.r.t. the region vectors. */
 void decoder_backward(ModelParams *grad, float *dx, DecoderWork *w, const ModelParams *p);
-
-/* The embedding + deep output of eq. 7 for one step, shared with search.c:
- * deep (B, E) = emb (rows ldemb apart) + h Lh^T + z Lz^T (z rows ldz apart);
- * prob (B, V) = softmax(deep Lo^T + out_b), logprob (B, V) its log unless NULL. */
-void decoder_output(float *deep, float *prob, float *logprob, const float *emb, int ldemb,
-                    const float *h, const float *z, int ldz, const ModelParams *p, int B, int E,
-                    int H, int D, int V);
-
-/* The projected regions and initial state, shared with search.c:
- * a (B, L, D), amean (B, D), h0 and c0 (B, H) from x (B, L, F).
- * init_mean 0 (model.init_mean, see model.h): amean is left zero, so h0 and
- * c0 are learned constants that say nothing about the image. */
-void decoder_init_state(float *a, float *amean, float *h0, float *c0, const float *x,
-                        const ModelParams *p, int B, int L, int F, int D, int H, int init_mean);
 
 #endif

@@ -1,17 +1,15 @@
-/* search.c - greedy, sampled and beam-search captioning (see search.h). The step is
- * the decoder's (attention.c, lstm.c, decoder_output), run on N*K rows with
- * the images' region vectors repeated per beam. */
+/* search.c - greedy, sampled and beam-search captioning (see search.h). The
+ * step is the decoder's (step.h), run on N*K rows with the images' region
+ * vectors repeated per beam. Not here: gradients (decoder.c). */
 #include "search.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "attention.h"
-#include "decoder.h"
-#include "lstm.h"
+#include "step.h"
+#include "vocab.h"
 
-#define TOKEN_START 1
-#define TOKEN_END 2
 #define SEARCH_MAX_BEAM 64
 /* Random attention without opt.rng draws from an Rng reset to this seed at
  * every search_run, so evaluation is reproducible. */
@@ -30,7 +28,8 @@ int search_init(Search *d, const ModelConfig *cfg, int N_max, int K, GlmError *e
     const size_t A = (size_t)cfg->att, V = (size_t)cfg->vocab;
     d->N_max = N_max, d->K = K, d->T = (int)T, d->L = (int)L, d->F = (int)F, d->D = (int)D;
     d->H = (int)H, d->E = (int)E, d->A = (int)A, d->V = (int)V;
-    d->attention = cfg->attention, d->gate = cfg->gate, d->init_mean = cfg->init_mean;
+    d->attention = cfg->attention;
+    d->shape = step_shape(cfg);
     /* sizes are bounded by model_check_config and the limits above, so these
      * products fit in size_t */
     struct { float **p; size_t n; } f[] = {
@@ -43,7 +42,7 @@ int search_init(Search *d, const ModelConfig *cfg, int N_max, int K, GlmError *e
         {&d->cand_score, (size_t)K},
     };
     struct { int **p; size_t n; } g[] = {
-        {&d->s, R}, {&d->live, N}, {&d->budget, N}, {&d->has, N}, {&d->hw, R * T}, {&d->hw2, R * T}, {&d->hr, R * T},
+        {&d->s, R}, {&d->y, R}, {&d->live, N}, {&d->budget, N}, {&d->has, N}, {&d->hw, R * T}, {&d->hw2, R * T}, {&d->hr, R * T},
         {&d->hr2, R * T}, {&d->cand_row, (size_t)K}, {&d->cand_word, (size_t)K},
     };
     size_t nf = 0, ng = 0;
@@ -130,13 +129,11 @@ static void offer_result(Search *d, int n, int row, int t, int word, float logp,
 
 void search_run(Search *d, const ModelParams *p, const float *x, int N, const SearchOptions *opt)
 {
-    const int K = d->K, T = d->T, L = d->L, F = d->F, D = d->D, H = d->H, E = d->E, A = d->A;
-    const int V = d->V, NX = E + D, R = N * K;
+    const int K = d->K, T = d->T, L = d->L, F = d->F, H = d->H, V = d->V, R = N * K;
     const int kb = opt->beam < 1 ? 1 : opt->beam;
     GLM_ASSERT(N >= 1 && N <= d->N_max && kb <= K);
     GLM_ASSERT(!opt->sample || opt->rng);
-    const int soft = d->attention == ATTN_SOFT, blend = attn_blends(d->attention);
-    const int learned = attn_learned(d->attention), random = d->attention == ATTN_RANDOM;
+    const int blend = attn_blends(d->attention), random = d->attention == ATTN_RANDOM;
     Rng fixed;
     rng_seed(&fixed, SEARCH_RANDOM_SEED, 0);
     Rng *rng = opt->rng ? opt->rng : &fixed;
@@ -144,18 +141,15 @@ void search_run(Search *d, const ModelParams *p, const float *x, int N, const Se
     /* every beam row starts from its image's regions and initial state */
     for (int r = 0; r < R; r++)
         memcpy(d->x + (long)r * L * F, x + (long)(r / K) * L * F, (size_t)L * F * sizeof(float));
-    decoder_init_state(d->a, d->amean, d->h, d->c, d->x, p, R, L, F, D, H, d->init_mean);
-    if (learned) attn_precompute(d->wa, d->a, p->att_Wa, p->att_b, R * L, D, A);
+    step_regions(d->a, d->amean, d->h, d->c, d->wa, d->x, p, &d->shape, R);
     for (int n = 0; n < N; n++) d->live[n] = d->budget[n] = kb, d->has[n] = 0;
     for (int r = 0; r < R; r++) d->logp[r] = 0;
 
     int any_live = 1;
     for (int t = 0; t < T && any_live; t++) {
         /* one decoder step on all rows (finished rows ride along unused) */
-        if (learned)
-            attn_forward(d->alpha, d->logalpha, d->tt, d->uh, d->wa, d->h, p->att_Ua, p->att_w, R, L, A, H);
-        else
-            attn_uniform(d->alpha, d->logalpha, R, L);
+        step_attend(d->alpha, d->logalpha, d->tt, d->uh, d->wa, d->h, p, &d->shape, R);
+        /* the pick: s_t, the argmax of alpha_t or (rollouts) a sample of it */
         for (int r = 0; r < R; r++) {
             const float *al = d->alpha + (long)r * L;
             const int beams = t == 0 ? 1 : d->live[r / K];   /* at t = 0 the beams are copies */
@@ -167,17 +161,11 @@ void search_run(Search *d, const ModelParams *p, const float *x, int N, const Se
                 for (int i = 1; i < L; i++) s = al[i] > al[s] ? i : s;
             }
             d->s[r] = s;
-            const int y = t == 0 || !in_use ? TOKEN_START : d->hw[(long)r * T + t - 1];
-            memcpy(d->xin + (long)r * NX, p->embed + (long)y * E, (size_t)E * sizeof(float));
+            d->y[r] = t == 0 || !in_use ? VOCAB_START : d->hw[(long)r * T + t - 1];
         }
-        if (blend)   /* mean: the uniform blend, never gated */
-            attn_soft_context(d->xin + E, NX, d->zraw, d->beta, d->alpha, d->a, d->h, p->gate_W, p->gate_b,
-                              soft && d->gate, R, L, D, H);
-        else
-            attn_hard_context(d->xin + E, NX, d->s, 1, d->a, R, L, D);
-        lstm_forward(d->gates, d->c2, d->h2, d->tc, d->xin, NX, d->h, d->c, p->lstm_Wx, p->lstm_Wh, p->lstm_b,
-                     R, NX, H);
-        decoder_output(d->deep, d->prob, d->logprob, d->xin, NX, d->h2, d->xin + E, NX, p, R, E, H, D, V);
+        const StepOut out = {.xin = d->xin, .zraw = d->zraw, .beta = d->beta, .gates = d->gates, .c = d->c2,
+                             .h = d->h2, .tc = d->tc, .deep = d->deep, .prob = d->prob, .logprob = d->logprob};
+        step_advance(&out, d->y, d->s, 1, d->alpha, d->a, d->h, d->c, p, &d->shape, R);
 
         /* per image: the budget[n] best extensions of its live beams; one that
          * says <end> (or reaches the last step) is finished and spends the budget */
@@ -190,15 +178,15 @@ void search_run(Search *d, const ModelParams *p, const float *x, int N, const Se
             for (int j = 0; j < beams; j++) {
                 const int row = n * K + j;
                 const float *lp = d->logprob + (long)row * V;
-                for (int v = TOKEN_END; v < V; v++)   /* never <pad> or <start> */
+                for (int v = VOCAB_END; v < V; v++)   /* never <pad> or <start> */
                     cand_insert(d, &nc, k, d->logp[row] + lp[v], row, v);
             }
             int nl = 0;
             for (int ci = 0; ci < nc; ci++) {
                 const int row = d->cand_row[ci], word = d->cand_word[ci];
                 const float sc = d->cand_score[ci];
-                if (word == TOKEN_END || t == T - 1) {
-                    offer_result(d, n, row, t, word, sc, word == TOKEN_END, &d->has[n]);
+                if (word == VOCAB_END || t == T - 1) {
+                    offer_result(d, n, row, t, word, sc, word == VOCAB_END, &d->has[n]);
                     d->budget[n]--;
                     continue;
                 }

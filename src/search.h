@@ -34,6 +34,7 @@
 #include "common.h"
 #include "model.h"
 #include "rng.h"
+#include "step.h"
 
 typedef struct {
     int beam;     /* K, 1..the K given to search_init; 1 = greedy */
@@ -54,7 +55,8 @@ typedef struct {
 } SearchResult;
 
 typedef struct {
-    int N_max, K, T, L, F, D, H, E, A, V, attention, gate, init_mean;
+    int N_max, K, T, L, F, D, H, E, A, V, attention;
+    StepShape shape;                    /* the sizes again as step.h takes them, the gate and init_mean */
     SearchResult *results;   /* (N_max), filled by search_run */
     /* rows R = N * K: image n's beams are rows n*K .. n*K + K-1 */
     float *x, *a, *amean, *wa;          /* (R, L, F), (R, L, D), (R, D), (R, L, A) */
@@ -69,6 +71,7 @@ typedef struct {
     float *prob, *logprob;              /* (R, V) */
     float *logp;                        /* (R) beam scores */
     int *s;                             /* (R) this step's regions */
+    int32_t *y;                         /* (R) this step's input words */
     int *live;                          /* (N) live beams per image */
     int *budget;                        /* (N) K minus the captions finished so far */
     int *has;                           /* (N) 1 once results[n] holds a caption */

@@ -5,16 +5,11 @@
  *   1. Cross-entropy: sample s_t ~ alpha_t for the reference caption and
  *      minimise -log p(y | s, a) per token; its gradient reaches every weight
  *      except through the discrete choice. An entropy bonus on alpha_t.
- *   2. REINFORCE for the choices (the score-function estimator, eq. 12):
- *      decode a caption with sampled regions (a rollout), score it against
- *      the image's references (reward r: CIDEr-D, BLEU-4 or unigram F1),
- *      and minimise -rl_weight (r - b) sum_t log alpha_t(s_t) along the
- *      rollout, replayed teacher-forced on its own words with its regions.
- *      reward loglik is the paper's own choice: r = log p(y | s, a) of the
- *      reference under the regions sampled in step 1, no rollout.
- *      Baselines b: greedy (self-critical: the reward of the argmax-region
- *      decode of the same image), mean (b <- 0.9 b + 0.1 mean r, as in the
- *      paper), none.
+ *   2. REINFORCE for the choices (reinforce.h: rollout, reward, baseline,
+ *      advantage, replay): minimise -rl_weight (r - b) sum_t log alpha_t(s_t)
+ *      along a rollout with sampled regions, scored by CIDEr-D, BLEU-4 or
+ *      unigram F1 against the image's references; or the paper's own
+ *      reward, r = log p(y | s, a) of step 1's samples.
  *   3. The first soft_warmup steps, and then a batch with probability
  *      soft_mix, use the expectation (soft attention) instead of a sample:
  *      backprop teaches the attention and the LSTM to use the context before
@@ -26,9 +21,8 @@
  * stopped and resumed anywhere).
  *
  * Determinism: every random draw comes from the trainer's Rng; the batch
- * order of epoch e is a shuffle seeded from (seed, e). A checkpoint holds
- * the parameters, Adam's moments and step, the Rng, the step, the baseline,
- * the best validation score and the options, so resuming gives the same bytes as never stopping.
+ * order of epoch e is a shuffle seeded from (seed, e); checkpoint.h saves
+ * all of the state, so resuming gives the same bytes as never stopping.
  */
 #ifndef GLIMPSE_TRAIN_H
 #define GLIMPSE_TRAIN_H
@@ -37,18 +31,14 @@
 
 #include "common.h"
 #include "dataset.h"
-#include "search.h"
 #include "decoder.h"
-#include "metrics.h"
 #include "model.h"
 #include "optim.h"
-
-typedef enum { REWARD_CIDER = 0, REWARD_BLEU4, REWARD_F1, REWARD_LOGLIK } TrainReward;
-typedef enum { BASELINE_GREEDY = 0, BASELINE_MEAN, BASELINE_NONE } TrainBaseline;
+#include "reinforce.h"
 
 typedef struct {
-    int reward;            /* TrainReward */
-    int baseline;          /* TrainBaseline */
+    int reward;            /* ReinforceReward (reinforce.h) */
+    int baseline;          /* ReinforceBaseline */
     float entropy;         /* entropy bonus weight, per token */
     float rl_weight;       /* lambda_r */
     float soft_mix;        /* probability of a soft batch (hard attention only) */
@@ -70,11 +60,6 @@ typedef struct {
 } TrainOptions;
 
 TrainOptions train_default_options(void);
-/* Names for the option values, for --help and progress lines. */
-const char *train_reward_name(int r);
-const char *train_baseline_name(int b);
-int train_reward_parse(const char *s);     /* -1 if unknown */
-int train_baseline_parse(const char *s);
 
 typedef struct {
     long step;
@@ -97,13 +82,9 @@ typedef struct {
     ModelParams g;            /* views into grad */
     AdamState adam;
     DecoderWork work;
-    Search dec;             /* rollouts and greedy baselines, beam 1 */
-    MetricsIndex *refs;       /* references per image, for the reward */
-    MetricsScratch *scratch;
+    Reinforce rl;             /* rewards, baselines, rollouts (reinforce.h) */
     Rng rng;
     long step;                /* steps done */
-    float baseline;           /* the moving-average baseline */
-    int baseline_set;         /* 0 until the first reward */
     float best;               /* best validation score so far (the caller's measure) */
     int best_set;
     /* per-batch buffers, sized once */
@@ -112,10 +93,6 @@ typedef struct {
     int32_t *btok;            /* (B, T) reference words then <end> */
     int *blen;                /* (B) */
     int *bimg;                /* (B) image of each pair */
-    int32_t *rtok;            /* (B, T) rollout words then <end> */
-    int *rlen;                /* (B) */
-    int *rreg;                /* (B, T) rollout regions */
-    float *reward, *base, *weight;   /* (B) */
     int *pairs;               /* (n_pairs) the captions trained on (opt.refs per image) */
     int n_pairs;
     int *perm;                /* (n_pairs) this epoch's order */
@@ -138,12 +115,6 @@ long train_count_pairs(const Dataset *d, int refs);
 /* The learning rate at a step. */
 float train_lr_at(const TrainOptions *o, long step);
 
-/* Checkpoints: the model plus train.* state (see the file's comment). */
-int trainer_save_checkpoint(const Trainer *t, const char *path, GlmError *err);
-/* Reads the options stored in a checkpoint (to set up the trainer). */
-int train_checkpoint_options(TrainOptions *opt, const char *path, GlmError *err);
-/* Restores Adam, the Rng, the step and the baseline into an initialised
- * trainer whose model was loaded from the same checkpoint. */
-int trainer_restore(Trainer *t, const char *path, GlmError *err);
+/* Saving and resuming a run: checkpoint.h. */
 
 #endif

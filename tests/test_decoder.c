@@ -98,8 +98,8 @@ static void fixture_free(Fixture *fx)
 
 static double loss_at(Fixture *fx, const DecoderLoss *loss)
 {
-    decoder_forward(&fx->w, &fx->m.p, fx->x, fx->tokens, fx->lengths, GB, GT, fx->regions, REGIONS_GIVEN,
-                    NULL, loss);
+    decoder_forward(&fx->w, &fx->m.p, fx->x, fx->tokens, fx->lengths, GB, GT,
+                    &(DecoderPick){fx->m.cfg.attention, REGIONS_GIVEN, fx->regions, NULL}, loss);
     return fx->w.stats.loss;
 }
 
@@ -265,7 +265,8 @@ TEST(decoder_ablations_forward)
     rng_seed(&rng, 5, 0);
     int seen[4] = {0};
     for (int rep = 0; rep < 20; rep++) {
-        decoder_forward(&fx.w, &fx.m.p, fx.x, fx.tokens, fx.lengths, GB, GT, NULL, REGIONS_ARGMAX, &rng, &nll);
+        decoder_forward(&fx.w, &fx.m.p, fx.x, fx.tokens, fx.lengths, GB, GT,
+                        &(DecoderPick){fx.m.cfg.attention, REGIONS_ARGMAX, NULL, &rng}, &nll);
         for (int t = 0; t < fx.lengths[0]; t++) seen[fx.w.regions[t]]++;
     }
     for (int i = 0; i < 4; i++) CHECK(seen[i] > 0);   /* 100 draws: P(a region unseen) ~ 1e-12 */
@@ -329,7 +330,7 @@ TEST(decoder_gradients_hard_constant_init)
     /* model.init_mean 0: h_0, c_0 no longer see the regions. */
     Fixture fx;
     REQUIRE(fixture_init(&fx, ATTN_HARD, 0, 13));
-    fx.w.init_mean = 0;
+    fx.w.shape.init_mean = 0;
     DecoderLoss all = {.nll = 1.0f, .reinforce = fx.rweight, .entropy = 0.5f};
     CheckReport r = grad_check(&fx, &all, -1, 1.0f);
     CHECK_EQ_INT(r.bad, 0);
@@ -412,7 +413,8 @@ static void train_steps(float *out, size_t n, uint64_t seed)
     rng_seed(&rng, seed, 1);
     for (int step = 0; step < 5; step++) {
         DecoderLoss loss = {.nll = 1.0f / GB, .reinforce = fx.rweight, .entropy = 0.01f};
-        decoder_forward(&fx.w, &fx.m.p, fx.x, fx.tokens, fx.lengths, GB, GT, NULL, REGIONS_SAMPLE, &rng, &loss);
+        decoder_forward(&fx.w, &fx.m.p, fx.x, fx.tokens, fx.lengths, GB, GT,
+                        &(DecoderPick){fx.m.cfg.attention, REGIONS_SAMPLE, NULL, &rng}, &loss);
         memset(fx.grad, 0, n * sizeof(float));
         decoder_backward(&fx.g, NULL, &fx.w, &fx.m.p);
         optim_clip_grad_norm(fx.grad, n, 1.0f);

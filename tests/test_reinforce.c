@@ -141,7 +141,8 @@ static double alpha_on_target(Toy *toy, int t)
         for (int k = 0; k < T; k++) tok[n * T + k] = k < len[n] ? d->ids[(size_t)n * d->seq_len + 1 + k] : 0;
     }
     DecoderLoss nll = {.nll = 1.0f};
-    decoder_forward(&w, &toy->model.p, toy->x, tok, len, TOY_N, T, NULL, REGIONS_ARGMAX, NULL, &nll);
+    decoder_forward(&w, &toy->model.p, toy->x, tok, len, TOY_N, T,
+                    &(DecoderPick){toy->model.cfg.attention, REGIONS_ARGMAX, NULL, NULL}, &nll);
     double s = 0;
     int shown = 0;
     for (int n = 0; n < TOY_N; n++)
@@ -241,7 +242,7 @@ static int collect(GradSamples *gs, Trainer *t, const float *params0, long step0
     for (int r = 0; r < reps; r++) {
         memcpy(m->params, params0, m->n_params * sizeof(float));
         t->step = step0;
-        t->baseline = b, t->baseline_set = 1;
+        t->rl.avg = b, t->rl.avg_set = 1;
         rng_seed(&t->rng, 500 + (uint64_t)r, 9);
         TrainStats st;
         GlmError err;

@@ -102,8 +102,8 @@ static int memo_train(Memo *mm, int steps, int reinforce, uint64_t seed)
     float rw[N_IMG], baseline = 0;
     for (int step = 0; step < steps; step++) {
         DecoderLoss loss = {.nll = 1.0f / N_IMG, .entropy = reinforce ? 0.01f / N_IMG : 0.0f};
-        decoder_forward(&w, &mm->m.p, mm->x, mm->tokens, mm->lengths, N_IMG, CAP_LEN, NULL, REGIONS_SAMPLE,
-                        &rng, &loss);
+        decoder_forward(&w, &mm->m.p, mm->x, mm->tokens, mm->lengths, N_IMG, CAP_LEN,
+                        &(DecoderPick){mm->m.cfg.attention, REGIONS_SAMPLE, NULL, &rng}, &loss);
         if (reinforce) {
             float mean = 0;
             for (int b = 0; b < N_IMG; b++) mean += w.caption_logp[b] / N_IMG;
@@ -149,7 +149,8 @@ static void check_decode_matches_decoder(Memo *mm, const Search *d)
         for (int t = 0; t < lengths[n]; t++) tokens[n * T + t] = r->words[t], regions[n * T + t] = r->regions[t];
     }
     DecoderLoss loss = {.nll = 1.0f};
-    decoder_forward(&w, &mm->m.p, mm->x, tokens, lengths, N_IMG, T, regions, REGIONS_GIVEN, NULL, &loss);
+    decoder_forward(&w, &mm->m.p, mm->x, tokens, lengths, N_IMG, T,
+                    &(DecoderPick){mm->m.cfg.attention, REGIONS_GIVEN, regions, NULL}, &loss);
     for (int n = 0; n < N_IMG; n++) {
         const SearchResult *r = &d->results[n];
         double logp = 0;
@@ -444,7 +445,8 @@ static void beam_vs_brute_force(int attention)
             memcpy(xs + s * L * F, x + n * L * F, (size_t)L * F * sizeof(float));
             memcpy(tokens + s * TT, seq[s], sizeof seq[s]);
         }
-        decoder_forward(&w, &m.p, xs, tokens, seq_len, NSEQ, TT, NULL, REGIONS_ARGMAX, NULL, &loss);
+        decoder_forward(&w, &m.p, xs, tokens, seq_len, NSEQ, TT, &(DecoderPick){m.cfg.attention, REGIONS_ARGMAX, NULL, NULL},
+                        &loss);
         int best = 0;
         for (int s = 1; s < NSEQ; s++)
             if (w.caption_logp[s] / seq_len[s] > w.caption_logp[best] / seq_len[best]) best = s;
@@ -461,7 +463,8 @@ static void beam_vs_brute_force(int attention)
             int32_t tok[TT] = {0};
             memcpy(tok, g, (size_t)t * sizeof(int32_t));
             int len1 = t + 1;
-            decoder_forward(&w, &m.p, x + n * L * F, tok, &len1, 1, TT, NULL, REGIONS_ARGMAX, NULL, &loss);
+            decoder_forward(&w, &m.p, x + n * L * F, tok, &len1, 1, TT,
+                            &(DecoderPick){m.cfg.attention, REGIONS_ARGMAX, NULL, NULL}, &loss);
             const float *pr = w.prob + (size_t)t * 5;
             int arg = 2;
             for (int v = 3; v < 5; v++) arg = pr[v] > pr[arg] ? v : arg;
