@@ -155,7 +155,7 @@ int cmd_caption(int argc, char **argv)
     int status = 0, n = 0;
     for (int i = optind; i <= argc; i++) {
         if (i < argc) {
-            if (features_from_file(x + (size_t)n * L * F, argv[i], &m.cfg.feat, &err)) {
+            if (features_from_file(x + (size_t)n * L * F, NULL, NULL, argv[i], &m.cfg.feat, NULL, &err)) {
                 int code = cli_report(&err);
                 status = GLM_MAX(status, code);
                 continue;

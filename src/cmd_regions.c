@@ -105,7 +105,7 @@ int cmd_regions(int argc, char **argv)
     }
     int status = 0;
     for (int i = optind; i < argc; i++) {
-        if (features_from_file(feat, argv[i], &c, &err)) {
+        if (features_from_file(feat, NULL, NULL, argv[i], &c, NULL, &err)) {
             int code = cli_report(&err);
             if (code > status) status = code;
             continue;

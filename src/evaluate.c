@@ -7,7 +7,6 @@
 
 #include "search.h"
 #include "features.h"
-#include "image.h"
 
 #define EVAL_BATCH 64   /* images decoded together */
 
@@ -24,18 +23,9 @@ int eval_features(float **x, int **sizes, const Dataset *d, const FeatConfig *cf
         goto done;
     }
     for (int i = 0; i < d->n_images && rc == GLM_OK; i++) {
-        Image img, small;
-        if ((rc = image_load(&img, d->images[i].path, err)) != GLM_OK) break;
-        (*sizes)[2 * i] = img.w;
-        (*sizes)[2 * i + 1] = img.h;
-        if (img.w == cfg->input && img.h == cfg->input) {
-            features_compute(*x + i * per, &img, cfg, scratch);
-        } else if ((rc = image_resize(&small, &img, cfg->input, cfg->input, err)) == GLM_OK) {
-            features_compute(*x + i * per, &small, cfg, scratch);
-            image_free(&small);
-        }
-        image_free(&img);
-        if (progress && (i % 256 == 255 || i + 1 == d->n_images)) progress(ctx, i + 1, d->n_images);
+        rc = features_from_file(*x + i * per, &(*sizes)[2 * i], &(*sizes)[2 * i + 1], d->images[i].path, cfg,
+                                scratch, err);
+        if (rc == GLM_OK && progress && (i % 256 == 255 || i + 1 == d->n_images)) progress(ctx, i + 1, d->n_images);
     }
 done:
     free(scratch);

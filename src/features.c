@@ -254,34 +254,34 @@ void features_compute(float *out, const Image *img, const FeatConfig *c, float *
     }
 }
 
-int features_compute_batch(float *out, const Image *imgs, int B, const FeatConfig *c, GlmError *err)
+int features_of_image(float *out, const Image *img, const FeatConfig *c, float *scratch, GlmError *err)
 {
-    const size_t per_image = (size_t)features_regions(c) * (size_t)features_dim(c);
-    float *scratch = glm_malloc_array(features_scratch_floats(c), sizeof(float));
-    if (!scratch) return glm_fail(err, GLM_ENOMEM, "out of memory for feature scratch");
+    float *own = NULL;
+    if (!scratch && !(scratch = own = glm_malloc_array(features_scratch_floats(c), sizeof(float))))
+        return glm_fail(err, GLM_ENOMEM, "out of memory for feature scratch");
     int rc = GLM_OK;
-    for (int b = 0; b < B && rc == GLM_OK; b++) {
-        if (imgs[b].w == c->input && imgs[b].h == c->input) {
-            features_compute(out + b * per_image, &imgs[b], c, scratch);
-            continue;
-        }
+    if (img->w == c->input && img->h == c->input) {
+        features_compute(out, img, c, scratch);
+    } else {
         Image small;
-        rc = image_resize(&small, &imgs[b], c->input, c->input, err);
-        if (rc == GLM_OK) {
-            features_compute(out + b * per_image, &small, c, scratch);
+        if ((rc = image_resize(&small, img, c->input, c->input, err)) == GLM_OK) {
+            features_compute(out, &small, c, scratch);
             image_free(&small);
         }
     }
-    free(scratch);
+    free(own);
     return rc;
 }
 
-int features_from_file(float *out, const char *path, const FeatConfig *c, GlmError *err)
+int features_from_file(float *out, int *w, int *h, const char *path, const FeatConfig *c, float *scratch,
+                       GlmError *err)
 {
     Image img;
     int rc = image_load(&img, path, err);
     if (rc) return rc;
-    rc = features_compute_batch(out, &img, 1, c, err);
+    if (w) *w = img.w;
+    if (h) *h = img.h;
+    rc = features_of_image(out, &img, c, scratch, err);
     image_free(&img);
     return rc;
 }

@@ -103,12 +103,15 @@ size_t features_scratch_floats(const FeatConfig *cfg);
  * scratch: features_scratch_floats(cfg) floats, reused across calls. */
 void features_compute(float *out, const Image *img, const FeatConfig *cfg, float *scratch);
 
-/* out: (B, L, F) for B images of any size: each is resized to the input size
- * and described. Allocates its scratch once per call. */
-int features_compute_batch(float *out, const Image *imgs, int B, const FeatConfig *cfg,
-                           GlmError *err);
+/* The one path from a picture of any size to its region vectors, used by
+ * training, evaluation, captioning, glimpse regions and the heatmap tool:
+ * out (L, F) for img, brought to the input size first when it is not.
+ * scratch as above, or NULL to allocate it for the call. */
+int features_of_image(float *out, const Image *img, const FeatConfig *cfg, float *scratch, GlmError *err);
 
-/* Loads path, resizes, describes: out is (L, F). */
-int features_from_file(float *out, const char *path, const FeatConfig *cfg, GlmError *err);
+/* Loads path and runs features_of_image; *w, *h (unless NULL) get the
+ * picture's own size. */
+int features_from_file(float *out, int *w, int *h, const char *path, const FeatConfig *cfg, float *scratch,
+                       GlmError *err);
 
 #endif

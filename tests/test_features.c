@@ -142,14 +142,15 @@ TEST(features_position_patch_and_batch)
     FeatConfig c = features_default_config();
     const FeatLayout lay = features_layout(&c);
     const int L = features_regions(&c);
-    /* Two images of different sizes, one batch: (B, L, F) contiguous. */
+    /* Two images of different sizes through the one feature path. */
     Image imgs[2];
     GlmError err;
     REQUIRE(image_init(&imgs[0], 64, 64, &err) == GLM_OK);   /* black */
     imgs[1] = white_image(128);
     float *feat = malloc(sizeof(float) * 2 * (size_t)L * lay.dim);
     REQUIRE(feat);
-    REQUIRE(features_compute_batch(feat, imgs, 2, &c, &err) == GLM_OK);
+    for (int b = 0; b < 2; b++)
+        REQUIRE(features_of_image(feat + (size_t)b * L * lay.dim, &imgs[b], &c, NULL, &err) == GLM_OK);
     for (int i = 0; i < L; i++) {
         const float *a = feat + (size_t)i * lay.dim, *b = feat + (size_t)(L + i) * lay.dim;
         for (int j = 0; j < c.patch * c.patch; j++) {

@@ -278,23 +278,12 @@ int main(int argc, char **argv)
         goto done;
     }
     for (int i = 0; i < n; i++) {
-        const char *path = argv[optind + i];
-        Image small;
-        if (image_load(&figs[i].img, path, &err) ||
-            image_resize(&small, &figs[i].img, fc->input, fc->input, &err)) {
+        /* the picture itself is kept: the heat maps are drawn on it */
+        if (image_load(&figs[i].img, argv[optind + i], &err) ||
+            features_of_image(x + (size_t)i * L * F, &figs[i].img, fc, NULL, &err)) {
             status = cli_report(&err);
             goto done;
         }
-        float *scratch = glm_malloc_array(features_scratch_floats(fc), sizeof(float));
-        if (!scratch) {
-            image_free(&small);
-            cli_error("out of memory");
-            status = 1;
-            goto done;
-        }
-        features_compute(x + (size_t)i * L * F, &small, fc, scratch);
-        free(scratch);
-        image_free(&small);
     }
 
     have_decoding = 1;   /* search_free also after a failed init */
