@@ -29,7 +29,7 @@ typedef struct {
     char kind;   /* 'i' int, 'l' long, 'f' float, 'u' uint64 */
 } OptRef;
 
-static int option_refs(TrainOptions *o, OptRef *r)
+static int option_refs(TrainOptions *o, OptRef r[CHECKPOINT_MAX_OPTIONS])
 {
     const OptRef table[] = {
         {"train.opt.reward", &o->reward, 'i'},     {"train.opt.baseline", &o->baseline, 'i'},
@@ -40,11 +40,11 @@ static int option_refs(TrainOptions *o, OptRef *r)
         {"train.opt.warmup", &o->warmup, 'l'},     {"train.opt.clip", &o->clip, 'f'},
         {"train.opt.steps", &o->steps, 'l'},       {"train.opt.refs", &o->refs, 'i'},       {"train.opt.seed", &o->seed, 'u'},
     };
+    _Static_assert(sizeof table / sizeof table[0] <= CHECKPOINT_MAX_OPTIONS, "room for every option");
     memcpy(r, table, sizeof table);
     return (int)(sizeof table / sizeof table[0]);
 }
 
-#define MAX_OPTS 24
 
 static int64_t opt_get(const OptRef *r)
 {
@@ -66,16 +66,22 @@ static void opt_set(const OptRef *r, int64_t v)
     }
 }
 
-int checkpoint_save(const Trainer *t, const char *path, GlmError *err)
+int checkpoint_option_settings(MfSetting *s, const TrainOptions *opt)
 {
-    TrainOptions o = t->opt;
-    OptRef refs[MAX_OPTS];
+    TrainOptions o = *opt;
+    OptRef refs[CHECKPOINT_MAX_OPTIONS];
     int n = option_refs(&o, refs);
-    MfSetting s[MAX_OPTS + 8];
     for (int i = 0; i < n; i++) {
         snprintf(s[i].key, sizeof s[i].key, "%s", refs[i].key);
         s[i].value = opt_get(&refs[i]);
     }
+    return n;
+}
+
+int checkpoint_save(const Trainer *t, const char *path, GlmError *err)
+{
+    MfSetting s[CHECKPOINT_MAX_OPTIONS + 8];
+    const int n = checkpoint_option_settings(s, &t->opt);
     const struct { const char *key; int64_t v; } state[] = {
         {"train.step", t->step},
         {"train.rng_state", (int64_t)t->rng.state},
@@ -110,7 +116,7 @@ int checkpoint_options(TrainOptions *opt, const char *path, GlmError *err)
     MfFile f;
     int rc = mf_read(&f, path, err);
     if (rc) return rc;
-    OptRef refs[MAX_OPTS];
+    OptRef refs[CHECKPOINT_MAX_OPTIONS];
     int n = option_refs(opt, refs);
     for (int i = 0; i < n && rc == GLM_OK; i++) {
         int64_t v;

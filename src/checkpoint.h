@@ -22,6 +22,12 @@
 #include "train.h"
 
 int checkpoint_save(const Trainer *t, const char *path, GlmError *err);
+
+/* The training options as model-file settings (train.opt.*), also stored
+ * with a finished model so that glimpse info can say how it was trained;
+ * s holds CHECKPOINT_MAX_OPTIONS. Returns how many. */
+#define CHECKPOINT_MAX_OPTIONS 24
+int checkpoint_option_settings(MfSetting *s, const TrainOptions *o);
 /* Reads the training options stored in a checkpoint (to set up the trainer). */
 int checkpoint_options(TrainOptions *opt, const char *path, GlmError *err);
 /* Restores Adam, the Rng, the step, the baseline and the best score into an

@@ -3,11 +3,14 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dataset.h"
@@ -35,12 +38,23 @@ int cli_report(const GlmError *err)
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "glimpse %s: ", cmd);
+    if (cmd) fprintf(stderr, "%s %s: ", program, cmd);
+    else fprintf(stderr, "%s: ", program);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (try 'glimpse help %s')\n", cmd);
+    if (cmd) fprintf(stderr, " (try '%s help %s')\n", program, cmd);
+    else fprintf(stderr, " (try '%s --help')\n", program);
     return 2;
+}
+
+int cli_bad_option(const char *cmd, int opt, char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    if (opt == ':') return cli_usage_error(cmd, "option '%s' needs a value", arg);
+    if (optopt > 0 && optopt < 128 && arg[0] == '-' && arg[1] != '-')
+        return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+    return cli_usage_error(cmd, "unknown option '%s'", arg);
 }
 
 int cli_parse_int(const char *name, const char *s, long lo, long hi, long *out)
@@ -140,6 +154,11 @@ int cli_load_objects(SceneObjectSet *out, const CliData *d, int *have)
 
 int cli_can_create(const char *path)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_error("%s: is a directory", path);
+        return 0;
+    }
     char copy[4096];
     if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy) {
         cli_error("%s: path too long", path);
@@ -151,4 +170,46 @@ int cli_can_create(const char *path)
         return 0;
     }
     return 1;
+}
+
+int cli_feature_option(FeatConfig *c, int opt, const char *arg)
+{
+    static const struct {
+        int opt;
+        const char *name;
+        long lo, hi;
+        size_t off;
+    } table[] = {
+        {CLI_O_INPUT, "--input", 8, 1024, offsetof(FeatConfig, input)},
+        {CLI_O_GRID, "--grid", 1, 32, offsetof(FeatConfig, grid)},
+        {CLI_O_WINDOW, "--window", 2, 1024, offsetof(FeatConfig, window)},
+        {CLI_O_STRIDE, "--stride", 1, 1024, offsetof(FeatConfig, stride)},
+        {CLI_O_PATCH, "--patch", 1, 32, offsetof(FeatConfig, patch)},
+        {CLI_O_HOG, "--hog-cells", 1, 64, offsetof(FeatConfig, hog_cells)},
+        {CLI_O_COLOR, "--color-levels", 1, 8, offsetof(FeatConfig, color_levels)},
+        {CLI_O_RECENTRE, "--recentre", 0, 1024, offsetof(FeatConfig, recentre)},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (table[i].opt != opt) continue;
+        long v;
+        if (!cli_parse_int(table[i].name, arg, table[i].lo, table[i].hi, &v)) return -1;
+        *(int *)((char *)c + table[i].off) = (int)v;
+        return 1;
+    }
+    return 0;
+}
+
+void cli_feature_help(const FeatConfig *d)
+{
+    printf("  --input PX            picture side after resizing (default %d)\n"
+           "  --grid G              regions per side, L = G*G (default %d)\n"
+           "  --window PX           region window side (default %d)\n"
+           "  --stride PX           distance between windows (default %d)\n"
+           "  --patch P             grey patch cells per side (default %d)\n"
+           "  --hog-cells N         orientation-histogram cells per side (default %d)\n"
+           "  --color-levels Q      colour histogram levels per channel (default %d)\n"
+           "  --recentre PX         read the shape blocks (hog, patch) from the window moved\n"
+           "                        onto its edge centroid, at most PX pixels; 0 keeps them\n"
+           "                        on the window (default %d; src/features.h)\n",
+           d->input, d->grid, d->window, d->stride, d->patch, d->hog_cells, d->color_levels, d->recentre);
 }

@@ -11,7 +11,12 @@
 
 #include "common.h"
 #include "dataset.h"
+#include "features.h"
 #include "scenes.h"
+
+/* The beam width of caption, eval and glimpse-heatmap: one default, so that
+ * eval's scores describe what caption prints and the heatmap shows it. */
+#define CLI_DEFAULT_BEAM 3
 
 /* The name errors start with: "glimpse" unless a tool sets its own. */
 void cli_set_program(const char *name);
@@ -23,8 +28,14 @@ int cli_report(const GlmError *err);
  * "glimpse: NAME: ..." and returns 0, else 1. */
 int cli_parse_int(const char *name, const char *s, long lo, long hi, long *out);
 int cli_parse_float(const char *name, const char *s, double lo, double hi, double *out);
-/* Usage error: prints the message and "try 'glimpse help CMD'"; returns 2. */
+/* Usage error: prints the message and "try 'glimpse help CMD'" (cmd NULL,
+ * for a tool: "try 'PROGRAM --help'"); returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The default case of a getopt_long loop: one line naming the option that
+ * was unknown, or that lacks its value; returns 2. Commands set opterr = 0
+ * (so getopt prints nothing itself) and start the option string with ':'
+ * (so a missing value comes back as ':'). */
+int cli_bad_option(const char *cmd, int opt, char **argv);
 
 /* Finds the shipped model NAME (e.g. "shapes.glm") for commands run without
  * --model. Looks, in order, at $GLIMPSE_MODEL (a file path, used as is),
@@ -34,10 +45,28 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * leaves in buf a message listing where it looked, when none exists. */
 int cli_default_model(char *buf, size_t size, const char *name);
 
-/* 1 when a file can be created at path (its directory exists and is
- * writable); else prints "glimpse: PATH: reason" and returns 0. Commands
- * call it before long work, so a typo costs no training time. */
+/* 1 when a file can be written at path (it is not a directory, and its
+ * directory exists and is writable); else prints "glimpse: PATH: reason"
+ * and returns 0. Commands call it for every output before long work, so a
+ * typo costs no training time. */
 int cli_can_create(const char *path);
+
+/* The region-feature options (features.h), one set for every command that
+ * takes them (train, regions): add CLI_FEATURE_OPTIONS to the getopt table
+ * and let cli_feature_option handle its values. */
+enum {
+    CLI_O_INPUT = 900, CLI_O_GRID, CLI_O_WINDOW, CLI_O_STRIDE, CLI_O_PATCH, CLI_O_HOG, CLI_O_COLOR,
+    CLI_O_RECENTRE,
+};
+#define CLI_FEATURE_OPTIONS                                                                          \
+    {"input", 1, 0, CLI_O_INPUT}, {"grid", 1, 0, CLI_O_GRID}, {"window", 1, 0, CLI_O_WINDOW},        \
+    {"stride", 1, 0, CLI_O_STRIDE}, {"patch", 1, 0, CLI_O_PATCH}, {"hog-cells", 1, 0, CLI_O_HOG},    \
+    {"color-levels", 1, 0, CLI_O_COLOR}, {"recentre", 1, 0, CLI_O_RECENTRE}
+/* For a getopt value: 0 when it is not a feature option; 1 when it was and
+ * *c took its value; -1 (message printed) when the value is out of range. */
+int cli_feature_option(FeatConfig *c, int opt, const char *arg);
+/* The --help lines of those options, with the defaults d. */
+void cli_feature_help(const FeatConfig *d);
 
 /* Where a command's captioned images come from: --data DIR (the glimpse
  * data set format, with a split), or --captions FILE --images DIR with an
@@ -68,5 +97,6 @@ int cmd_score(int argc, char **argv);
 int cmd_caption(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 
 #endif

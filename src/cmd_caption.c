@@ -15,7 +15,6 @@
 #include "rng.h"
 
 #define CAPTION_DEFAULT_MODEL "shapes.glm"
-#define CAPTION_DEFAULT_BEAM 3
 #define CAPTION_BATCH 16   /* images decoded together */
 
 static void help(void)
@@ -37,7 +36,7 @@ static void help(void)
            "\n"
            "Exit status: 0 ok, 1 runtime failure, 2 bad usage or an image that could not\n"
            "be read (the other images are still captioned).\n",
-           CAPTION_DEFAULT_MODEL, CAPTION_DEFAULT_BEAM, RNG_DEFAULT_SEED);
+           CAPTION_DEFAULT_MODEL, CLI_DEFAULT_BEAM, RNG_DEFAULT_SEED);
 }
 
 /* s as a JSON string literal (quotes included). */
@@ -110,10 +109,11 @@ int cmd_caption(int argc, char **argv)
         {0, 0, 0, 0},
     };
     const char *model_path = NULL;
-    long beam = CAPTION_DEFAULT_BEAM, seed = RNG_DEFAULT_SEED, v;
+    long beam = CLI_DEFAULT_BEAM, seed = RNG_DEFAULT_SEED, v;
     int sample = 0, json = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0;   /* one line per error: ours */
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 'm': model_path = optarg; break;
         case 'b': if (!cli_parse_int("--beam", optarg, 1, 64, &beam)) return 2; break;
@@ -121,7 +121,7 @@ int cmd_caption(int argc, char **argv)
         case 's': if (!cli_parse_int("--seed", optarg, 0, 0x7fffffffL, &v)) return 2; seed = v; break;
         case 'j': json = 1; break;
         case 'h': help(); return 0;
-        default: return cli_usage_error("caption", "bad option");
+        default: return cli_bad_option("caption", opt, argv);
         }
     }
     if (optind >= argc) return cli_usage_error("caption", "no image given");

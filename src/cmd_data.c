@@ -103,7 +103,7 @@ int cmd_data(int argc, char **argv)
     argv++;
     optind = 1;
     opterr = 0;   /* one line per error: ours */
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 'o': out = optarg; break;
         case 'n':
@@ -132,10 +132,7 @@ int cmd_data(int argc, char **argv)
             break;
         case 'q': quiet = 1; break;
         case 'h': help(); return 0;
-        default:
-            if (optopt && strchr("onszpf", optopt))
-                return cli_usage_error("data", "option '%s' needs a value", argv[optind - 1]);
-            return cli_usage_error("data", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_bad_option("data", opt, argv);
         }
     }
     if (optind < argc) return cli_usage_error("data", "unexpected argument '%s'", argv[optind]);

@@ -13,6 +13,7 @@
 #include "evaluate.h"
 #include "fileio.h"
 
+
 static void help(void)
 {
     printf("usage: glimpse eval --model FILE (--data DIR | --captions FILE --images DIR) [options]\n"
@@ -29,13 +30,19 @@ static void help(void)
            "  --captions FILE    Flickr8k token file or COCO JSON, with --images DIR\n"
            "  --list FILE        image names to evaluate (default: all), with --captions\n"
            "  --strict           any skipped line or image is an error (exit 2)\n"
-           "  --beam K           beam width, 1 = greedy (default 1)\n"
+           "  --beam K           beam width, 1 = greedy (default %d, as glimpse caption, so the\n"
+           "                     scores describe what caption prints; validation during\n"
+           "                     training decodes greedily)\n"
            "  --threads T        OpenBLAS threads (default 1)\n"
            "  --json             one JSON object with bleu1 bleu2 bleu3 bleu4 cider rouge_l\n"
            "                     semantic_accuracy object_accuracy grounding_accuracy images\n"
            "                     images_per_second (null where a metric does not apply)\n"
            "  --out FILE         also write the captions, NAME<TAB>caption per line\n"
-           "  -h, --help         this text\n");
+           "  -h, --help         this text\n"
+           "\n"
+           "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input (a missing or\n"
+           "malformed data set, an unreadable model).\n",
+           CLI_DEFAULT_BEAM);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -49,10 +56,11 @@ int cmd_eval(int argc, char **argv)
     };
     CliData data = {0};
     const char *model_path = NULL, *split = "test", *out_path = NULL;
-    long beam = 1, threads = 1;
+    long beam = CLI_DEFAULT_BEAM, threads = 1;
     int json = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0;   /* one line per error: ours */
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case O_MODEL: model_path = optarg; break;
         case O_DATA: data.data_dir = optarg; break;
@@ -66,7 +74,7 @@ int cmd_eval(int argc, char **argv)
         case O_JSON: json = 1; break;
         case O_OUT: out_path = optarg; break;
         case 'h': help(); return 0;
-        default: return cli_usage_error("eval", "bad option");
+        default: return cli_bad_option("eval", opt, argv);
         }
     }
     if (optind < argc) return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);

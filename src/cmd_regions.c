@@ -20,14 +20,14 @@ static void help(void)
            "orientation. With --model the grid of that model is used.\n"
            "\n"
            "options:\n"
-           "  --model FILE   take the feature config from this model (default: built-in)\n"
-           "  --grid G       regions per side (default %d)\n"
-           "  --input PX     image side after resizing (default %d)\n"
-           "  --window PX    region window side (default %d)\n"
-           "  --stride PX    distance between windows (default %d)\n"
-           "  --vectors      also print every region's whole feature vector\n"
-           "  -h, --help     this text\n",
-           d.grid, d.input, d.window, d.stride);
+           "  --model FILE          take the feature config from this model (default: the\n"
+           "                        options below)\n"
+           "  --vectors             also print every region's whole feature vector\n"
+           "  -h, --help            this text\n"
+           "feature options (the same as glimpse train's):\n");
+    cli_feature_help(&d);
+    printf("\nExit status: 0 ok, 1 runtime failure, 2 bad usage or an image that could\n"
+           "not be read.\n");
 }
 
 static void print_grid(const char *path, const float *feat, const FeatConfig *c, int vectors)
@@ -66,26 +66,23 @@ static void print_grid(const char *path, const float *feat, const FeatConfig *c,
 int cmd_regions(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'}, {"grid", required_argument, 0, 'g'},
-        {"input", required_argument, 0, 'i'}, {"window", required_argument, 0, 'w'},
-        {"stride", required_argument, 0, 's'}, {"vectors", no_argument, 0, 'v'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+        {"model", required_argument, 0, 'm'}, {"vectors", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},        CLI_FEATURE_OPTIONS, {0, 0, 0, 0},
     };
     FeatConfig c = features_default_config();
     const char *model_path = NULL;
     int vectors = 0, opt;
-    long v;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0;   /* one line per error: ours */
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        const int feat = cli_feature_option(&c, opt, optarg);
+        if (feat < 0) return 2;
+        if (feat) continue;
         switch (opt) {
         case 'm': model_path = optarg; break;
-        case 'g': if (!cli_parse_int("--grid", optarg, 1, 32, &v)) return 2; c.grid = (int)v; break;
-        case 'i': if (!cli_parse_int("--input", optarg, 8, 1024, &v)) return 2; c.input = (int)v; break;
-        case 'w': if (!cli_parse_int("--window", optarg, 2, 1024, &v)) return 2; c.window = (int)v; break;
-        case 's': if (!cli_parse_int("--stride", optarg, 1, 1024, &v)) return 2; c.stride = (int)v; break;
         case 'v': vectors = 1; break;
         case 'h': help(); return 0;
-        default: return cli_usage_error("regions", "bad option");
+        default: return cli_bad_option("regions", opt, argv);
         }
     }
     if (optind >= argc) return cli_usage_error("regions", "no image given");

@@ -36,8 +36,10 @@ static void help(void)
            "                 (default coco)\n"
            "  -h, --help     this text\n"
            "\n"
-           "Blank lines are skipped. Exit status: 0 ok, 1 a file could not be read,\n"
-           "2 bad options or bad input (a malformed line is reported as FILE:LINE).\n");
+           "Blank lines are skipped.\n"
+           "\n"
+           "Exit status: 0 ok, 1 a file could not be read, 2 bad options or bad input\n"
+           "(a missing file; a malformed line is reported as FILE:LINE).\n");
 }
 
 int cmd_score(int argc, char **argv)
@@ -51,7 +53,8 @@ int cmd_score(int argc, char **argv)
     int json = 0, opt;
     MetricsOptions mo = metrics_default_options();
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0;   /* one line per error: ours */
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 'r': refs = optarg; break;
         case 'c': cands = optarg; break;
@@ -62,7 +65,7 @@ int cmd_score(int argc, char **argv)
             else return cli_usage_error("score", "--bleu: '%s' is not coco or nltk", optarg);
             break;
         case 'h': help(); return 0;
-        default: return cli_usage_error("score", "bad option");
+        default: return cli_bad_option("score", opt, argv);
         }
     }
     if (optind < argc) return cli_usage_error("score", "unexpected argument '%s'", argv[optind]);

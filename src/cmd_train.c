@@ -18,6 +18,9 @@
 #include "train.h"
 #include "vocab.h"
 
+#define DEFAULT_VAL_EVERY 500
+#define DEFAULT_CKPT_EVERY 500
+
 static void help(void)
 {
     TrainOptions o = train_default_options();
@@ -38,9 +41,14 @@ static void help(void)
            "  --min-count N         words seen fewer times become <unk> (default %d)\n"
            "\n"
            "training:\n"
+           "  --preset NAME         the recipe of a shipped model (" TRAIN_PRESETS "): its steps,\n"
+           "                        schedule, seed, --refs, --val-every and model and feature\n"
+           "                        sizes; other options override it (default: none)\n"
            "  --attention KIND      hard or soft (default hard); ablations: random (a region\n"
            "                        drawn uniformly, nothing learns where to look) or mean\n"
            "                        (the mean of all regions); these two get no REINFORCE\n"
+           "  --gate                soft attention: scale the context by the gate\n"
+           "                        beta_t = sigmoid(w . h_{t-1} + b) (paper sec. 4.2.1) (default: off)\n"
            "  --reward R            cider, bleu4, f1 or loglik (default %s)\n"
            "  --baseline B          greedy, mean or none (default %s)\n"
            "  --entropy L           entropy bonus weight (default %g)\n"
@@ -59,30 +67,32 @@ static void help(void)
            "  --clip X              gradient-norm limit, 0 for none (default %g)\n"
            "  --seed S              the one seed of every random choice (default %u)\n"
            "  --threads T           OpenBLAS threads (default 1; results are deterministic per T)\n"
-           "  --resume FILE         continue from a checkpoint: its model and training options\n"
-           "                        are used; --steps, --val-every, --ckpt-every, --threads\n"
-           "                        and --out come from this command line\n"
-           "  --val-every N         validate every N steps, 0 never (default 500)\n"
-           "  --ckpt-every N        write MODEL.ckpt every N steps (default 500)\n"
+           "  --val-every N         validate every N steps and at the end, 0 never (default %d)\n"
+           "  --ckpt-every N        write MODEL.ckpt every N steps; it is always written at the\n"
+           "                        end, so 0 means only then (default %d)\n"
+           "  --resume FILE         continue from a checkpoint with its model and training\n"
+           "                        options; only --steps/--epochs, --val-every, --ckpt-every,\n"
+           "                        --threads, --out, -q and the data options may be given\n"
+           "                        (any other option is refused)\n"
            "\n"
-           "model (ignored with --resume):\n"
+           "model:\n"
            "  --hidden H --embed E --proj D --att A   sizes (default %d %d %d %d)\n"
            "  --max-len T           longest caption, counting the end (default %d)\n"
            "  --init KIND           initial LSTM state: mean (of the regions, as in the paper) or\n"
            "                        constant (the image reaches the decoder only through the\n"
            "                        regions it picks) (default %s)\n"
-           "  --input PX --grid G --window PX --stride PX   regions (default %d %d %d %d)\n"
-           "  --patch P --hog-cells N --color-levels Q      feature blocks (default %d %d %d)\n"
-           "  --recentre PX         read the shape blocks (hog, patch) from the window moved\n"
-           "                        onto its edge centroid, at most PX pixels; 0 keeps them\n"
-           "                        on the window (default %d; src/features.h)\n"
-           "  -q, --quiet           no progress output\n"
-           "  -h, --help            this text\n",
+           "features (the same as glimpse regions'):\n",
            VOCAB_DEFAULT_MIN_COUNT, reinforce_reward_name(o.reward), reinforce_baseline_name(o.baseline),
            o.entropy, o.rl_weight, o.soft_mix, o.soft_warmup, o.refs, o.doubly, o.steps, o.batch, o.lr, o.lr_decay,
-           o.lr_decay_every, o.warmup, o.clip, (unsigned)o.seed, c.hidden, c.embed, c.proj, c.att,
-           c.max_len, c.init_mean ? "mean" : "constant", c.feat.input, c.feat.grid, c.feat.window, c.feat.stride, c.feat.patch,
-           c.feat.hog_cells, c.feat.color_levels, c.feat.recentre);
+           o.lr_decay_every, o.warmup, o.clip, (unsigned)o.seed, DEFAULT_VAL_EVERY, DEFAULT_CKPT_EVERY, c.hidden,
+           c.embed, c.proj, c.att, c.max_len, c.init_mean ? "mean" : "constant");
+    cli_feature_help(&c.feat);
+    printf("\n"
+           "  -q, --quiet           no progress output\n"
+           "  -h, --help            this text\n"
+           "\n"
+           "Exit status: 0 ok, 1 runtime failure (training diverged: the last checkpoint is\n"
+           "kept), 2 bad usage or bad input (checked before training starts).\n");
 }
 
 static const char *attn_name(int kind)
@@ -117,13 +127,41 @@ static void print_val(FILE *f, long step, const EvalResult *r, int best)
     fprintf(f, "%s\n", best ? " (best)" : "");
 }
 
+/* The model with the options that trained it (glimpse info shows them). */
+static int save_model(const Model *m, const TrainOptions *o, const char *path, GlmError *err)
+{
+    MfSetting s[CHECKPOINT_MAX_OPTIONS];
+    const int n = checkpoint_option_settings(s, o);
+    return model_save_full(m, path, s, n, NULL, 0, err);
+}
+
 enum {
     O_DATA = 256, O_CAPTIONS, O_IMAGES, O_TRAIN_LIST, O_VAL_LIST, O_STRICT, O_MIN_COUNT, O_OUT,
     O_REFS, O_SOFT_WARMUP, O_ATTENTION, O_REWARD, O_BASELINE, O_ENTROPY, O_RL, O_SOFTMIX, O_DOUBLY, O_STEPS, O_EPOCHS,
     O_BATCH, O_LR, O_LR_DECAY, O_LR_DECAY_EVERY, O_WARMUP, O_CLIP, O_SEED, O_THREADS, O_RESUME,
-    O_VAL_EVERY, O_CKPT_EVERY, O_HIDDEN, O_EMBED, O_PROJ, O_ATT, O_MAXLEN, O_INPUT, O_GRID,
-    O_WINDOW, O_STRIDE, O_PATCH, O_HOG, O_COLOR, O_RECENTRE, O_INIT,
+    O_VAL_EVERY, O_CKPT_EVERY, O_HIDDEN, O_EMBED, O_PROJ, O_ATT, O_MAXLEN, O_INIT, O_PRESET, O_GATE,
 };
+
+/* The options that --resume allows: the run's model and training options
+ * come from the checkpoint, and a different value would be ignored. */
+static int resume_allows(int opt)
+{
+    switch (opt) {
+    case O_DATA: case O_CAPTIONS: case O_IMAGES: case O_TRAIN_LIST: case O_VAL_LIST: case O_STRICT:
+    case O_OUT: case O_STEPS: case O_EPOCHS: case O_THREADS: case O_RESUME: case O_VAL_EVERY:
+    case O_CKPT_EVERY: case 'q': case 'h':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static const char *option_name(const struct option *opts, int val)
+{
+    for (; opts->name; opts++)
+        if (opts->val == val) return opts->name;
+    return "?";
+}
 
 int cmd_train(int argc, char **argv)
 {
@@ -139,24 +177,36 @@ int cmd_train(int argc, char **argv)
         {"threads", 1, 0, O_THREADS}, {"resume", 1, 0, O_RESUME}, {"val-every", 1, 0, O_VAL_EVERY},
         {"ckpt-every", 1, 0, O_CKPT_EVERY}, {"hidden", 1, 0, O_HIDDEN}, {"embed", 1, 0, O_EMBED},
         {"proj", 1, 0, O_PROJ}, {"att", 1, 0, O_ATT}, {"max-len", 1, 0, O_MAXLEN},
-        {"input", 1, 0, O_INPUT}, {"grid", 1, 0, O_GRID}, {"window", 1, 0, O_WINDOW},
-        {"stride", 1, 0, O_STRIDE}, {"patch", 1, 0, O_PATCH}, {"hog-cells", 1, 0, O_HOG},
-        {"color-levels", 1, 0, O_COLOR}, {"recentre", 1, 0, O_RECENTRE}, {"init", 1, 0, O_INIT}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"init", 1, 0, O_INIT}, {"preset", 1, 0, O_PRESET}, {"gate", 0, 0, O_GATE},
+        CLI_FEATURE_OPTIONS, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     TrainOptions o = train_default_options();
     ModelConfig mc = model_default_config();
     CliData data = {0};
     const char *out = NULL, *resume = NULL;
-    long min_count = VOCAB_DEFAULT_MIN_COUNT, epochs = 0, threads = 1, val_every = 500, ckpt_every = 500;
-    long steps_given = 0;
-    int quiet = 0, opt;
+    long min_count = VOCAB_DEFAULT_MIN_COUNT, epochs = 0, threads = 1, val_every = DEFAULT_VAL_EVERY;
+    long ckpt_every = DEFAULT_CKPT_EVERY, steps_given = 0;
+    int quiet = 0, opt, fixed = 0;   /* fixed: the first option --resume does not allow */
     long v;
     double f;
+    /* A preset first, whatever its place, so that every other option
+     * overrides it. */
+    optind = 1;
+    opterr = 0;   /* one line per error: ours */
+    while ((opt = getopt_long(argc, argv, ":qh", opts, NULL)) != -1)
+        if (opt == O_PRESET && !train_preset(optarg, &o, &mc, &val_every))
+            return cli_usage_error("train", "--preset: '%s' is not one of " TRAIN_PRESETS, optarg);
     optind = 1;
 #define INT_OPT(name, lo, hi, dst) if (!cli_parse_int(name, optarg, lo, hi, &v)) return 2; dst = v; break
 #define FLT_OPT(name, lo, hi, dst) if (!cli_parse_float(name, optarg, lo, hi, &f)) return 2; dst = (float)f; break
-    while ((opt = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
+        if (!fixed && !resume_allows(opt) && opt != '?' && opt != ':') fixed = opt;
+        const int feat = cli_feature_option(&mc.feat, opt, optarg);
+        if (feat < 0) return 2;
+        if (feat) continue;
         switch (opt) {
+        case O_PRESET: break;   /* applied above */
+        case O_GATE: mc.gate = 1; break;
         case O_DATA: data.data_dir = optarg; break;
         case O_CAPTIONS: data.captions = optarg; break;
         case O_IMAGES: data.images = optarg; break;
@@ -204,14 +254,6 @@ int cmd_train(int argc, char **argv)
         case O_PROJ: INT_OPT("--proj", 1, 4096, mc.proj);
         case O_ATT: INT_OPT("--att", 1, 4096, mc.att);
         case O_MAXLEN: INT_OPT("--max-len", 2, 256, mc.max_len);
-        case O_INPUT: INT_OPT("--input", 8, 1024, mc.feat.input);
-        case O_GRID: INT_OPT("--grid", 1, 32, mc.feat.grid);
-        case O_WINDOW: INT_OPT("--window", 2, 1024, mc.feat.window);
-        case O_STRIDE: INT_OPT("--stride", 1, 1024, mc.feat.stride);
-        case O_PATCH: INT_OPT("--patch", 1, 32, mc.feat.patch);
-        case O_HOG: INT_OPT("--hog-cells", 1, 64, mc.feat.hog_cells);
-        case O_COLOR: INT_OPT("--color-levels", 1, 8, mc.feat.color_levels);
-        case O_RECENTRE: INT_OPT("--recentre", 0, 1024, mc.feat.recentre);
         case O_INIT:
             if (!strcmp(optarg, "mean")) mc.init_mean = 1;
             else if (!strcmp(optarg, "constant")) mc.init_mean = 0;
@@ -219,7 +261,7 @@ int cmd_train(int argc, char **argv)
             break;
         case 'q': quiet = 1; break;
         case 'h': help(); return 0;
-        default: return cli_usage_error("train", "bad option");
+        default: return cli_bad_option("train", opt, argv);
         }
     }
 #undef INT_OPT
@@ -229,7 +271,10 @@ int cmd_train(int argc, char **argv)
     if (!data.data_dir == !data.captions) return cli_usage_error("train", "give --data DIR or --captions FILE");
     if (data.captions && !data.images) return cli_usage_error("train", "--captions needs --images DIR");
     if (steps_given && epochs) return cli_usage_error("train", "give --steps or --epochs, not both");
-    if (!cli_can_create(out)) return 2;
+    if (resume && fixed)
+        return cli_usage_error("train", "--%s cannot be changed on --resume: the checkpoint's model and "
+                               "training options are used", option_name(opts, fixed));
+    if (mc.gate && mc.attention != ATTN_SOFT) return cli_usage_error("train", "--gate is for --attention soft");
 
     GlmError err = {0};
     Model model = {0};
@@ -243,6 +288,8 @@ int cmd_train(int argc, char **argv)
     char ckpt[4096];
     if (snprintf(ckpt, sizeof ckpt, "%s.ckpt", out) >= (int)sizeof ckpt)
         return cli_usage_error("train", "--out path too long");
+    /* every output, before anything long */
+    if (!cli_can_create(out) || !cli_can_create(ckpt)) return 2;
 
     if (resume) {
         if ((rc = checkpoint_options(&o, resume, &err)) || (rc = model_load(&model, resume, &err)) ||
@@ -297,10 +344,10 @@ int cmd_train(int argc, char **argv)
     if (show)
         fprintf(stderr,
                 "glimpse: train %d images / %d captions, val %d images, %d words; %s attention, reward %s, "
-                "baseline %s, seed %llu, %ld threads\n",
+                "baseline %s, seed %llu, %ld thread%s\n",
                 train.n_images, train.n_captions, have_val ? val.n_images : 0, mc.vocab,
                 attn_name(mc.attention), reinforce_reward_name(o.reward),
-                reinforce_baseline_name(o.baseline), (unsigned long long)o.seed, threads);
+                reinforce_baseline_name(o.baseline), (unsigned long long)o.seed, threads, threads == 1 ? "" : "s");
     if ((rc = eval_features(&x, &sizes, &train, &mc.feat, progress_features, &show, &err)) ||
         (have_val && (rc = eval_features(&vx, &vsizes, &val, &mc.feat, progress_features, &show, &err)))) {
         status = cli_report(&err);
@@ -349,7 +396,7 @@ int cmd_train(int argc, char **argv)
             if (best) {
                 tr.best = score;
                 tr.best_set = 1;
-                if ((rc = model_save(&model, out, NULL, 0, &err))) {
+                if ((rc = save_model(&model, &o, out, &err))) {
                     status = cli_report(&err);
                     goto done;
                 }
@@ -368,14 +415,30 @@ int cmd_train(int argc, char **argv)
         }
     }
     if (tty && show) fputc('\n', stderr);
-    /* Without validation the model is simply the last one. */
-    if (!(have_val && val_every) || (!saved_best && !tr.best_set)) {
-        if ((rc = model_save(&model, out, NULL, 0, &err))) {
-            status = cli_report(&err);
-            goto done;
+    /* Without validation the model is simply the last one. A resumed run
+     * whose validation never beat the checkpoint's best has nothing better
+     * to write: MODEL, when it is there, is that best and is kept; when it
+     * is not, the last model is written, and said to be the last. */
+    const char *what = "wrote";
+    if (!(have_val && val_every) || !saved_best) {
+        if (have_val && val_every && access(out, F_OK) == 0) {
+            what = "kept";
+            if (show)
+                fprintf(stderr, "glimpse: validation did not beat the checkpoint's best (%.4f): %s is kept as it was\n",
+                        tr.best, out);
+        } else {
+            if (have_val && val_every && show)
+                fprintf(stderr, "glimpse: validation did not beat the checkpoint's best (%.4f); %s is the last model, "
+                        "not that best one\n", tr.best, out);
+            if ((rc = save_model(&model, &o, out, &err))) {
+                status = cli_report(&err);
+                goto done;
+            }
         }
     }
-    if (show) fprintf(stderr, "glimpse: wrote %s (and %s) after %ld steps in %.1f s\n", out, ckpt, tr.step, glm_seconds() - t0);
+    if (show)
+        fprintf(stderr, "glimpse: %s %s (and wrote %s) after %ld steps in %.1f s\n", what, out, ckpt, tr.step,
+                glm_seconds() - t0);
     status = 0;
 done:
     trainer_free(&tr);

@@ -23,6 +23,7 @@ static const Command commands[] = {
     {"eval", cmd_eval, "caption a data set split and score it (BLEU, CIDEr-D, ROUGE-L, accuracies)"},
     {"train", cmd_train, "train a captioner: hard attention by REINFORCE, or soft attention"},
     {"score", cmd_score, "BLEU-1..4, CIDEr-D and ROUGE-L of candidate captions against references"},
+    {"info", cmd_info, "what a model or checkpoint file holds: sizes, features, training options"},
 };
 
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
@@ -40,6 +41,7 @@ static void usage(FILE *out)
             GLIMPSE_VERSION);
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nExit status: 0 ok, 1 runtime failure, 2 bad usage or bad input.\n");
 }
 
 static const Command *find_command(const char *name)

@@ -61,6 +61,13 @@ typedef struct {
 
 TrainOptions train_default_options(void);
 
+/* The recipes of the shipped models (`glimpse train --preset NAME`,
+ * `make models`): sets *o, the model and feature sizes of *mc and
+ * *val_every as models/NAME.glm was trained. 0 for an unknown name. The
+ * names, for --help: TRAIN_PRESETS. */
+#define TRAIN_PRESETS "shapes, fashion"
+int train_preset(const char *name, TrainOptions *o, ModelConfig *mc, long *val_every);
+
 typedef struct {
     long step;
     double loss;          /* the minimised total, per batch */

@@ -1,8 +1,12 @@
 /* test_train.c - `glimpse train` end to end on a tiny generated data set:
  * determinism, bit-identical resume, and clear errors. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "model.h"
+#include "modelfile.h"
 #include "test.h"
 
 /* A tiny model so the suite stays fast (also under the sanitizers). */
@@ -147,4 +151,141 @@ TEST(train_and_eval_refuse_an_unwritable_output_first)
     CHECK_STR_CONTAINS(err, "/nonexistent-dir/m.glm: cannot write there");
     free(err);
     CHECK_EQ_INT(test_run("%s eval --model models/shapes.glm --data %s --out /nonexistent-dir/c.tsv", bin, dir), 2);
+}
+
+/* Sets the train.best of a checkpoint to v (a best that nothing beats). */
+static int set_best(const char *ckpt, float v)
+{
+    MfFile f;
+    GlmError err;
+    if (mf_read(&f, ckpt, &err)) return 0;
+    int found = 0;
+    for (int i = 0; i < f.n_settings; i++)
+        if (!strcmp(f.settings[i].key, "train.best")) {
+            uint32_t u;
+            memcpy(&u, &v, 4);
+            f.settings[i].value = u;
+            found = 1;
+        }
+    int ok = found && mf_write(ckpt, &f, &err) == GLM_OK;
+    mf_free(&f);
+    return ok;
+}
+
+/* A resumed run whose validation never beats the checkpoint's best: with a
+ * new --out the last model is written (it used to print "wrote" and write
+ * nothing); with the run's own --out the best from before is kept. */
+TEST(train_resume_without_a_better_validation_still_leaves_a_model)
+{
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir(), *dir = data_dir();
+    REQUIRE(dir[0]);
+    const char *val = "--hidden 16 --embed 8 --proj 8 --att 8 --max-len 12 --batch 8 -q --val-every 2";
+    REQUIRE(test_run("%s train --data %s --out %s/rb.glm --steps 4 %s", bin, dir, tmp, val) == 0);
+    char ckpt[600], out[600], fresh[600];
+    snprintf(out, sizeof out, "%s/rb.glm", tmp);
+    snprintf(ckpt, sizeof ckpt, "%s/rb.glm.ckpt", tmp);
+    snprintf(fresh, sizeof fresh, "%s/rb-new.glm", tmp);
+    REQUIRE(set_best(ckpt, 1e9f));
+    size_t n_before;
+    char *before = test_slurp(out, &n_before);
+    REQUIRE(before);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s --resume %s --steps 6 --val-every 2", bin, dir, fresh, ckpt), 0);
+    Model m;
+    GlmError err;
+    CHECK_EQ_INT(model_load(&m, fresh, &err), GLM_OK);   /* the file is there and is a model */
+    model_free(&m);
+    char path[600];
+    snprintf(path, sizeof path, "%s/last.err", tmp);
+    char *msg = test_slurp(path, NULL);
+    CHECK_STR_CONTAINS(msg, "did not beat the checkpoint's best");
+    CHECK_STR_CONTAINS(msg, "is the last model");
+    free(msg);
+    /* the run's own --out: the earlier best stays byte for byte */
+    snprintf(ckpt, sizeof ckpt, "%s/rb-new.glm.ckpt", tmp);
+    REQUIRE(set_best(ckpt, 1e9f));
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s --resume %s --steps 8 --val-every 2", bin, dir, out, ckpt), 0);
+    size_t n_after;
+    char *after = test_slurp(out, &n_after);
+    CHECK(after && n_after == n_before && memcmp(after, before, n_before) == 0);
+    msg = test_slurp(path, NULL);
+    CHECK_STR_CONTAINS(msg, "is kept as it was");
+    CHECK_STR_CONTAINS(msg, "glimpse: kept");
+    free(msg);
+    free(before);
+    free(after);
+}
+
+/* --resume refuses the options it would ignore, naming the option, before
+ * any work; the ones it takes still work. */
+TEST(train_resume_refuses_options_it_would_ignore)
+{
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir(), *dir = data_dir();
+    REQUIRE(dir[0]);
+    REQUIRE(test_run("%s train --data %s --out %s/ro.glm --steps 2 " TINY, bin, dir, tmp) == 0);
+    const char *refused[] = {"--lr 0.1", "--hidden 32", "--grid 3", "--reward bleu4", "--seed 4", "--preset shapes",
+                             "--recentre 2", "--attention soft"};
+    char path[600];
+    snprintf(path, sizeof path, "%s/last.err", tmp);
+    for (int i = 0; i < 8; i++) {
+        CHECK_EQ_INT(test_run("%s train --data %s --out %s/ro2.glm --resume %s/ro.glm.ckpt --steps 3 -q %s", bin, dir,
+                              tmp, tmp, refused[i]), 2);
+        char *msg = test_slurp(path, NULL), name[32];
+        snprintf(name, sizeof name, "%.*s cannot be changed", (int)strcspn(refused[i], " "), refused[i]);
+        CHECK_STR_CONTAINS(msg, name);
+        free(msg);
+    }
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/ro2.glm --resume %s/ro.glm.ckpt --steps 3 --threads 1 "
+                          "--val-every 0 --ckpt-every 1 -q", bin, dir, tmp, tmp), 0);
+}
+
+/* Every output is checked before the long work: a directory as --out is
+ * refused at once with exit 2 (it used to train, fail, and leave DIR.ckpt). */
+TEST(train_refuses_a_directory_as_out_before_training)
+{
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir(), *dir = data_dir();
+    REQUIRE(dir[0]);
+    char out[600];
+    snprintf(out, sizeof out, "%.500s/outdir", tmp);
+    REQUIRE(test_run("mkdir -p %s", out) == 0);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s --steps 2 " TINY, bin, dir, out), 2);
+    char path[700];
+    snprintf(path, sizeof path, "%s/last.err", tmp);
+    char *msg = test_slurp(path, NULL);
+    CHECK_STR_CONTAINS(msg, "outdir: is a directory");
+    CHECK(msg && !strstr(msg, "step"));   /* nothing was trained */
+    free(msg);
+    snprintf(path, sizeof path, "%s.ckpt", out);
+    CHECK(access(path, F_OK) != 0);
+    /* and a directory where the checkpoint goes */
+    snprintf(path, sizeof path, "%s/m.glm.ckpt", tmp);
+    REQUIRE(test_run("mkdir -p %s", path) == 0);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/m.glm --steps 2 " TINY, bin, dir, tmp), 2);
+}
+
+/* --preset is the Makefile's recipe: the same bytes as the options spelled
+ * out (shortened to a few steps), and later options override it. */
+TEST(train_preset_is_the_recipe_spelled_out)
+{
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir(), *dir = data_dir();
+    REQUIRE(dir[0]);
+    const char *small = "--steps 3 --batch 4 --hidden 8 --embed 4 --proj 4 --att 4 --max-len 12 -q --val-every 0";
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/pre1.glm --preset shapes %s", bin, dir, tmp, small), 0);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/pre2.glm %s --soft-warmup 6000 --lr-decay-every 9000 "
+                          "--input 80 --grid 5 --window 28 --stride 16 --hog-cells 3 --patch 6 --seed 1 --refs 1",
+                          bin, dir, tmp, small), 0);
+    char a[600], b[600];
+    snprintf(a, sizeof a, "%s/pre1.glm", tmp);
+    snprintf(b, sizeof b, "%s/pre2.glm", tmp);
+    CHECK(same_file(a, b));
+    /* the preset's place does not matter: options override it either way */
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/pre3.glm %s --preset shapes", bin, dir, tmp, small), 0);
+    snprintf(b, sizeof b, "%s/pre3.glm", tmp);
+    CHECK(same_file(a, b));
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/pre4.glm --preset shapes %s --seed 2", bin, dir, tmp, small), 0);
+    snprintf(b, sizeof b, "%s/pre4.glm", tmp);
+    CHECK(!same_file(a, b));
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/pre5.glm --preset bogus %s", bin, dir, tmp, small), 2);
+    /* --gate: soft attention only */
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/g.glm --attention soft --gate %s", bin, dir, tmp, small), 0);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/g.glm --gate %s", bin, dir, tmp, small), 2);
 }

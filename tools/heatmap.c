@@ -34,7 +34,6 @@
 
 #define PROG "glimpse-heatmap"
 #define DEFAULT_MODEL "shapes.glm"
-#define DEFAULT_BEAM 3
 #define MAX_IMAGES 256   /* one run; a contact sheet of more is unreadable anyway */
 
 static void help(void)
@@ -69,39 +68,7 @@ static void help(void)
            "  -h, --help      this text\n"
            "\n"
            "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input.\n",
-           DEFAULT_MODEL, DEFAULT_BEAM, RNG_DEFAULT_SEED, d.cols, RENDER_DEFAULT_FONT);
-}
-
-static int usage(const char *fmt, const char *arg)
-{
-    fputs(PROG ": ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\n" PROG ": try '" PROG " --help'\n", stderr);
-    return 2;
-}
-
-
-/* The directory of path must exist and be writable: checked before any
- * work so a typo in --out costs nothing. */
-static int check_writable(const char *path)
-{
-    char dir[4096];
-    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
-        cli_error("%s: path too long", path);
-        return 2;
-    }
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        dir[1] = 0;
-    else
-        *slash = 0;
-    if (access(dir, W_OK | X_OK) != 0) {
-        cli_error("%s: cannot write there: %s: %s", path, dir, strerror(errno));
-        return 2;
-    }
-    return 0;
+           DEFAULT_MODEL, CLI_DEFAULT_BEAM, RNG_DEFAULT_SEED, d.cols, RENDER_DEFAULT_FONT);
 }
 
 /* "dir/out.png" and "images/cat.jpg" give "dir/out-cat.png"; characters
@@ -187,10 +154,11 @@ int main(int argc, char **argv)
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
     };
     const char *out = NULL, *html = NULL, *model_path = NULL, *font_path = NULL;
-    long beam = DEFAULT_BEAM, seed = RNG_DEFAULT_SEED, v;
+    long beam = CLI_DEFAULT_BEAM, seed = RNG_DEFAULT_SEED, v;
     int sheet = 0, sample = 0, opt;
     HeatmapLayout lay = heatmap_default_layout();
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0;   /* one line per error: ours */
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 'o': out = optarg; break;
         case 'H': html = optarg; break;
@@ -203,13 +171,13 @@ int main(int argc, char **argv)
         case 'c': if (!cli_parse_int("--cols", optarg, 1, 64, &v)) return 2; lay.cols = (int)v; break;
         case 'p': if (!cli_parse_int("--panel", optarg, 16, 4096, &v)) return 2; lay.panel = (int)v; break;
         case 'h': help(); return 0;
-        default: return usage("%s", "bad option");
+        default: return cli_bad_option(NULL, opt, argv);
         }
     }
     const int n = argc - optind;
-    if (n < 1) return usage("%s", "no image given");
-    if (n > MAX_IMAGES) return usage("more than %s images", "256");
-    if (!out && !html) return usage("%s", "nothing to write: give --out FILE.png and/or --html FILE");
+    if (n < 1) return cli_usage_error(NULL, "no image given");
+    if (n > MAX_IMAGES) return cli_usage_error(NULL, "more than %d images", MAX_IMAGES);
+    if (!out && !html) return cli_usage_error(NULL, "nothing to write: give --out FILE.png and/or --html FILE");
     char **outs = calloc((size_t)n, sizeof *outs);   /* (n) per-image PNG paths, or NULL */
     Figure *figs = calloc((size_t)n, sizeof *figs);   /* (n) */
     HeatmapInput *ins = calloc((size_t)n, sizeof *ins);   /* (n) */
@@ -227,7 +195,10 @@ int main(int argc, char **argv)
 
     /* Outputs first: their directories must be writable. */
     if (out && (n == 1 || sheet)) {
-        if ((status = check_writable(out))) goto done;
+        if (!cli_can_create(out)) {
+            status = 2;
+            goto done;
+        }
     } else if (out) {
         for (int i = 0; i < n; i++) {
             char buf[4096];
@@ -245,9 +216,15 @@ int main(int argc, char **argv)
                 goto done;
             }
         }
-        if ((status = check_writable(outs[0]))) goto done;
+        if (!cli_can_create(outs[0])) {
+            status = 2;
+            goto done;
+        }
     }
-    if (html && (status = check_writable(html))) goto done;
+    if (html && !cli_can_create(html)) {
+        status = 2;
+        goto done;
+    }
 
     /* The model, then every image, before any decoding. */
     char found[4096];
