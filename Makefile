@@ -7,6 +7,7 @@
 #   make CC=clang   any C11 compiler (programs in build/clang/bin); warnings are errors under gcc and clang
 #   make install PREFIX=/usr/local   binaries to PREFIX/bin, models to PREFIX/share/glimpse/models
 #   make bench      speed measurements (not part of the tests)
+#   make mutate     apply each mutation of tests/mutate.sh and check the suite catches it
 
 CC ?= cc
 PREFIX ?= /usr/local
@@ -99,6 +100,12 @@ test: all
 	@tools/install-deps.sh --test
 	$(BUILD)/test_runner --bin $(BIN)/glimpse
 
+# Show that the tests bite: each mutation in tests/mutate.sh (a flipped sign
+# in REINFORCE, the baseline, the LSTM, attention, Adam) applied to a copy of
+# the tree must make the suite fail. A few minutes; not part of `make test`.
+mutate: all
+	tests/mutate.sh
+
 # Caption the bundled samples with the shipped models and render where each
 # word looked: out/demo/index.html (shapes), out/demo/fashion.html, and PNGs.
 demo: all
@@ -186,7 +193,7 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all deps test demo models model-shapes model-fashion eval-models ablation bench install clean
+.PHONY: all deps test mutate demo models model-shapes model-fashion eval-models ablation bench install clean
 .DELETE_ON_ERROR:
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%.d) $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%.d)

@@ -1,11 +1,14 @@
-/* test_reinforce.c - what REINFORCE in the trainer (train.c) must do, on a
+/* test_reinforce.c - what REINFORCE (reinforce.c, run by train.c) must do, on a
  * toy task small enough to run in a fraction of a second:
  *  - a baseline lowers the variance of the policy gradient (measured over
  *    repeated rollouts of one fixed model and batch) without moving its mean;
  *  - when one region always holds the answer, hard attention learns to look
  *    there (its alpha mass on that region rises from 1/L to above 0.9);
  *  - a non-finite loss is caught: trainer_step names the step and leaves the
- *    model alone, and `glimpse train` exits 1 keeping the last checkpoint.
+ *    model alone, and `glimpse train` exits 1 keeping the last checkpoint;
+ *  - the parts one at a time (at the end): the entropy bonus, the paper's
+ *    loglik reward, the moving-average baseline, grad log pi; each guards a
+ *    mutation of tests/mutate.sh.
  *
  * The toy task: 2x2 regions, each a vector of [colour code (K), position
  * code (L), zeros]. In half the images region TARGET shows a colour and the
@@ -151,6 +154,57 @@ static double alpha_on_target(Toy *toy, int t)
     return s / shown;
 }
 
+/* Mean entropy of alpha_t (nats) at caption step t, teacher-forced with
+ * argmax regions, over every image. log L = 1.386 is uniform. */
+static double alpha_entropy(Toy *toy, int t)
+{
+    DecoderWork w;
+    GlmError err;
+    const Dataset *d = &toy->data;
+    const int T = toy->model.cfg.max_len;
+    if (decoder_work_init(&w, &toy->model.cfg, TOY_N, T, &err)) return -1;
+    int32_t tok[TOY_N * 6];
+    int len[TOY_N];
+    for (int n = 0; n < TOY_N; n++) {
+        len[n] = d->lengths[n] - 1;
+        for (int k = 0; k < T; k++) tok[n * T + k] = k < len[n] ? d->ids[(size_t)n * d->seq_len + 1 + k] : 0;
+    }
+    DecoderLoss nll = {.nll = 1.0f};
+    decoder_forward(&w, &toy->model.p, toy->x, tok, len, TOY_N, T,
+                    &(DecoderPick){toy->model.cfg.attention, REGIONS_ARGMAX, NULL, NULL}, &nll);
+    double h = 0;
+    for (int n = 0; n < TOY_N; n++)
+        for (int i = 0; i < TOY_L; i++) {
+            const size_t k = ((size_t)t * TOY_N + n) * TOY_L + i;
+            h -= w.alpha[k] * w.logalpha[k];
+        }
+    decoder_work_free(&w);
+    return h / TOY_N;
+}
+
+/* Trains a fresh toy model (seed 11) for `steps` with options o; returns
+ * alpha's mass on the answer (which = 0) or its entropy (which = 1) at
+ * step 0 afterwards, or -1 on failure. */
+static double train_toy(const char *name, TrainOptions o, int steps, int which)
+{
+    Toy toy;
+    if (!toy_init(&toy, name, "", 11)) return -1;
+    Trainer t;
+    GlmError err;
+    double r = -1;
+    if (trainer_init(&t, &toy.model, &toy.data, toy.x, &o, &err) == GLM_OK) {
+        int ok = 1;
+        for (int s = 0; s < steps && ok; s++) {
+            TrainStats st;
+            ok = trainer_step(&t, &st, &err) == GLM_OK;
+        }
+        if (ok) r = which ? alpha_entropy(&toy, 0) : alpha_on_target(&toy, 0);
+        trainer_free(&t);
+    }
+    toy_free(&toy);
+    return r;
+}
+
 static TrainOptions toy_options(void)
 {
     TrainOptions o = train_default_options();
@@ -196,6 +250,7 @@ TEST(reinforce_off_leaves_alpha_where_it_was)
     Toy toy;
     REQUIRE(toy_init(&toy, "reinforce-toy-off", "", 11));
     const double before = alpha_on_target(&toy, 0);
+    REQUIRE(fabs(before - 1.0 / TOY_L) < 0.1);   /* the same start as the test above */
     TrainOptions o = toy_options();
     o.rl_weight = 0.0f;
     Trainer t;
@@ -208,8 +263,9 @@ TEST(reinforce_off_leaves_alpha_where_it_was)
     /* alpha_0 comes from the attention MLP, which hard attention's
      * cross-entropy leaves alone, fed with h_0 and the projected regions,
      * which it trains: alpha may drift, but nothing pulls it to the answer. */
-    CHECK(alpha_on_target(&toy, 0) < 0.5);
-    CHECK(fabs(before - 1.0 / TOY_L) < 0.1);
+    const double after = alpha_on_target(&toy, 0);
+    CHECK(after < 0.5);
+    CHECK(fabs(after - before) < 0.1);   /* measured: 0.250 before and after */
     trainer_free(&t);
     toy_free(&toy);
 }
@@ -436,3 +492,130 @@ TEST(reinforce_nan_stops_glimpse_train_and_keeps_the_checkpoint)
     free(model_before);
 }
 
+
+/* ------------------------------------------- tests that catch a wrong sign */
+
+/* Each test below guards a mutation that the suite once let through; the
+ * script tests/mutate.sh applies each one and checks that the suite fails.
+ *
+ * Mutation "entropy-sign" (train.c: the entropy bonus weight negated, a
+ * penalty instead of a bonus). The bonus keeps the policy from collapsing
+ * onto one region too early: after 150 steps on the toy task, alpha's
+ * entropy with the bonus (weight 0.2) stays high (0.83 nats measured) while
+ * without it it has collapsed (0.02); negated, it collapses further (0.006).
+ * The bonus must not stop the learning either. */
+TEST(reinforce_entropy_bonus_keeps_the_policy_spread)
+{
+    TrainOptions o = toy_options();
+    const double h_none = train_toy("reinforce-ent0", o, 150, 1);
+    o.entropy = 0.2f;
+    const double h_bonus = train_toy("reinforce-ent", o, 150, 1);
+    const double a_bonus = train_toy("reinforce-ent", o, 150, 0);
+    printf("  alpha entropy after 150 steps: %.3f nats without the bonus, %.3f with it (alpha on the answer %.3f)\n",
+           h_none, h_bonus, a_bonus);
+    REQUIRE(h_none >= 0 && h_bonus >= 0);
+    CHECK(h_bonus > 0.3);
+    CHECK(h_bonus > 5.0 * h_none);
+    CHECK(a_bonus > 0.8);
+}
+
+/* Mutation "loglik-sign" (reinforce.c: the paper's reward r = log p(y | s, a)
+ * negated, which turns every advantage around). The paper's estimator
+ * alone must find the answer's region on the toy task: 0.25 -> above 0.9
+ * in 200 steps (1.000 measured); turned around it moves away. */
+TEST(reinforce_paper_loglik_reward_learns_where_the_answer_is)
+{
+    TrainOptions o = toy_options();
+    o.reward = REWARD_LOGLIK;
+    const double a = train_toy("reinforce-loglik", o, 200, 0);
+    printf("  loglik reward: alpha on the answer's region %.3f after 200 steps\n", a);
+    CHECK(a > 0.9);
+}
+
+/* Mutation "baseline-avg" (reinforce.c: the moving average's 0.9 and 0.1
+ * swapped). b <- 0.9 b + 0.1 mean r, exactly, and the mean baseline uses
+ * the average from before this batch. */
+TEST(reinforce_moving_average_baseline_follows_eq_12)
+{
+    Toy toy;
+    REQUIRE(toy_init(&toy, "reinforce-avg", "", 11));
+    Reinforce r;
+    GlmError err;
+    REQUIRE(reinforce_init(&r, &toy.model.cfg, &toy.data, 4, &err) == GLM_OK);
+    const ReinforceOptions mean = {.reward = REWARD_CIDER, .baseline = BASELINE_MEAN, .weight = 1.0f};
+    const float rewards[4] = {0.0f, 0.5f, 1.0f, 0.5f};   /* mean 0.5 */
+    memcpy(r.reward, rewards, sizeof rewards);
+    reinforce_baselines(&r, &mean, 4, 0);
+    CHECK_NEAR(r.base[0], 0.5, 1e-7);   /* the first batch: its own mean */
+    CHECK_NEAR(r.avg, 0.5, 1e-7);
+    const float ones[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+    memcpy(r.reward, ones, sizeof ones);
+    reinforce_baselines(&r, &mean, 4, 0);
+    CHECK_NEAR(r.base[2], 0.5, 1e-7);               /* the average before this batch */
+    CHECK_NEAR(r.avg, 0.9 * 0.5 + 0.1 * 1.0, 1e-6); /* 0.55; swapped it would be 0.95 */
+    ReinforceStats st;
+    reinforce_weights(&r, &mean, 4, &st);
+    CHECK_NEAR(r.weight[0], (1.0 - 0.5) / 4, 1e-7); /* lambda (r - b) / B */
+    CHECK_NEAR(st.reward, 1.0, 1e-7);
+    CHECK_NEAR(st.baseline, 0.5, 1e-7);
+    /* none: b = 0; the average still moves */
+    const ReinforceOptions none = {.reward = REWARD_CIDER, .baseline = BASELINE_NONE, .weight = 1.0f};
+    reinforce_baselines(&r, &none, 4, 0);
+    CHECK_NEAR(r.base[1], 0.0, 0);
+    CHECK_NEAR(r.avg, 0.9 * 0.55 + 0.1 * 1.0, 1e-6);
+    reinforce_free(&r);
+    toy_free(&toy);
+}
+
+/* Mutation "score-sign" (reinforce.c: grad log pi negated). The gradient of
+ * -w log alpha_s with respect to the logits is w (alpha - onehot(s)): a
+ * positive advantage lowers the loss by raising e_s. Checked against a
+ * finite difference of -w log softmax(e)_s in double precision. */
+TEST(reinforce_score_gradient_is_grad_log_pi)
+{
+    const int L = 5, s = 3;
+    const double e[5] = {0.3, -1.2, 0.8, 0.1, -0.4};
+    float alpha[5], logalpha[5], de[5] = {0};
+    double lse = 0;
+    for (int i = 0; i < L; i++) lse += exp(e[i]);
+    lse = log(lse);
+    for (int i = 0; i < L; i++) alpha[i] = (float)exp(e[i] - lse), logalpha[i] = (float)(e[i] - lse);
+    const float w = 0.7f;
+    reinforce_score_grad(de, alpha, s, w, L);
+    for (int i = 0; i < L; i++) {
+        /* f(e) = -w log softmax(e)_s, central difference */
+        const double h = 1e-6;
+        double ep[5], em[5];
+        memcpy(ep, e, sizeof ep);
+        memcpy(em, e, sizeof em);
+        ep[i] += h, em[i] -= h;
+        double lp = 0, lm = 0;
+        for (int k = 0; k < L; k++) lp += exp(ep[k]), lm += exp(em[k]);
+        const double fp = -w * (ep[s] - log(lp)), fm = -w * (em[s] - log(lm));
+        CHECK_NEAR(de[i], (fp - fm) / (2 * h), 1e-6);
+    }
+    CHECK(de[s] < 0);   /* descent raises the chosen logit when w > 0 */
+    /* the entropy bonus -lambda H, likewise */
+    float dh[5] = {0};
+    const float lambda = 0.3f;
+    reinforce_entropy_grad(dh, alpha, logalpha, lambda, L);
+    for (int i = 0; i < L; i++) {
+        const double h = 1e-6;
+        double ep[5], em[5];
+        memcpy(ep, e, sizeof ep);
+        memcpy(em, e, sizeof em);
+        ep[i] += h, em[i] -= h;
+        double f[2];
+        for (int side = 0; side < 2; side++) {
+            const double *x = side ? em : ep;
+            double z = 0, H = 0;
+            for (int k = 0; k < L; k++) z += exp(x[k]);
+            for (int k = 0; k < L; k++) {
+                const double p = exp(x[k]) / z;
+                H -= p * log(p);
+            }
+            f[side] = -lambda * H;
+        }
+        CHECK_NEAR(dh[i], (f[0] - f[1]) / (2 * h), 1e-6);
+    }
+}
