@@ -147,7 +147,7 @@ model-fashion: all
 
 # Score the shipped models on held-out data (seeds 9001, 9002: never trained on).
 eval-models: all
-	rm -rf $(MODEL_DATA)/shapes-heldout $(MODEL_DATA)/fashion-heldout
+	rm -rf $(MODEL_DATA)/shapes-heldout $(MODEL_DATA)/fashion-heldout && mkdir -p $(MODEL_DATA)
 	$(BIN)/glimpse data shapes --out $(MODEL_DATA)/shapes-heldout --count 2000 --seed 9001 --split 0,0,1 --quiet
 	$(BIN)/glimpse data fashion --out $(MODEL_DATA)/fashion-heldout --count 2000 --seed 9002 --split 0,0,1 --quiet
 	$(BIN)/glimpse eval --model models/shapes.glm --data $(MODEL_DATA)/shapes-heldout --json
