@@ -64,6 +64,26 @@ const char *test_tmpdir(void)
 
 const char *test_glimpse_bin(void) { return glimpse_bin; }
 
+int test_fd_check(const char *file, int line, const char *what, double (*loss)(void *ctx), void *ctx, double *v,
+                  const float *grad, int n, double h, double tol)
+{
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        const double keep = v[i];
+        v[i] = keep + h;
+        const double up = loss(ctx);
+        v[i] = keep - h;
+        const double down = loss(ctx);
+        v[i] = keep;
+        const double want = (up - down) / (2 * h);
+        if (fabs(grad[i] - want) > tol * (1.0 + fabs(want))) {
+            test_failed(file, line, "d%s[%d] = %.9g, finite difference %.9g", what, i, grad[i], want);
+            bad++;
+        }
+    }
+    return bad;
+}
+
 int test_run(const char *fmt, ...)
 {
     char cmd[4096], full[4600];

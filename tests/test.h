@@ -33,6 +33,15 @@ int test_write(const char *path, const void *data, size_t n);
 /* Reads a whole file into a NUL-terminated malloc'd buffer (NULL on error). */
 char *test_slurp(const char *path, size_t *len);
 
+/* Compares grad (n floats, an analytic gradient) with central finite
+ * differences of loss(ctx) in each of v[0..n) (doubles that loss reads),
+ * step h: |grad - fd| <= tol (1 + |fd|). Reports each entry that differs
+ * as "what[i]" at file:line; returns how many did. */
+int test_fd_check(const char *file, int line, const char *what, double (*loss)(void *ctx), void *ctx, double *v,
+                  const float *grad, int n, double h, double tol);
+#define TEST_FD_CHECK(what, loss, ctx, v, grad, n, h, tol) \
+    test_fd_check(__FILE__, __LINE__, what, loss, ctx, v, grad, n, h, tol)
+
 #define TEST(name)                                                          \
     static void test_##name(void);                                          \
     __attribute__((constructor)) static void test_register_##name(void)     \

@@ -62,29 +62,9 @@ static double attn_ref(const AttnCase *k, double *alpha_out)
     return J;
 }
 
-static double fd(AttnCase *k, double *v, int i)
-{
-    const double keep = v[i];
-    v[i] = keep + FD_STEP;
-    const double jp = attn_ref(k, NULL);
-    v[i] = keep - FD_STEP;
-    const double jm = attn_ref(k, NULL);
-    v[i] = keep;
-    return (jp - jm) / (2 * FD_STEP);
-}
+static double loss_of(void *k) { return attn_ref(k, NULL); }
 
-static int compare(const char *what, AttnCase *k, double *v, const float *grad, int n)
-{
-    int bad = 0;
-    for (int i = 0; i < n; i++) {
-        const double want = fd(k, v, i);
-        if (fabs(grad[i] - want) > FD_TOL * (1.0 + fabs(want))) {
-            test_failed(__FILE__, __LINE__, "attention d%s[%d] = %.9g, finite difference %.9g", what, i, grad[i], want);
-            bad++;
-        }
-    }
-    return bad;
-}
+#define COMPARE(what, v, grad, n) TEST_FD_CHECK(what, loss_of, &k, v, grad, n, FD_STEP, FD_TOL)
 
 static void fill(double *v, int n, Rng *rng, double scale)
 {
@@ -133,13 +113,13 @@ TEST(attention_matches_eq_4_5_and_its_finite_differences)
     attn_backward(dwa, dh, dUa, dw, duh, de, tt, h, Ua, w, AB, AL, AA, AH);
     attn_precompute_backward(da, dWa, db, dwa, a, Wa, AB * AL, AD, AA);
     int bad = 0;
-    bad += compare("a", &k, k.a, da, AB * AL * AD);
-    bad += compare("h_prev", &k, k.h, dh, AB * AH);
-    bad += compare("Wa", &k, k.Wa, dWa, AA * AD);
-    bad += compare("b", &k, k.b, db, AA);
-    bad += compare("Ua", &k, k.Ua, dUa, AA * AH);
-    bad += compare("w", &k, k.w, dw, AA);
-    bad += compare("gate_W", &k, k.gW, dgW, AH);
-    bad += compare("gate_b", &k, k.gb, dgb, 1);
+    bad += COMPARE("a", k.a, da, AB * AL * AD);
+    bad += COMPARE("h_prev", k.h, dh, AB * AH);
+    bad += COMPARE("Wa", k.Wa, dWa, AA * AD);
+    bad += COMPARE("b", k.b, db, AA);
+    bad += COMPARE("Ua", k.Ua, dUa, AA * AH);
+    bad += COMPARE("w", k.w, dw, AA);
+    bad += COMPARE("gate_W", k.gW, dgW, AH);
+    bad += COMPARE("gate_b", k.gb, dgb, 1);
     CHECK_EQ_INT(bad, 0);
 }

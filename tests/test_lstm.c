@@ -66,29 +66,9 @@ static void to_float(float *dst, const double *src, int n)
 }
 
 /* Central difference of J in entry i of v (a field of k). */
-static double fd(LstmCase *k, double *v, int i)
-{
-    const double keep = v[i];
-    v[i] = keep + FD_STEP;
-    const double jp = lstm_ref(k, NULL, NULL);
-    v[i] = keep - FD_STEP;
-    const double jm = lstm_ref(k, NULL, NULL);
-    v[i] = keep;
-    return (jp - jm) / (2 * FD_STEP);
-}
+static double loss_of(void *k) { return lstm_ref(k, NULL, NULL); }
 
-static int compare(const char *what, LstmCase *k, double *v, const float *grad, int n)
-{
-    int bad = 0;
-    for (int i = 0; i < n; i++) {
-        const double want = fd(k, v, i);
-        if (fabs(grad[i] - want) > FD_TOL * (1.0 + fabs(want))) {
-            test_failed(__FILE__, __LINE__, "lstm d%s[%d] = %.9g, finite difference %.9g", what, i, grad[i], want);
-            bad++;
-        }
-    }
-    return bad;
-}
+#define COMPARE(what, v, grad, n) TEST_FD_CHECK(what, loss_of, &k, v, grad, n, FD_STEP, FD_TOL)
 
 TEST(lstm_step_matches_eq_1_3_and_its_finite_differences)
 {
@@ -118,12 +98,12 @@ TEST(lstm_step_matches_eq_1_3_and_its_finite_differences)
     to_float(dh, k.rh, LB * LH), to_float(dc, k.rc, LB * LH);
     lstm_backward(dx, LNX, dh_prev, dc, dWx, dWh, db, dpre, dh, gates, tc, c, x, LNX, h, Wx, Wh, LB, LNX, LH);
     int bad = 0;
-    bad += compare("x", &k, k.x, dx, LB * LNX);
-    bad += compare("h_prev", &k, k.h, dh_prev, LB * LH);
-    bad += compare("c_prev", &k, k.c, dc, LB * LH);   /* dc now reaches c_{t-1} */
-    bad += compare("Wx", &k, k.Wx, dWx, LG * LNX);
-    bad += compare("Wh", &k, k.Wh, dWh, LG * LH);
-    bad += compare("b", &k, k.b, db, LG);
+    bad += COMPARE("x", k.x, dx, LB * LNX);
+    bad += COMPARE("h_prev", k.h, dh_prev, LB * LH);
+    bad += COMPARE("c_prev", k.c, dc, LB * LH);   /* dc now reaches c_{t-1} */
+    bad += COMPARE("Wx", k.Wx, dWx, LG * LNX);
+    bad += COMPARE("Wh", k.Wh, dWh, LG * LH);
+    bad += COMPARE("b", k.b, db, LG);
     CHECK_EQ_INT(bad, 0);
 }
 

@@ -126,16 +126,14 @@ static void toy_free(Toy *toy)
     dataset_free(&toy->data);
 }
 
-/* Mean alpha on TARGET at caption step t, teacher-forced with argmax regions,
- * over the images that show a colour (for the others nothing tells TARGET
- * apart, so where the policy looks there is its own business). */
-static double alpha_on_target(Toy *toy, int t)
+/* The toy's captions teacher-forced with argmax regions into *w (which the
+ * caller frees); 0 on failure. */
+static int toy_forward(Toy *toy, DecoderWork *w)
 {
-    DecoderWork w;
     GlmError err;
     const Dataset *d = &toy->data;
     const int T = toy->model.cfg.max_len;
-    if (decoder_work_init(&w, &toy->model.cfg, TOY_N, T, &err)) return -1;
+    if (decoder_work_init(w, &toy->model.cfg, TOY_N, T, &err)) return 0;
     int32_t tok[TOY_N * 6];
     int len[TOY_N];
     GLM_ASSERT(T <= 6);
@@ -144,8 +142,18 @@ static double alpha_on_target(Toy *toy, int t)
         for (int k = 0; k < T; k++) tok[n * T + k] = k < len[n] ? d->ids[(size_t)n * d->seq_len + 1 + k] : 0;
     }
     DecoderLoss nll = {.nll = 1.0f};
-    decoder_forward(&w, &toy->model.p, toy->x, tok, len, TOY_N, T,
+    decoder_forward(w, &toy->model.p, toy->x, tok, len, TOY_N, T,
                     &(DecoderPick){toy->model.cfg.attention, REGIONS_ARGMAX, NULL, NULL}, &nll);
+    return 1;
+}
+
+/* Mean alpha on TARGET at caption step t over the images that show a
+ * colour (for the others nothing tells TARGET apart, so where the policy
+ * looks there is its own business). */
+static double alpha_on_target(Toy *toy, int t)
+{
+    DecoderWork w;
+    if (!toy_forward(toy, &w)) return -1;
     double s = 0;
     int shown = 0;
     for (int n = 0; n < TOY_N; n++)
@@ -154,24 +162,12 @@ static double alpha_on_target(Toy *toy, int t)
     return s / shown;
 }
 
-/* Mean entropy of alpha_t (nats) at caption step t, teacher-forced with
- * argmax regions, over every image. log L = 1.386 is uniform. */
+/* Mean entropy of alpha_t (nats) at caption step t over every image;
+ * log L = 1.386 is uniform. */
 static double alpha_entropy(Toy *toy, int t)
 {
     DecoderWork w;
-    GlmError err;
-    const Dataset *d = &toy->data;
-    const int T = toy->model.cfg.max_len;
-    if (decoder_work_init(&w, &toy->model.cfg, TOY_N, T, &err)) return -1;
-    int32_t tok[TOY_N * 6];
-    int len[TOY_N];
-    for (int n = 0; n < TOY_N; n++) {
-        len[n] = d->lengths[n] - 1;
-        for (int k = 0; k < T; k++) tok[n * T + k] = k < len[n] ? d->ids[(size_t)n * d->seq_len + 1 + k] : 0;
-    }
-    DecoderLoss nll = {.nll = 1.0f};
-    decoder_forward(&w, &toy->model.p, toy->x, tok, len, TOY_N, T,
-                    &(DecoderPick){toy->model.cfg.attention, REGIONS_ARGMAX, NULL, NULL}, &nll);
+    if (!toy_forward(toy, &w)) return -1;
     double h = 0;
     for (int n = 0; n < TOY_N; n++)
         for (int i = 0; i < TOY_L; i++) {
