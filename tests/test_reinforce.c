@@ -563,55 +563,39 @@ TEST(reinforce_moving_average_baseline_follows_eq_12)
     toy_free(&toy);
 }
 
+/* -w log softmax(e)_s (entropy 0), or -lambda H(softmax(e)) (entropy 1), in double. */
+typedef struct {
+    double e[5];
+    int L, s, entropy;
+    double w;
+} PolicyTerm;
+
+static double policy_term(void *ctx)
+{
+    const PolicyTerm *p = ctx;
+    double z = 0, H = 0;
+    for (int k = 0; k < p->L; k++) z += exp(p->e[k]);
+    if (!p->entropy) return -p->w * (p->e[p->s] - log(z));
+    for (int k = 0; k < p->L; k++) H -= exp(p->e[k]) / z * (p->e[k] - log(z));
+    return -p->w * H;
+}
+
 /* Mutation "score-sign" (reinforce.c: grad log pi negated). The gradient of
  * -w log alpha_s with respect to the logits is w (alpha - onehot(s)): a
- * positive advantage lowers the loss by raising e_s. Checked against a
- * finite difference of -w log softmax(e)_s in double precision. */
+ * positive advantage lowers the loss by raising e_s. Checked, with the
+ * entropy bonus's gradient, against finite differences in double. */
 TEST(reinforce_score_gradient_is_grad_log_pi)
 {
-    const int L = 5, s = 3;
-    const double e[5] = {0.3, -1.2, 0.8, 0.1, -0.4};
-    float alpha[5], logalpha[5], de[5] = {0};
+    PolicyTerm p = {.e = {0.3, -1.2, 0.8, 0.1, -0.4}, .L = 5, .s = 3, .w = 0.7};
+    float alpha[5], logalpha[5], de[5] = {0}, dh[5] = {0};
     double lse = 0;
-    for (int i = 0; i < L; i++) lse += exp(e[i]);
+    for (int i = 0; i < p.L; i++) lse += exp(p.e[i]);
     lse = log(lse);
-    for (int i = 0; i < L; i++) alpha[i] = (float)exp(e[i] - lse), logalpha[i] = (float)(e[i] - lse);
-    const float w = 0.7f;
-    reinforce_score_grad(de, alpha, s, w, L);
-    for (int i = 0; i < L; i++) {
-        /* f(e) = -w log softmax(e)_s, central difference */
-        const double h = 1e-6;
-        double ep[5], em[5];
-        memcpy(ep, e, sizeof ep);
-        memcpy(em, e, sizeof em);
-        ep[i] += h, em[i] -= h;
-        double lp = 0, lm = 0;
-        for (int k = 0; k < L; k++) lp += exp(ep[k]), lm += exp(em[k]);
-        const double fp = -w * (ep[s] - log(lp)), fm = -w * (em[s] - log(lm));
-        CHECK_NEAR(de[i], (fp - fm) / (2 * h), 1e-6);
-    }
-    CHECK(de[s] < 0);   /* descent raises the chosen logit when w > 0 */
-    /* the entropy bonus -lambda H, likewise */
-    float dh[5] = {0};
-    const float lambda = 0.3f;
-    reinforce_entropy_grad(dh, alpha, logalpha, lambda, L);
-    for (int i = 0; i < L; i++) {
-        const double h = 1e-6;
-        double ep[5], em[5];
-        memcpy(ep, e, sizeof ep);
-        memcpy(em, e, sizeof em);
-        ep[i] += h, em[i] -= h;
-        double f[2];
-        for (int side = 0; side < 2; side++) {
-            const double *x = side ? em : ep;
-            double z = 0, H = 0;
-            for (int k = 0; k < L; k++) z += exp(x[k]);
-            for (int k = 0; k < L; k++) {
-                const double p = exp(x[k]) / z;
-                H -= p * log(p);
-            }
-            f[side] = -lambda * H;
-        }
-        CHECK_NEAR(dh[i], (f[0] - f[1]) / (2 * h), 1e-6);
-    }
+    for (int i = 0; i < p.L; i++) alpha[i] = (float)exp(p.e[i] - lse), logalpha[i] = (float)(p.e[i] - lse);
+    reinforce_score_grad(de, alpha, p.s, (float)p.w, p.L);
+    CHECK_EQ_INT(TEST_FD_CHECK("e (score)", policy_term, &p, p.e, de, p.L, 1e-6, 1e-6), 0);
+    CHECK(de[p.s] < 0);   /* descent raises the chosen logit when w > 0 */
+    p.entropy = 1, p.w = 0.3;
+    reinforce_entropy_grad(dh, alpha, logalpha, (float)p.w, p.L);
+    CHECK_EQ_INT(TEST_FD_CHECK("e (entropy)", policy_term, &p, p.e, dh, p.L, 1e-6, 1e-6), 0);
 }
