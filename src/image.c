@@ -10,6 +10,8 @@
 
 #include <stb_image.h>
 
+#include "fileio.h"
+
 int image_init(Image *img, int w, int h, GlmError *err)
 {
     img->w = img->h = 0;
@@ -57,31 +59,105 @@ typedef unsigned short u16;
 CONVERT_PIXELS(u8)
 CONVERT_PIXELS(u16)
 
-/* Binary PNM (P5 grey, P6 RGB) needs two repairs on stb_image 2.27, the
- * version in Debian 12: it does not notice pixel data cut short (it returns
- * the image with garbage), and it reads 16-bit samples little-endian where
- * Netpbm stores them big-endian. pnm_header parses the header so the caller
- * can check the data is all there; stb_swaps_pnm16 asks stb itself, so a
- * fixed stb is left alone. */
-static int pnm_header(FILE *f, int *maxval, long *data_offset)
+/* ---- decoding ------------------------------------------------------------
+
+ * The file is read whole (fileio_read: a FIFO or device is refused, the
+ * size capped) and stb decodes it from memory through callbacks, which
+ * tell us when the decoder wanted bytes past the end: stb itself fills
+ * what is missing with zeros and returns an image, so a truncated BMP, TGA,
+ * GIF or PSD used to come back as a picture with a black bottom. */
+
+/* The formats stb reads, by their first bytes (TGA has no magic), to name
+ * the format in messages. */
+static const char *format_name(const unsigned char *p, size_t n)
 {
-    char magic[2];
-    if (fread(magic, 1, 2, f) != 2 || magic[0] != 'P' || (magic[1] != '5' && magic[1] != '6')) return 0;
+    if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8)) return "PNG";
+    if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff) return "JPEG";
+    if (n >= 4 && !memcmp(p, "GIF8", 4)) return "GIF";
+    if (n >= 2 && p[0] == 'B' && p[1] == 'M') return "BMP";
+    if (n >= 4 && !memcmp(p, "8BPS", 4)) return "PSD";
+    if (n >= 2 && p[0] == 'P' && p[1] >= '1' && p[1] <= '7') return "PNM";
+    return NULL;
+}
+
+/* A PNG's IHDR size, read by hand: stb refuses a PNG over its own limits
+ * before telling the size, and "unknown image type" would mislead. */
+static int png_declared_size(const unsigned char *p, size_t n, unsigned long *w, unsigned long *h)
+{
+    if (n < 24 || memcmp(p + 12, "IHDR", 4)) return 0;
+    *w = (unsigned long)p[16] << 24 | (unsigned long)p[17] << 16 | (unsigned long)p[18] << 8 | p[19];
+    *h = (unsigned long)p[20] << 24 | (unsigned long)p[21] << 16 | (unsigned long)p[22] << 8 | p[23];
+    return 1;
+}
+
+typedef struct {
+    const unsigned char *p;
+    size_t n, at;
+    int past_end;   /* the decoder wanted a byte after the last one */
+} MemSource;
+
+static int mem_read(void *user, char *dst, int size)
+{
+    MemSource *s = user;
+    const size_t left = s->n - s->at;
+    if (size <= 0) return 0;
+    if (left == 0) {
+        s->past_end = 1;
+        return 0;
+    }
+    const size_t k = (size_t)size < left ? (size_t)size : left;
+    memcpy(dst, s->p + s->at, k);
+    s->at += k;
+    return (int)k;
+}
+
+static void mem_skip(void *user, int n)
+{
+    MemSource *s = user;
+    if (n < 0) {
+        s->at = (size_t)-n > s->at ? 0 : s->at - (size_t)-n;
+    } else if ((size_t)n > s->n - s->at) {
+        s->past_end = 1;
+        s->at = s->n;
+    } else {
+        s->at += (size_t)n;
+    }
+}
+
+static int mem_eof(void *user)
+{
+    const MemSource *s = user;
+    return s->at >= s->n;
+}
+
+static const stbi_io_callbacks mem_callbacks = {mem_read, mem_skip, mem_eof};
+
+/* Binary PNM (P5 grey, P6 RGB) needs two repairs on stb_image 2.27, the
+ * version in Debian 12: it does not notice pixel data cut short (its own
+ * short read is not a read past the end, so the check above misses it
+ * too), and it reads 16-bit samples little-endian where Netpbm stores them
+ * big-endian. pnm_header parses the header so the caller can check the
+ * data is all there; stb_swaps_pnm16 asks stb itself, so a fixed stb is
+ * left alone. */
+static int pnm_header(const unsigned char *p, size_t n, int *maxval, size_t *data_offset)
+{
+    if (n < 2 || p[0] != 'P' || (p[1] != '5' && p[1] != '6')) return 0;
+    size_t at = 2;
     long v[3];
     for (int i = 0; i < 3; i++) {
-        int c = fgetc(f);
         for (;;) {   /* whitespace and # comments */
-            if (c == '#') while (c != EOF && c != '\n') c = fgetc(f);
-            else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') c = fgetc(f);
+            if (at >= n) return 0;
+            if (p[at] == '#') while (at < n && p[at] != '\n') at++;
+            else if (p[at] == ' ' || p[at] == '\t' || p[at] == '\n' || p[at] == '\r') at++;
             else break;
         }
-        if (c < '0' || c > '9') return 0;
-        for (v[i] = 0; c >= '0' && c <= '9'; c = fgetc(f))
-            if ((v[i] = v[i] * 10 + (c - '0')) > 1 << 24) return 0;
-        /* c is the one whitespace byte that ends the number */
+        if (p[at] < '0' || p[at] > '9') return 0;
+        for (v[i] = 0; at < n && p[at] >= '0' && p[at] <= '9'; at++)
+            if ((v[i] = v[i] * 10 + (p[at] - '0')) > 1 << 24) return 0;
+        at++;   /* the one whitespace byte that ends the number */
     }
     *maxval = (int)v[2];
-    *data_offset = ftell(f);
+    *data_offset = at;
     return 1;
 }
 
@@ -95,18 +171,24 @@ static int stb_swaps_pnm16(void)
     return swaps;
 }
 
-static int pnm_data_complete(FILE *f, const char *path, int w, int h, int comp, GlmError *err)
+/* Checks what the header declares before anything is decoded. */
+static int check_declared(const char *path, const unsigned char *p, size_t n, int w, int h, int comp, GlmError *err)
 {
+    if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE)
+        return glm_fail(err, GLM_EINPUT, "%s: image is %dx%d, more than %d pixels on a side", path, w, h,
+                        IMAGE_MAX_SIDE);
+    if ((long)w * (long)h > IMAGE_MAX_PIXELS)
+        return glm_fail(err, GLM_EINPUT, "%s: image is %dx%d, more than %ld Mpx", path, w, h, IMAGE_MAX_PIXELS >> 20);
+    if ((double)w * h > IMAGE_FREE_PIXELS + IMAGE_MAX_PIXELS_PER_BYTE * (double)n)
+        return glm_fail(err, GLM_EINPUT, "%s: the header declares %dx%d pixels, implausible for a file of %zu bytes "
+                        "(corrupt or hostile)", path, w, h, n);
     int maxval;
-    long off;
-    int is_pnm = pnm_header(f, &maxval, &off);
-    if (!is_pnm || fseek(f, 0, SEEK_END) != 0) return rewind(f), GLM_OK;
-    long size = ftell(f);
-    rewind(f);
-    long need = (long)w * h * comp * (maxval > 255 ? 2 : 1);
-    if (size - off < need)
-        return glm_fail(err, GLM_EINPUT, "%s: truncated: %ld bytes of pixel data, %ld needed", path,
-                        size - off, need);
+    size_t off;
+    if (pnm_header(p, n, &maxval, &off)) {
+        const size_t need = (size_t)w * (size_t)h * (size_t)comp * (maxval > 255 ? 2 : 1);
+        if (n - off < need)
+            return glm_fail(err, GLM_EINPUT, "%s: truncated: %zu bytes of pixel data, %zu needed", path, n - off, need);
+    }
     return GLM_OK;
 }
 
@@ -114,57 +196,57 @@ int image_load(Image *img, const char *path, GlmError *err)
 {
     img->w = img->h = 0;
     img->data = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return glm_fail(err, GLM_EINPUT, "%s: cannot open: %s", path, strerror(errno));
-
+    char *file;
+    size_t n;
+    int rc = fileio_read(&file, &n, path, IMAGE_MAX_FILE_BYTES, err);
+    if (rc) return rc;
+    const unsigned char *p = (const unsigned char *)file;
+    const char *fmt = format_name(p, n);
     int w, h, comp;
-    if (!stbi_info_from_file(f, &w, &h, &comp)) {
-        const char *why = stbi_failure_reason();
-        fclose(f);
-        return glm_fail(err, GLM_EINPUT, "%s: not a readable image (%s)", path,
-                        why ? why : "unknown format");
+    if (n == 0) {
+        rc = glm_fail(err, GLM_EINPUT, "%s: empty file, not an image", path);
+        goto out;
     }
-    if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE) {
-        fclose(f);
-        return glm_fail(err, GLM_EINPUT, "%s: image is %dx%d, more than %d pixels on a side",
-                        path, w, h, IMAGE_MAX_SIDE);
+    if (!stbi_info_from_memory(p, (int)n, &w, &h, &comp)) {
+        unsigned long pw, ph;
+        if (fmt && !strcmp(fmt, "PNG") && png_declared_size(p, n, &pw, &ph) &&
+            (pw > IMAGE_MAX_SIDE || ph > IMAGE_MAX_SIDE))
+            rc = glm_fail(err, GLM_EINPUT, "%s: PNG declares %lux%lu pixels, more than %d on a side", path, pw, ph,
+                          IMAGE_MAX_SIDE);
+        else if (fmt)
+            rc = glm_fail(err, GLM_EINPUT, "%s: corrupt or unsupported %s (%s)", path, fmt,
+                          stbi_failure_reason() ? stbi_failure_reason() : "no reason given");
+        else
+            rc = glm_fail(err, GLM_EINPUT, "%s: not an image glimpse reads (PNG, JPEG, BMP, GIF, TGA, PSD, PNM)", path);
+        goto out;
     }
-    if ((long)w * (long)h > IMAGE_MAX_PIXELS) {
-        fclose(f);
-        return glm_fail(err, GLM_EINPUT, "%s: image is %dx%d, more than %ld Mpx", path, w, h,
-                        IMAGE_MAX_PIXELS >> 20);
+    if ((rc = check_declared(path, p, n, w, h, comp, err))) goto out;
+    const int is16 = stbi_is_16_bit_from_memory(p, (int)n);
+    int maxval;
+    size_t off;
+    const int swap16 = is16 && pnm_header(p, n, &maxval, &off) && stb_swaps_pnm16();
+    MemSource src = {.p = p, .n = n};
+    void *pixels = is16 ? (void *)stbi_load_16_from_callbacks(&mem_callbacks, &src, &w, &h, &comp, 0)
+                        : (void *)stbi_load_from_callbacks(&mem_callbacks, &src, &w, &h, &comp, 0);
+    if (!pixels || src.past_end) {
+        const char *why = pixels ? "the data ends early" : stbi_failure_reason();
+        rc = glm_fail(err, GLM_EINPUT, "%s: truncated or corrupt %s (%s)", path, fmt ? fmt : "image",
+                      why && *why ? why : "no reason given");
+        stbi_image_free(pixels);
+        goto out;
     }
-
-    if (pnm_data_complete(f, path, w, h, comp, err)) {
-        fclose(f);
-        return GLM_EINPUT;
-    }
-    int is16 = stbi_is_16_bit_from_file(f);
-    int swap16 = 0;
-    if (is16) {
-        int maxval;
-        long off;
-        swap16 = pnm_header(f, &maxval, &off) && stb_swaps_pnm16();
-        rewind(f);
-    }
-    void *pixels = is16 ? (void *)stbi_load_from_file_16(f, &w, &h, &comp, 0)
-                        : (void *)stbi_load_from_file(f, &w, &h, &comp, 0);
-    fclose(f);
-    if (!pixels) {
-        const char *why = stbi_failure_reason();
-        return glm_fail(err, GLM_EINPUT, "%s: cannot decode (%s)", path, why ? why : "corrupt");
-    }
-    int rc = image_init(img, w, h, err);
-    if (rc == GLM_OK) {
-        size_t n = (size_t)w * (size_t)h;
+    if ((rc = image_init(img, w, h, err)) == GLM_OK) {
+        size_t np = (size_t)w * (size_t)h;
         if (swap16) {
-            unsigned short *p = pixels;
-            for (size_t i = 0; i < n * (size_t)comp; i++) p[i] = (unsigned short)(p[i] << 8 | p[i] >> 8);
+            unsigned short *q = pixels;
+            for (size_t i = 0; i < np * (size_t)comp; i++) q[i] = (unsigned short)(q[i] << 8 | q[i] >> 8);
         }
-        if (is16) convert_u16(img->data, pixels, n, comp, 1.0f / 65535.0f);
-        else convert_u8(img->data, pixels, n, comp, 1.0f / 255.0f);
+        if (is16) convert_u16(img->data, pixels, np, comp, 1.0f / 65535.0f);
+        else convert_u8(img->data, pixels, np, comp, 1.0f / 255.0f);
     }
     stbi_image_free(pixels);
+out:
+    free(file);
     return rc;
 }
 

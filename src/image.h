@@ -14,9 +14,17 @@
 
 #include "common.h"
 
-/* Refused before decoding, from the header alone (stbi_info): */
+/* Refused before decoding, from the file size and the header alone: */
+#define IMAGE_MAX_FILE_BYTES ((size_t)256 << 20)   /* 256 MB of file */
 #define IMAGE_MAX_SIDE 16384              /* pixels on either side */
 #define IMAGE_MAX_PIXELS (64L << 20)      /* 64 Mpx in all */
+/* A header that declares more pixels than IMAGE_FREE_PIXELS plus
+ * IMAGE_MAX_PIXELS_PER_BYTE per byte of file is a lie: no format stb reads
+ * packs more (deflate's best is 1032:1, so 8 one-bit pixels per inflated
+ * byte give ~8300 pixels per PNG byte; LZW and RLE pack fewer). 8000x8000
+ * declared in 154 bytes is refused before 1 GB is allocated for it. */
+#define IMAGE_FREE_PIXELS (1L << 20)
+#define IMAGE_MAX_PIXELS_PER_BYTE 16384.0
 
 typedef struct {
     int w, h;
@@ -28,9 +36,10 @@ int image_init(Image *img, int w, int h, GlmError *err);
 void image_free(Image *img);
 
 /* Loads path into *img (which the caller later frees with image_free).
- * Fails with GLM_EINPUT and "PATH: reason" when the file is missing,
- * unreadable, not an image stb_image can decode, corrupt, truncated, or over
- * the size limits; *img is then left empty. */
+ * Fails with GLM_EINPUT and "PATH: reason" when the file is missing, not a
+ * regular file, not an image stb_image can decode, corrupt, truncated (in
+ * every format: a decoder that wants bytes past the end fails the load), or
+ * over the limits above; the reason names the format. *img is then empty. */
 int image_load(Image *img, const char *path, GlmError *err);
 
 /* Resamples src into a new w x h image *dst (caller frees). Each axis on its
