@@ -21,8 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
+#include "png.h"
 #include "text.h"
 
 /* ===================================================================== */
@@ -968,76 +967,18 @@ static int out_close(OutFile *o, GlmError *err)
     return GLM_OK;
 }
 
-/* PNG encoding. stb_image_write's own deflate spends about 1 ms on a 64x64
- * scene with background grain (10 s of a 10000-scene run on its own), so the
- * PNG is assembled here around zlib's deflate at its fastest level, which
- * needs a quarter of that: signature, IHDR (8-bit RGB, no interlace), one
- * IDAT, IEND, each chunk with its CRC-32. Rows are unfiltered (filter 0):
- * with grain, Sub/Up filters made files larger and slower here (measured).
- * Any PNG reader (stb_image included) reads it. The bytes depend only on
- * the pixels and the zlib version. */
-#define PNG_ZLEVEL Z_BEST_SPEED
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void png_chunk(OutFile *o, const char *type, const uint8_t *data, uint32_t len)
-{
-    uint8_t head[8];
-    put_be32(head, len);
-    memcpy(head + 4, type, 4);
-    uLong crc = crc32(0L, (const Bytef *)type, 4);
-    if (len) crc = crc32(crc, data, len);
-    uint8_t tail[4];
-    put_be32(tail, (uint32_t)crc);
-    if (fwrite(head, 1, 8, o->f) != 8 || (len && fwrite(data, 1, len, o->f) != len) ||
-        fwrite(tail, 1, 4, o->f) != 4)
-        o->failed = 1;
-}
-
-/* work: at least png_work_size(size) bytes, reused across images. */
-static size_t png_work_size(int size)
-{
-    size_t raw = (size_t)size * (1 + (size_t)size * 3);
-    return raw + compressBound((uLong)raw);
-}
-
+/* Encodes the scene with png.h into work (png_work_size bytes, reused
+ * across images) and writes it to dir/name. */
 static int write_png(const char *dir, const char *name, const Scene *s, uint8_t *work,
                      GlmError *err)
 {
-    const int S = s->size;
-    size_t raw_len = (size_t)S * (1 + (size_t)S * 3);
-    uint8_t *raw = work, *z = work + raw_len;
-    for (int y = 0; y < S; y++) {
-        uint8_t *row = raw + (size_t)y * (1 + (size_t)S * 3);
-        const uint8_t *src = s->rgb + (size_t)y * S * 3;
-        row[0] = 0;   /* filter: none */
-        memcpy(row + 1, src, (size_t)S * 3);
-    }
-    uLongf z_len = compressBound((uLong)raw_len);
-    if (compress2(z, &z_len, raw, (uLong)raw_len, PNG_ZLEVEL) != Z_OK)
-        return glm_fail(err, GLM_ENOMEM, "%s/%s: zlib could not compress the image", dir, name);
+    size_t len;
+    GlmError e;
+    int rc = png_encode(work, &len, s->rgb, s->size, s->size, PNG_LEVEL_FAST, &e);
+    if (rc) return glm_fail(err, rc, "%s/%s: %s", dir, name, e.msg);
     OutFile o;
-    int rc = out_open(&o, dir, name, err);
-    if (rc) return rc;
-    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    uint8_t ihdr[13];
-    put_be32(ihdr, (uint32_t)S);
-    put_be32(ihdr + 4, (uint32_t)S);
-    ihdr[8] = 8;    /* bits per channel */
-    ihdr[9] = 2;    /* colour type: RGB */
-    ihdr[10] = 0;   /* deflate */
-    ihdr[11] = 0;   /* adaptive filtering (per-row filter byte) */
-    ihdr[12] = 0;   /* no interlace */
-    if (fwrite(sig, 1, 8, o.f) != 8) o.failed = 1;
-    png_chunk(&o, "IHDR", ihdr, 13);
-    png_chunk(&o, "IDAT", z, (uint32_t)z_len);
-    png_chunk(&o, "IEND", NULL, 0);
+    if ((rc = out_open(&o, dir, name, err))) return rc;
+    if (fwrite(work, 1, len, o.f) != len) o.failed = 1;
     return out_close(&o, err);
 }
 
@@ -1105,7 +1046,7 @@ static int write_scenes(const char *tmp, const SceneGenParams *p, SceneProgressF
     memset(&test_set, 0, sizeof test_set);
     Scene sc;
     memset(&sc, 0, sizeof sc);
-    uint8_t *work = NULL;   /* PNG rows and deflate output, reused */
+    uint8_t *work = NULL;   /* png_encode's work buffer, reused */
     OutFile files[7];   /* captions, objects, train, val, test, sources, info */
     memset(files, 0, sizeof files);
     int rc = GLM_OK;
@@ -1119,7 +1060,7 @@ static int write_scenes(const char *tmp, const SceneGenParams *p, SceneProgressF
         if (counts[2] > 0 && (rc = fashion_load(&test_set, p->fashion_dir, "t10k", err))) goto done;
     }
     if ((rc = scene_init(&sc, p->size, err))) goto done;
-    work = glm_malloc_array(png_work_size(p->size), 1);
+    work = glm_malloc_array(png_work_size(p->size, p->size), 1);
     if (!work) {
         rc = glm_fail(err, GLM_ENOMEM, "out of memory");
         goto done;
