@@ -18,8 +18,9 @@
  * deflate is slower and compresses less. Measured on this machine for
  * `glimpse data shapes --count 10000 --seed 1` (64x64 scenes, median of 3):
  * 9.75 s and 6.8 KB per image through stb_image_write, 4.6 s and 4.6 KB
- * here at PNG_LEVEL_FAST. On the demo heatmaps PNG_LEVEL_SMALL gives files
- * 15 % smaller than stb_image_write's.
+ * here at PNG_LEVEL_FAST. On the demo heatmaps (`make demo`) PNG_LEVEL_SMALL
+ * gives files 15-18 % smaller than stb_image_write's, and glimpse-heatmap
+ * ran in 0.23 s instead of 0.6 s.
  *
  * Not here: reading PNGs (image.h, through stb_image), opening or writing
  * files (the callers do: fileio_write, or the data set writer's own files).
