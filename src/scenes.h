@@ -24,15 +24,14 @@
  * true, and the checker judges stated relations with the same function.
  *
  * What this module does not do: read captions.tsv or split lists (dataset.h
- * does), tokenize (text.h), or decide what a model's attention means (eval).
+ * does) or objects.tsv (dataset_objects.h), tokenize (text.h), or decide
+ * what a model's attention means (eval).
  *
- * Usage (checking one caption):
- *     SceneObjectSet set;  GlmError err;
- *     if (scene_objects_load(&set, "data/shapes", &err)) ...;
- *     int n;  const SceneObject *objs = scene_objects_find(&set, "shapes_000001.png", &n);
+ * Usage (checking one caption; a data set's objects come from
+ * dataset_objects.h):
+ *     int n;  const SceneObject *objs = dataset_objects_find(&set, "shapes_000001.png", &n);
  *     SceneCheck ck;
  *     scene_check_caption(&ck, objs, n, toks, n_toks);  // ck.correct, ck.n_correct, ck.noun_tok[]
- *     scene_objects_free(&set);
  */
 #ifndef GLIMPSE_SCENES_H
 #define GLIMPSE_SCENES_H
@@ -75,29 +74,6 @@ typedef struct {
     char words[SCENE_WORDS_LEN];  /* noun phrase without article: "small red circle", "bag" */
     SceneBox box;
 } SceneObject;
-
-/* Every object of a data set's objects.tsv, grouped by image. */
-typedef struct {
-    char *name;        /* image name as in captions.tsv, e.g. "shapes_000001.png" */
-    int first, count;  /* its objects are objects[first .. first + count), by object id */
-} SceneImageObjects;
-
-typedef struct {
-    int n_images;
-    SceneImageObjects *images;   /* (n_images) sorted by name */
-    int n_objects;
-    SceneObject *objects;        /* (n_objects) */
-} SceneObjectSet;
-
-/* Reads DIR/objects.tsv. Each line is NAME<TAB>ID<TAB>WORDS<TAB>x0 y0 x1 y1;
- * an image's ids must be 0..n-1 (any line order), n <= SCENE_MAX_OBJECTS,
- * the words a noun phrase of known words, the box non-empty. Returns GLM_OK,
- * GLM_EIO (cannot open/read), GLM_EINPUT ("FILE:LINE: reason"), GLM_ENOMEM;
- * on failure *out owns nothing. Free with scene_objects_free. */
-int scene_objects_load(SceneObjectSet *out, const char *dir, GlmError *err);
-/* The objects of image `name` (*n of them) or NULL (and *n = 0). */
-const SceneObject *scene_objects_find(const SceneObjectSet *set, const char *name, int *n);
-void scene_objects_free(SceneObjectSet *set);
 
 /* 1 when words is a noun phrase the checker understands (known attribute
  * words, each kind once, then exactly one noun, last). */

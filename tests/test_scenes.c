@@ -6,6 +6,7 @@
 
 #include <stb_image.h>
 
+#include "dataset_objects.h"
 #include "scenes.h"
 #include "test.h"
 
@@ -65,9 +66,9 @@ static int gen(const char *dir, SceneKind kind, int count, uint64_t seed)
 static int check_all_references(const char *dir)
 {
     char path[600];
-    SceneObjectSet set;
+    DatasetObjects set;
     GlmError err = {0};
-    if (scene_objects_load(&set, dir, &err)) {
+    if (dataset_objects_load(&set, dir, &err)) {
         test_failed(__FILE__, __LINE__, "objects: %s", err.msg);
         return 0;
     }
@@ -75,7 +76,7 @@ static int check_all_references(const char *dir)
     size_t len;
     char *s = test_slurp(path, &len);
     if (!s) {
-        scene_objects_free(&set);
+        dataset_objects_free(&set);
         return 0;
     }
     int checked = 0;
@@ -88,7 +89,7 @@ static int check_all_references(const char *dir)
         }
         *hash = 0;
         int n;
-        const SceneObject *objs = scene_objects_find(&set, line, &n);
+        const SceneObject *objs = dataset_objects_find(&set, line, &n);
         if (!objs) {
             test_failed(__FILE__, __LINE__, "%s has captions but no objects", line);
             continue;
@@ -104,7 +105,7 @@ static int check_all_references(const char *dir)
         checked++;
     }
     free(s);
-    scene_objects_free(&set);
+    dataset_objects_free(&set);
     return checked;
 }
 
@@ -361,9 +362,9 @@ TEST(scenes_png_pixels_match_the_boxes)
 {
     char dir[512], path[700];
     REQUIRE(gen(tpath(dir, sizeof dir, "pix"), SCENE_KIND_SHAPES, 30, 3) == GLM_OK);
-    SceneObjectSet set;
+    DatasetObjects set;
     GlmError err = {0};
-    REQUIRE(scene_objects_load(&set, dir, &err) == GLM_OK);
+    REQUIRE(dataset_objects_load(&set, dir, &err) == GLM_OK);
     CHECK_EQ_INT(set.n_images, 30);
     for (int im = 0; im < set.n_images; im++) {
         snprintf(path, sizeof path, "%s/images/%s", dir, set.images[im].name);
@@ -373,7 +374,7 @@ TEST(scenes_png_pixels_match_the_boxes)
         CHECK_EQ_INT(w, 64);
         CHECK_EQ_INT(h, 64);
         int n;
-        const SceneObject *objs = scene_objects_find(&set, set.images[im].name, &n);
+        const SceneObject *objs = dataset_objects_find(&set, set.images[im].name, &n);
         REQUIRE(objs && n >= 1);
         for (int j = 0; j < n; j++) {
             const SceneBox *b = &objs[j].box;
@@ -410,7 +411,7 @@ TEST(scenes_png_pixels_match_the_boxes)
     CHECK_EQ_INT(count_lines(tpath(path, sizeof path, "pix/train.txt")), 24);
     CHECK_EQ_INT(count_lines(tpath(path, sizeof path, "pix/val.txt")), 3);
     CHECK_EQ_INT(count_lines(tpath(path, sizeof path, "pix/test.txt")), 3);
-    scene_objects_free(&set);
+    dataset_objects_free(&set);
 }
 
 TEST(scenes_fashion_splits_use_disjoint_photos)
@@ -435,8 +436,8 @@ TEST(scenes_fashion_splits_use_disjoint_photos)
     char *s = test_slurp(path, &len);
     REQUIRE(s);
     int rows = 0, in_split[3] = {0};
-    SceneObjectSet set;
-    REQUIRE(scene_objects_load(&set, dir, &err) == GLM_OK);
+    DatasetObjects set;
+    REQUIRE(dataset_objects_load(&set, dir, &err) == GLM_OK);
     char *save;
     for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char name[128], which[16];
@@ -444,7 +445,7 @@ TEST(scenes_fashion_splits_use_disjoint_photos)
         REQUIRE(sscanf(line, "%127s %d %15s %d %d", name, &id, which, &idx, &label) == 5);
         rows++;
         int n;
-        const SceneObject *objs = scene_objects_find(&set, name, &n);
+        const SceneObject *objs = dataset_objects_find(&set, name, &n);
         REQUIRE(objs && id < n);
         CHECK(!strcmp(objs[id].words, scene_fashion_name(label)));
         if (list_has(trainl, name)) {
@@ -463,79 +464,10 @@ TEST(scenes_fashion_splits_use_disjoint_photos)
         }
     }
     free(s);
-    scene_objects_free(&set);
+    dataset_objects_free(&set);
     CHECK(rows >= 80 && rows <= 120);
     CHECK(in_split[0] > 0 && in_split[1] > 0 && in_split[2] > 0);
     CHECK_EQ_INT(check_all_references(dir), 40 * SCENE_N_REFS);
-}
-
-/* ---- objects.tsv ----------------------------------------------------- */
-
-static int load_objects_text(SceneObjectSet *set, const char *sub, const char *text, GlmError *err)
-{
-    char dir[512], path[700];
-    tpath(dir, sizeof dir, sub);
-    if (test_run("mkdir -p '%s'", dir) != 0) return -1;
-    snprintf(path, sizeof path, "%s/objects.tsv", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    fputs(text, f);
-    fclose(f);
-    return scene_objects_load(set, dir, err);
-}
-
-TEST(scenes_objects_load_groups_and_sorts)
-{
-    SceneObjectSet set;
-    GlmError err = {0};
-    int rc = load_objects_text(&set, "obj_ok",
-                               "b.png\t1\tlarge red cross\t10 10 30 30\n"
-                               "a.png\t0\tbag\t1 2 3 4\n"
-                               "\n"
-                               "b.png\t0\tsmall blue circle\t40 40 52 52\r\n",
-                               &err);
-    REQUIRE(rc == GLM_OK);
-    CHECK_EQ_INT(set.n_images, 2);
-    CHECK_EQ_INT(set.n_objects, 3);
-    int n;
-    const SceneObject *o = scene_objects_find(&set, "b.png", &n);
-    REQUIRE(o && n == 2);
-    CHECK(!strcmp(o[0].words, "small blue circle"));
-    CHECK_EQ_INT(o[0].box.x1, 52);
-    CHECK(!strcmp(o[1].words, "large red cross"));
-    o = scene_objects_find(&set, "a.png", &n);
-    CHECK(o && n == 1);
-    CHECK(scene_objects_find(&set, "c.png", &n) == NULL && n == 0);
-    scene_objects_free(&set);
-}
-
-TEST(scenes_objects_load_rejects_bad_lines)
-{
-    static const struct {
-        const char *text, *want;
-    } cases[] = {
-        {"a.png\t0\tbag\n", "objects.tsv:1: 3 fields"},
-        {"a.png\t0\tbag\t1 2 3 4\na.png\tx\tbag\t1 2 3 4\n", "objects.tsv:2: object id 'x'"},
-        {"a.png\t0\tpink elephant\t1 2 3 4\n", "objects.tsv:1: object words 'pink elephant'"},
-        {"a.png\t0\tbag\t1 2 3\n", "objects.tsv:1: box '1 2 3'"},
-        {"a.png\t0\tbag\t5 2 3 4\n", "objects.tsv:1: box '5 2 3 4' is empty"},
-        {"a.png\t0\tbag\t1 2 3 4\na.png\t0\tboot\t1 2 3 4\n", "object id 0, want 1"},
-        {"a.png\t1\tbag\t1 2 3 4\n", "objects.tsv:1: image a.png: object id 1, want 0"},
-        {"\t0\tbag\t1 2 3 4\n", "objects.tsv:1: empty image name"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        SceneObjectSet set;
-        GlmError err = {0};
-        char sub[32];
-        snprintf(sub, sizeof sub, "obj_bad%zu", i);
-        CHECK_EQ_INT(load_objects_text(&set, sub, cases[i].text, &err), GLM_EINPUT);
-        CHECK_STR_CONTAINS(err.msg, cases[i].want);
-        CHECK(set.images == NULL && set.n_images == 0);
-    }
-    SceneObjectSet set;
-    GlmError err = {0};
-    CHECK_EQ_INT(scene_objects_load(&set, tpath((char[512]){0}, 512, "no_such_dir"), &err), GLM_EIO);
-    CHECK_STR_CONTAINS(err.msg, "objects.tsv");
 }
 
 /* ---- the command line ------------------------------------------------ */
