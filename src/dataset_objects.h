@@ -37,9 +37,12 @@ typedef struct {
 
 /* Reads DIR/objects.tsv. Each line is NAME<TAB>ID<TAB>WORDS<TAB>x0 y0 x1 y1;
  * an image's ids must be 0..n-1 (any line order), n <= SCENE_MAX_OBJECTS,
- * the words a noun phrase of known words, the box non-empty. Returns GLM_OK,
- * GLM_EIO (cannot open/read), GLM_EINPUT ("FILE:LINE: reason"), GLM_ENOMEM;
- * on failure *out owns nothing. Free with dataset_objects_free. */
+ * the words a noun phrase of known words, the box non-empty; blank lines
+ * are skipped, a trailing '\r' is dropped. Returns GLM_OK, GLM_EINPUT (the
+ * file is missing, not a regular file or over FILEIO_TEXT_MAX, as for every
+ * file fileio_read reads; or a bad line: "FILE:LINE: reason"), GLM_EIO (a
+ * read failed), GLM_ENOMEM; on failure *out owns nothing. Free with
+ * dataset_objects_free. */
 int dataset_objects_load(DatasetObjects *out, const char *dir, GlmError *err);
 /* The objects of image `name` (*n of them) or NULL (and *n = 0). */
 const SceneObject *dataset_objects_find(const DatasetObjects *set, const char *name, int *n);

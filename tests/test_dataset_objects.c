@@ -76,6 +76,19 @@ TEST(dataset_objects_load_rejects_bad_lines)
     }
     DatasetObjects set;
     GlmError err = {0};
-    CHECK_EQ_INT(dataset_objects_load(&set, tpath((char[512]){0}, 512, "no_such_dir"), &err), GLM_EIO);
+    /* A missing file is bad input, as for every file fileio_read reads. */
+    CHECK_EQ_INT(dataset_objects_load(&set, tpath((char[512]){0}, 512, "no_such_dir"), &err), GLM_EINPUT);
     CHECK_STR_CONTAINS(err.msg, "objects.tsv");
+    CHECK(set.images == NULL && set.n_images == 0);
+    /* A NUL byte inside a line (which the field parser would stop at). */
+    char dir[512], path[700];
+    tpath(dir, sizeof dir, "obj_nul");
+    REQUIRE(test_run("mkdir -p '%s'", dir) == 0);
+    snprintf(path, sizeof path, "%s/objects.tsv", dir);
+    static const char nul_line[] = "a.png\t0\tbag\t1 2 3 4\n"
+                                   "b.png\t0\tbag\t1 2 3 4\0junk\n";
+    REQUIRE(test_write(path, nul_line, sizeof nul_line - 1));
+    CHECK_EQ_INT(dataset_objects_load(&set, dir, &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "objects.tsv:2: NUL byte");
+    CHECK(set.images == NULL && set.n_images == 0);
 }
