@@ -5,7 +5,7 @@
  *
  * Not here: what the words mean (scenes.c checks them with
  * scene_words_valid), captions and splits (dataset.c), writing the file
- * (the data set writer).
+ * (scene_dataset.c).
  */
 #include "dataset_objects.h"
 

@@ -14,7 +14,7 @@
  * caption metrics only (cli_load_objects decides).
  *
  * Not here: captions and splits (dataset.h), what the words mean and the
- * checker (scenes.h), writing objects.tsv (the data set writer).
+ * checker (scenes.h), writing objects.tsv (scene_dataset.h).
  */
 #ifndef GLIMPSE_DATASET_OBJECTS_H
 #define GLIMPSE_DATASET_OBJECTS_H
