@@ -138,7 +138,7 @@ int cli_load_split(Dataset *out, const CliData *d, const char *split, int allow_
     return GLM_OK;
 }
 
-int cli_load_objects(SceneObjectSet *out, const CliData *d, int *have)
+int cli_load_objects(DatasetObjects *out, const CliData *d, int *have)
 {
     *have = 0;
     if (!d->data_dir) return GLM_OK;
@@ -146,7 +146,7 @@ int cli_load_objects(SceneObjectSet *out, const CliData *d, int *have)
     snprintf(path, sizeof path, "%s/objects.tsv", d->data_dir);
     if (access(path, F_OK) != 0) return GLM_OK;
     GlmError err = {0};
-    int rc = scene_objects_load(out, d->data_dir, &err);
+    int rc = dataset_objects_load(out, d->data_dir, &err);
     if (rc) return cli_error("%s", err.msg), rc;
     *have = 1;
     return GLM_OK;

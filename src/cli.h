@@ -11,8 +11,8 @@
 
 #include "common.h"
 #include "dataset.h"
+#include "dataset_objects.h"
 #include "features.h"
-#include "scenes.h"
 
 /* The beam width of caption, eval and glimpse-heatmap: one default, so that
  * eval's scores describe what caption prints and the heatmap shows it. */
@@ -89,7 +89,7 @@ int cli_load_split(Dataset *out, const CliData *d, const char *split, int allow_
 /* For --data DIR with an objects.tsv (a generated data set): loads the
  * ground truth into *out and sets *have; else *have = 0. Prints the error
  * and returns its code on failure. */
-int cli_load_objects(SceneObjectSet *out, const CliData *d, int *have);
+int cli_load_objects(DatasetObjects *out, const CliData *d, int *have);
 
 int cmd_regions(int argc, char **argv);
 int cmd_data(int argc, char **argv);

@@ -1,9 +1,10 @@
 /* cmd_data.c - `glimpse data shapes|fashion`: writes a synthetic data set
  * (docs/data-format.md) with known ground truth.
  *
- * Only options, progress and the summary line live here; drawing, captions
- * and the atomic directory writing are in scenes.c. It does not read or
- * convert caption files of real data sets (train/eval take those directly).
+ * Only options, progress and the summary line live here; the atomic
+ * directory writing is scene_dataset.c, drawing scene_draw.c, captions
+ * scenes.c. It does not read or convert caption files of real data sets
+ * (train/eval take those directly).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,7 +12,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "scenes.h"
+#include "idx.h"
+#include "rng.h"
+#include "scene_dataset.h"
+#include "scene_draw.h"
 
 static void help(void)
 {

@@ -95,7 +95,7 @@ int cmd_eval(int argc, char **argv)
     GlmError err = {0};
     Model model = {0};
     Dataset d = {0};
-    SceneObjectSet objects = {0};
+    DatasetObjects objects = {0};
     float *x = NULL;
     int *sizes = NULL, have_objects = 0, status = 1, rc;
     /* --out: the captions are collected in memory, then written whole */
@@ -165,7 +165,7 @@ done:
     free(out_buf);
     free(x);
     free(sizes);
-    scene_objects_free(&objects);
+    dataset_objects_free(&objects);
     dataset_free(&d);
     model_free(&model);
     return status;

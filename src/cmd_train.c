@@ -12,8 +12,8 @@
 
 #include "cli.h"
 #include "dataset.h"
+#include "dataset_objects.h"
 #include "evaluate.h"
-#include "scenes.h"
 #include "checkpoint.h"
 #include "train.h"
 #include "vocab.h"
@@ -280,7 +280,7 @@ int cmd_train(int argc, char **argv)
     Model model = {0};
     Vocab vocab = {0};
     Dataset train = {0}, val = {0};
-    SceneObjectSet objects = {0};
+    DatasetObjects objects = {0};
     Trainer tr = {0};
     float *x = NULL, *vx = NULL;
     int *sizes = NULL, *vsizes = NULL, have_val = 0, have_objects = 0, rc, status = 1;
@@ -446,7 +446,7 @@ done:
     free(vx);
     free(sizes);
     free(vsizes);
-    scene_objects_free(&objects);
+    dataset_objects_free(&objects);
     dataset_free(&train);
     dataset_free(&val);
     vocab_free(&vocab);

@@ -9,7 +9,7 @@
  * the Dataset with each image's captions consecutive. Strings live in one
  * arena, so a split of any size costs a handful of allocations.
  *
- * Not here: decoding images (image.h), objects.tsv (the generators' module),
+ * Not here: decoding images (image.h), objects.tsv (dataset_objects.c),
  * tokenization rules (text.h), printing (the caller prints d->messages).
  */
 #include "dataset.h"

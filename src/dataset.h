@@ -14,8 +14,8 @@
  * Formats:
  *  - a data directory (docs/data-format.md): DIR/captions.tsv in the Flickr8k
  *    token format, DIR/images/NAME, and DIR/train.txt, val.txt, test.txt
- *    (image names, one per line) choosing the split; objects.tsv is not read
- *    here.
+ *    (image names, one per line) choosing the split; objects.tsv is read by
+ *    dataset_objects.h.
  *  - a Flickr8k token file: lines "NAME#k<TAB>caption" (k a decimal number,
  *    several references per image), images in IMAGES/NAME.
  *  - a COCO captions JSON (captions_train2014.json): images[].id/file_name,

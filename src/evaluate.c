@@ -63,7 +63,7 @@ void eval_caption_text(char *out, size_t cap, const Model *m, const int32_t *ids
 }
 
 int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, const int *sizes,
-             const SceneObjectSet *objs, int beam, FILE *captions_out, GlmError *err)
+             const DatasetObjects *objs, int beam, FILE *captions_out, GlmError *err)
 {
     memset(out, 0, sizeof *out);
     const double t0 = glm_seconds();
@@ -91,7 +91,7 @@ int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, 
             if (captions_out) fprintf(captions_out, "%s\t%s\n", im->name, text);
             rc = metrics_corpus_add(corpus, im->name, text, d->captions + im->first, im->n_captions, err);
             int n_obj;
-            const SceneObject *o = objs ? scene_objects_find(objs, im->name, &n_obj) : NULL;
+            const SceneObject *o = objs ? dataset_objects_find(objs, im->name, &n_obj) : NULL;
             if (!o) continue;
             int nt = GLM_MIN(r->len, (int)(sizeof toks / sizeof toks[0]));
             for (int i = 0; i < nt; i++) toks[i] = m->words[r->words[i]];

@@ -19,6 +19,7 @@
 
 #include "common.h"
 #include "dataset.h"
+#include "dataset_objects.h"
 #include "metrics.h"
 #include "model.h"
 #include "scenes.h"
@@ -51,7 +52,7 @@ int eval_grounded(const FeatConfig *cfg, int region, int w, int h, const SceneBo
  * for plain caption data. captions_out: if not NULL, gets NAME<TAB>caption
  * per image. */
 int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, const int *sizes,
-             const SceneObjectSet *objs, int beam, FILE *captions_out, GlmError *err);
+             const DatasetObjects *objs, int beam, FILE *captions_out, GlmError *err);
 
 /* Joins the words of ids[0..n) with spaces into out (cap bytes). */
 void eval_caption_text(char *out, size_t cap, const Model *m, const int32_t *ids, int n);

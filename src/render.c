@@ -1,12 +1,13 @@
 /* render.c - the drawing primitives of render.h: canvas, nearest-neighbour
  * image blits, bilinear heat upsampling, the colour map, text through
- * stb_truetype (or the built-in stb_easy_font), PNG output through
- * stb_image_write, written by fileio_write (atomic).
+ * stb_truetype (or the built-in stb_easy_font), PNG output through png.h,
+ * written by fileio_write (atomic).
  *
  * Not here: anything that knows about captions or attention (heatmap.c). */
 #include "render.h"
 
 #include "fileio.h"
+#include "png.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <stb_image_write.h>
 #include <stb_truetype.h>
 
 /* stb_easy_font is header-only: every function is static and we use only
@@ -446,26 +446,26 @@ int render_legend(Canvas *c, const RenderFont *f, int x, int y, int w, int h, in
 
 /* ==== output ============================================================= */
 
-/* A growing byte buffer for stbi_write_png_to_func (stbi_write_png_to_mem
- * is in libstb.so but not in the header's public API). */
-/* stb_image_write's callback: append to a GlmBuf. */
-static void buf_append(void *ctx, void *data, int size)
-{
-    if (size > 0) glm_buf_put(ctx, data, (size_t)size);
-}
-
 unsigned char *render_png_bytes(const Canvas *c, int *len, GlmError *err)
 {
-    GlmBuf b = {0};
     *len = 0;
-    if (!stbi_write_png_to_func(buf_append, &b, c->w, c->h, 3, c->px, c->w * 3) || b.failed ||
-        b.len > (size_t)INT32_MAX) {
-        glm_buf_free(&b);
+    /* canvas_init's limits keep every canvas well inside png.h's and the
+     * PNG below 2 GB, so the only failure left is memory. */
+    size_t cap = png_work_size(c->w, c->h), n;
+    uint8_t *work = cap ? malloc(cap) : NULL;
+    if (!work) {
         glm_fail(err, GLM_ENOMEM, "out of memory encoding a %dx%d PNG", c->w, c->h);
         return NULL;
     }
-    *len = (int)b.len;
-    return b.data;
+    if (png_encode(work, &n, c->px, c->w, c->h, PNG_LEVEL_SMALL, err) != GLM_OK) {
+        free(work);
+        return NULL;
+    }
+    GLM_ASSERT(n <= (size_t)INT32_MAX);
+    /* The PNG is work[0 .. n); the rest was scratch. */
+    uint8_t *png = realloc(work, n);
+    *len = (int)n;
+    return png ? png : work;
 }
 
 int render_write_png(const char *path, const Canvas *c, GlmError *err)

@@ -129,8 +129,8 @@ int render_legend(Canvas *c, const RenderFont *f, int x, int y, int w, int h, in
 
 /* ---- output ----------------------------------------------------------- */
 
-/* PNG bytes of the canvas in a malloc'd buffer (*len bytes; caller frees).
- * NULL with GLM_ENOMEM. */
+/* PNG bytes of the canvas (png.h at PNG_LEVEL_SMALL) in a malloc'd buffer
+ * (*len bytes; caller frees). NULL with GLM_ENOMEM. */
 unsigned char *render_png_bytes(const Canvas *c, int *len, GlmError *err);
 /* Writes the canvas as a PNG with fileio_write (fileio.h): atomic, never
  * half written; GLM_EINPUT for a bad path, GLM_EIO when writing fails. */

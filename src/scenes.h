@@ -1,12 +1,14 @@
-/* scenes.h - synthetic data sets with known ground truth: shape scenes and
- * Fashion-MNIST scenes, their captions, and the caption checker.
+/* scenes.h - the language of the synthetic scenes: their words, the
+ * relation rule, the caption grammar that writes five references, and the
+ * checker that reads a caption back against the objects.
  *
- * A scene is a small RGB picture with a few objects, each described by its
+ * A scene is a small picture with a few objects, each described by its
  * noun-phrase words ("small red circle", "bag") and its pixel box. From the
  * objects alone this module derives five reference captions (a small
  * grammar, below) and, inversely, checks whether any caption describes the
  * objects: that is what `glimpse eval` reports as semantic accuracy and
  * object accuracy, and where it learns which token names which object.
+ * Everything here is pure: no pixels, no files, no randomness.
  *
  * Caption grammar (generated and accepted; docs/data-format.md has examples):
  *     caption := [prefix] NP (REL NP)*
@@ -23,25 +25,21 @@
  * (| |dx| - |dy| | below a margin), so every relation they state is clearly
  * true, and the checker judges stated relations with the same function.
  *
- * What this module does not do: read captions.tsv or split lists (dataset.h
- * does), tokenize (text.h), or decide what a model's attention means (eval).
+ * What this module does not do: draw or lay out scenes (scene_draw.h),
+ * write data sets (scene_dataset.h), read captions.tsv or split lists
+ * (dataset.h) or objects.tsv (dataset_objects.h), tokenize (text.h), or
+ * decide what a model's attention means (evaluate.h).
  *
- * Usage (checking one caption):
- *     SceneObjectSet set;  GlmError err;
- *     if (scene_objects_load(&set, "data/shapes", &err)) ...;
- *     int n;  const SceneObject *objs = scene_objects_find(&set, "shapes_000001.png", &n);
+ * Usage (checking one caption; a data set's objects come from
+ * dataset_objects.h):
+ *     int n;  const SceneObject *objs = dataset_objects_find(&set, "shapes_000001.png", &n);
  *     SceneCheck ck;
  *     scene_check_caption(&ck, objs, n, toks, n_toks);  // ck.correct, ck.n_correct, ck.noun_tok[]
- *     scene_objects_free(&set);
  */
 #ifndef GLIMPSE_SCENES_H
 #define GLIMPSE_SCENES_H
 
-#include <stdint.h>
-
 #include "common.h"
-#include "idx.h"
-#include "rng.h"
 
 #define SCENE_MAX_OBJECTS 8     /* per image, in objects.tsv and the checker */
 #define SCENE_WORDS_LEN 64      /* an object's words, NUL included */
@@ -76,28 +74,19 @@ typedef struct {
     SceneBox box;
 } SceneObject;
 
-/* Every object of a data set's objects.tsv, grouped by image. */
-typedef struct {
-    char *name;        /* image name as in captions.tsv, e.g. "shapes_000001.png" */
-    int first, count;  /* its objects are objects[first .. first + count), by object id */
-} SceneImageObjects;
+/* ---- lexicon --------------------------------------------------------- */
 
-typedef struct {
-    int n_images;
-    SceneImageObjects *images;   /* (n_images) sorted by name */
-    int n_objects;
-    SceneObject *objects;        /* (n_objects) */
-} SceneObjectSet;
+/* The words by index: a generator picks indices, the words come from here.
+ * Shape nouns come first among the nouns, in this order. */
+#define SCENE_N_SIZES 2     /* "small", "large" */
+#define SCENE_N_COLOURS 6   /* "red", "green", "blue", "yellow", "purple", "orange" */
+enum { SCENE_SHAPE_CIRCLE, SCENE_SHAPE_SQUARE, SCENE_SHAPE_TRIANGLE, SCENE_SHAPE_CROSS, SCENE_N_SHAPES };
 
-/* Reads DIR/objects.tsv. Each line is NAME<TAB>ID<TAB>WORDS<TAB>x0 y0 x1 y1;
- * an image's ids must be 0..n-1 (any line order), n <= SCENE_MAX_OBJECTS,
- * the words a noun phrase of known words, the box non-empty. Returns GLM_OK,
- * GLM_EIO (cannot open/read), GLM_EINPUT ("FILE:LINE: reason"), GLM_ENOMEM;
- * on failure *out owns nothing. Free with scene_objects_free. */
-int scene_objects_load(SceneObjectSet *out, const char *dir, GlmError *err);
-/* The objects of image `name` (*n of them) or NULL (and *n = 0). */
-const SceneObject *scene_objects_find(const SceneObjectSet *set, const char *name, int *n);
-void scene_objects_free(SceneObjectSet *set);
+const char *scene_size_word(int size);       /* size in [0, SCENE_N_SIZES) */
+const char *scene_colour_word(int colour);   /* colour in [0, SCENE_N_COLOURS) */
+const char *scene_shape_word(int shape);     /* shape in [0, SCENE_N_SHAPES) */
+/* The word for Fashion-MNIST class c (one token each: "top", ..., "boot"). */
+const char *scene_fashion_name(int c);
 
 /* 1 when words is a noun phrase the checker understands (known attribute
  * words, each kind once, then exactly one noun, last). */
@@ -137,76 +126,5 @@ void scene_check_caption(SceneCheck *out, const SceneObject *objs, int n_objs,
                          const char *const *toks, int n_toks);
 /* The same on raw text, tokenized with text_tokenize (at most 64 tokens). */
 void scene_check_text(SceneCheck *out, const SceneObject *objs, int n_objs, const char *caption);
-
-/* ---- scene generation ------------------------------------------------ */
-
-/* One generated scene. */
-typedef struct {
-    int size;                               /* canvas side in pixels */
-    uint8_t *rgb;                           /* (size, size, 3), owned */
-    int n_objects;
-    SceneObject objects[SCENE_MAX_OBJECTS];
-    int source[SCENE_MAX_OBJECTS];          /* fashion: photo index in its IDX file; shapes: -1 */
-    int label[SCENE_MAX_OBJECTS];           /* fashion: class 0..9; shapes: -1 */
-    char captions[SCENE_N_REFS][SCENE_CAPTION_LEN];
-} Scene;
-
-#define SCENE_SHAPES_DEFAULT_SIZE 64
-#define SCENE_FASHION_DEFAULT_SIZE 96
-#define SCENE_SHAPES_MIN_SIZE 32    /* below this the small shapes stop being recognisable */
-#define SCENE_FASHION_MIN_SIZE 80   /* three 28x28 photos need room to move */
-#define SCENE_MAX_SIZE 1024
-
-/* Allocates s->rgb for a size x size canvas. GLM_EINPUT / GLM_ENOMEM. */
-int scene_init(Scene *s, int size, GlmError *err);
-void scene_free(Scene *s);
-
-/* Draws a shape scene into s (1-3 objects, distinct by size+colour+shape) with
- * its captions, using only r. */
-int scene_make_shapes(Scene *s, Rng *r, GlmError *err);
-/* Composes 2-3 photos of fs with indices in [lo, hi), distinct classes, with
- * their captions. */
-int scene_make_fashion(Scene *s, Rng *r, const FashionSet *fs, int lo, int hi, GlmError *err);
-
-/* The drawing colour of a colour word ("red", ...; before the +-6 jitter of
- * each object). Returns 0 (and leaves rgb) for an unknown word. */
-int scene_colour_rgb(uint8_t rgb[3], const char *word);
-
-/* The word for Fashion-MNIST class c (one token each: "top", ..., "boot"). */
-const char *scene_fashion_name(int c);
-
-/* ---- data sets on disk ---------------------------------------------- */
-
-typedef enum { SCENE_KIND_SHAPES, SCENE_KIND_FASHION } SceneKind;
-
-typedef struct {
-    SceneKind kind;
-    int count;              /* images */
-    uint64_t seed;
-    int size;               /* canvas side */
-    double split[3];        /* train, val, test fractions, summing to 1 */
-    const char *fashion_dir;  /* where the Fashion-MNIST .gz files are */
-} SceneGenParams;
-
-/* Defaults: 1000 images, seed RNG_DEFAULT_SEED, the kind's default size,
- * split 0.8/0.1/0.1, FASHION_DEFAULT_DIR. */
-SceneGenParams scene_gen_default_params(SceneKind kind);
-
-/* Called now and then during generation (done of total images written). */
-typedef void (*SceneProgressFn)(void *ctx, int done, int total);
-
-/* Writes the data set of docs/data-format.md into out_dir, which must not
- * exist (or be an empty directory). Everything goes to a fresh sibling
- * directory OUT.tmp-XXXXXX that is renamed to out_dir only when complete and
- * deleted on failure, so out_dir is either absent or whole. Fashion: train
- * scenes use training photos 0..90%, val scenes the last 10% of the training
- * photos, test scenes only the t10k photos. progress may be NULL. Returns
- * GLM_EINPUT for bad params or an existing out_dir, GLM_EIO for file system
- * failures, GLM_ENOMEM. */
-int scene_generate_dataset(const char *out_dir, const SceneGenParams *p, SceneProgressFn progress,
-                           void *ctx, GlmError *err);
-
-/* Train/val/test image counts for count images and the split fractions. */
-void scene_split_counts(int counts[3], int count, const double split[3]);
 
 #endif
