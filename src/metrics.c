@@ -44,23 +44,6 @@ static uint64_t hash_ngram(const int *toks, int order)
     return h;
 }
 
-/* Grows *p (elements of size el) to hold at least need elements. */
-static int grow(void **p, size_t *cap, size_t need, size_t el)
-{
-    if (need <= *cap) return GLM_OK;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) {
-        if (c > SIZE_MAX / 2) return GLM_ENOMEM;
-        c *= 2;
-    }
-    if (c > SIZE_MAX / el) return GLM_ENOMEM;
-    void *q = realloc(*p, c * el);
-    if (!q) return GLM_ENOMEM;
-    *p = q;
-    *cap = c;
-    return GLM_OK;
-}
-
 /* ---- the reference index ------------------------------------------------- */
 
 struct MetricsIndex {
@@ -232,7 +215,7 @@ static int build_work_cover(BuildWork *w, int n_ngrams)
 {
     size_t old = w->cap;
     if ((size_t)n_ngrams <= old) return GLM_OK;
-    if (grow((void **)&w->seen, &w->cap, (size_t)n_ngrams, sizeof *w->seen)) return GLM_ENOMEM;
+    if (glm_grow((void **)&w->seen, &w->cap, (size_t)n_ngrams, sizeof *w->seen)) return GLM_ENOMEM;
     for (size_t i = old; i < w->cap; i++) w->seen[i].stamp = -1;
     return GLM_OK;
 }
@@ -328,9 +311,9 @@ MetricsIndex *metrics_index_build(const MetricsSeq *refs, const int *first, int 
                         sn->local = n_local++;
                         ix->ng_df[g]++;
                         size_t need = (size_t)n_local * (size_t)nr;
-                        if (grow((void **)&w.cnt, &w.cnt_cap, need, sizeof *w.cnt)) goto nomem;
+                        if (glm_grow((void **)&w.cnt, &w.cnt_cap, need, sizeof *w.cnt)) goto nomem;
                         memset(w.cnt + (size_t)(n_local - 1) * (size_t)nr, 0, (size_t)nr * sizeof *w.cnt);
-                        if (grow((void **)&w.keys, &w.keys_cap, (size_t)n_local, sizeof *w.keys)) goto nomem;
+                        if (glm_grow((void **)&w.keys, &w.keys_cap, (size_t)n_local, sizeof *w.keys)) goto nomem;
                         w.keys[n_local - 1] = (uint64_t)g << 32 | (uint32_t)(n_local - 1);
                     }
                     w.cnt[(size_t)w.seen[g].local * (size_t)nr + (size_t)(r - r0)]++;
@@ -340,10 +323,10 @@ MetricsIndex *metrics_index_build(const MetricsSeq *refs, const int *first, int 
         /* Sorted by global id, so a candidate finds its n-grams by bisection. */
         qsort(w.keys, (size_t)n_local, sizeof *w.keys, cmp_u64);
         ix->img_ent[i] = (int)n_ent;
-        if (grow((void **)&ix->ent_g, &cap_g, n_ent + (size_t)n_local, sizeof *ix->ent_g) ||
-            grow((void **)&ix->ent_max, &cap_max, n_ent + (size_t)n_local, sizeof *ix->ent_max) ||
-            grow((void **)&ix->ent_cnt_at, &cap_at, n_ent + (size_t)n_local, sizeof *ix->ent_cnt_at) ||
-            grow((void **)&ix->ent_cnt, &cap_cnt, n_cnt + (size_t)n_local * (size_t)nr, sizeof *ix->ent_cnt))
+        if (glm_grow((void **)&ix->ent_g, &cap_g, n_ent + (size_t)n_local, sizeof *ix->ent_g) ||
+            glm_grow((void **)&ix->ent_max, &cap_max, n_ent + (size_t)n_local, sizeof *ix->ent_max) ||
+            glm_grow((void **)&ix->ent_cnt_at, &cap_at, n_ent + (size_t)n_local, sizeof *ix->ent_cnt_at) ||
+            glm_grow((void **)&ix->ent_cnt, &cap_cnt, n_cnt + (size_t)n_local * (size_t)nr, sizeof *ix->ent_cnt))
             goto nomem;
         for (int k = 0; k < n_local; k++) {
             int g = (int)(w.keys[k] >> 32), loc = (int)(uint32_t)w.keys[k];
@@ -830,9 +813,9 @@ static int strtab_intern(StrTab *t, const char *s, size_t len, int *added)
         strtab_find(t, s, len, h, &slot);
     }
     if (t->n >= INT32_MAX - 1 || len > SIZE_MAX - t->pool_len - 1) return -1;
-    if (grow((void **)&t->pool, &t->pool_cap, t->pool_len + len + 1, 1) ||
-        grow((void **)&t->off, &t->off_cap, (size_t)t->n + 1, sizeof *t->off) ||
-        grow((void **)&t->hash, &t->hash_cap, (size_t)t->n + 1, sizeof *t->hash))
+    if (glm_grow((void **)&t->pool, &t->pool_cap, t->pool_len + len + 1, 1) ||
+        glm_grow((void **)&t->off, &t->off_cap, (size_t)t->n + 1, sizeof *t->off) ||
+        glm_grow((void **)&t->hash, &t->hash_cap, (size_t)t->n + 1, sizeof *t->hash))
         return -1;
     memcpy(t->pool + t->pool_len, s, len);
     t->pool[t->pool_len + len] = 0;
@@ -907,13 +890,13 @@ static int corpus_append_text(MetricsCorpus *c, int **toks, size_t *n_toks, size
 {
     size_t len = strlen(text);
     if (len > (size_t)INT32_MAX / 2) return GLM_EINPUT;
-    if (grow((void **)&c->tokbuf, &c->tokbuf_cap, len + 1, 1) ||
-        grow((void **)&c->tokv, &c->tokv_cap, len / 2 + 1, sizeof *c->tokv))
+    if (glm_grow((void **)&c->tokbuf, &c->tokbuf_cap, len + 1, 1) ||
+        glm_grow((void **)&c->tokv, &c->tokv_cap, len / 2 + 1, sizeof *c->tokv))
         return GLM_ENOMEM;
     /* A token is at least one byte and tokens are separated, so at most
      * (len + 1) / 2 of them; nothing is ever truncated. */
     int n = text_tokenize(text, c->tokbuf, len + 1, c->tokv, (int)(len / 2 + 1), NULL);
-    if (grow((void **)toks, cap, *n_toks + (size_t)n, sizeof **toks)) return GLM_ENOMEM;
+    if (glm_grow((void **)toks, cap, *n_toks + (size_t)n, sizeof **toks)) return GLM_ENOMEM;
     for (int k = 0; k < n; k++) {
         int id = strtab_intern(&c->vocab, c->tokv[k], strlen(c->tokv[k]), NULL);
         if (id < 0) return GLM_ENOMEM;
@@ -1065,7 +1048,7 @@ static int split_lines(Line **lines, int *n_lines, char *buf, size_t len, const 
         size_t k = 0;
         while (k < l && (start[k] == ' ' || start[k] == '\t')) k++;
         if (k == l) continue;
-        if (lineno == INT32_MAX || grow((void **)&v, &cap, n + 1, sizeof *v)) {
+        if (lineno == INT32_MAX || glm_grow((void **)&v, &cap, n + 1, sizeof *v)) {
             free(v);
             return glm_fail(err, GLM_ENOMEM, "%s: out of memory", path);
         }
