@@ -1,9 +1,10 @@
 /* cmd_score.c - `glimpse score`: BLEU-1..4, CIDEr-D and ROUGE-L of a file of
  * candidate captions against a file of reference captions.
  *
- * The formulas, the tokenization and which reference tool each score
- * matches are in metrics.h; this file only reads the options, loads the two
- * files (metrics_corpus_load) and prints. It does not caption anything:
+ * The formulas and which reference tool each score matches are in
+ * metrics.h, the tokenization and the file formats in metrics_corpus.h;
+ * this file only reads the options, loads the two files
+ * (metrics_corpus_load) and prints. It does not caption anything:
  * `glimpse eval` does that.
  */
 #include <getopt.h>
@@ -11,7 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "metrics.h"
+#include "metrics_corpus.h"
 
 static void help(void)
 {

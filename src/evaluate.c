@@ -8,6 +8,7 @@
 #include "decode.h"
 #include "features.h"
 #include "image.h"
+#include "metrics_corpus.h"
 
 #define EVAL_BATCH 64   /* images decoded together */
 

@@ -1,5 +1,6 @@
 /* test_metrics.c - BLEU, CIDEr-D, ROUGE-L and the reward forms of metrics.h
- * against values from independent tools, plus `glimpse score`.
+ * (mostly fed from text through metrics_corpus.h) against values from
+ * independent tools, plus `glimpse score`.
  *
  * The expected values are in tests/data/metrics/expected.tsv, written by
  * tools/metrics_reference.py (NLTK corpus_bleu / sentence_bleu for BLEU, a
@@ -47,7 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
+#include "metrics_corpus.h"
 #include "test.h"
 
 #define DATA "tests/data/metrics/"
