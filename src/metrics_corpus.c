@@ -13,108 +13,26 @@
 
 #include "fileio.h"
 #include "text.h"
+#include "vocab.h"
 
-/* ---- the string layer ---------------------------------------------------- */
+/* ---- the corpus --------------------------------------------------------- */
 
-/* Interned strings: id -> bytes in one pool, string -> id by open
- * addressing. Offsets, not pointers, so the pool may move when it grows. */
-typedef struct {
-    char *pool;
-    size_t pool_len, pool_cap;
-    size_t *off;        /* (n) start of string id in pool (NUL-terminated) */
-    size_t off_cap;
-    uint64_t *hash;     /* (n) */
-    size_t hash_cap;
-    int n;
-    uint32_t *slots;    /* (n_slots) id + 1, 0 = empty */
-    size_t n_slots;
-} StrTab;
-
-static void strtab_free(StrTab *t)
+/* The number of s in m, where strings are numbered 0, 1, 2 ... in the order
+ * they were first interned. A new s is added; then *added (if not NULL) is
+ * set to 1 and *stored (if not NULL) gets the map's copy of it. -1 when out
+ * of memory. */
+static int intern(StrMap *m, const char *s, int *added, const char **stored)
 {
-    free(t->pool);
-    free(t->off);
-    free(t->hash);
-    free(t->slots);
-    memset(t, 0, sizeof *t);
-}
-
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ull;  /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ull;
-    }
-    return h ^ (h >> 32);
-}
-
-/* Id of s[0..len) or -1; *slot_out gets the slot where it would go. */
-static int strtab_find(const StrTab *t, const char *s, size_t len, uint64_t h, size_t *slot_out)
-{
-    if (!t->n_slots) return -1;
-    size_t mask = t->n_slots - 1, slot = (size_t)h & mask;
-    for (;; slot = (slot + 1) & mask) {
-        uint32_t v = t->slots[slot];
-        if (!v) break;
-        int id = (int)v - 1;
-        const char *k = t->pool + t->off[id];
-        if (t->hash[id] == h && !strncmp(k, s, len) && k[len] == 0) {
-            if (slot_out) *slot_out = slot;
-            return id;
-        }
-    }
-    if (slot_out) *slot_out = slot;
-    return -1;
-}
-
-static int strtab_get(const StrTab *t, const char *s, size_t len)
-{
-    return strtab_find(t, s, len, hash_bytes(s, len), NULL);
-}
-
-/* Id of s[0..len), added if new; *added (if not NULL) says which. -1 when
- * out of memory. */
-static int strtab_intern(StrTab *t, const char *s, size_t len, int *added)
-{
-    uint64_t h = hash_bytes(s, len);
-    size_t slot = 0;
-    int id = strtab_find(t, s, len, h, &slot);
+    int id = strmap_get(m, s);
     if (added) *added = id < 0;
     if (id >= 0) return id;
-    if ((size_t)t->n + 1 > t->n_slots / 2) {
-        size_t ns = t->n_slots ? t->n_slots * 2 : 64;
-        uint32_t *sl = glm_calloc_array(ns, sizeof *sl);
-        if (!sl) return -1;
-        for (int k = 0; k < t->n; k++) {
-            size_t q = (size_t)t->hash[k] & (ns - 1);
-            while (sl[q]) q = (q + 1) & (ns - 1);
-            sl[q] = (uint32_t)k + 1;
-        }
-        free(t->slots);
-        t->slots = sl;
-        t->n_slots = ns;
-        strtab_find(t, s, len, h, &slot);
-    }
-    if (t->n >= INT32_MAX - 1 || len > SIZE_MAX - t->pool_len - 1) return -1;
-    if (glm_grow((void **)&t->pool, &t->pool_cap, t->pool_len + len + 1, 1) ||
-        glm_grow((void **)&t->off, &t->off_cap, (size_t)t->n + 1, sizeof *t->off) ||
-        glm_grow((void **)&t->hash, &t->hash_cap, (size_t)t->n + 1, sizeof *t->hash))
-        return -1;
-    memcpy(t->pool + t->pool_len, s, len);
-    t->pool[t->pool_len + len] = 0;
-    id = t->n++;
-    t->off[id] = t->pool_len;
-    t->hash[id] = h;
-    t->pool_len += len + 1;
-    t->slots[slot] = (uint32_t)id + 1;
-    return id;
+    if (m->n >= (size_t)INT32_MAX - 1) return -1;
+    id = (int)m->n;
+    return strmap_put(m, s, id, stored) == GLM_OK ? id : -1;
 }
 
-static const char *strtab_str(const StrTab *t, int id) { return t->pool + t->off[id]; }
-
 struct MetricsCorpus {
-    StrTab vocab;            /* token -> id */
+    StrMap vocab;            /* token -> id */
     int n_images;
     char **names;            /* (n_images) owned copies */
     int *cand_at;            /* (n_images + 1) candidate i: cand_toks[cand_at[i]..cand_at[i+1]) */
@@ -154,7 +72,7 @@ MetricsCorpus *metrics_corpus_new(GlmError *err)
 void metrics_corpus_free(MetricsCorpus *c)
 {
     if (!c) return;
-    strtab_free(&c->vocab);
+    strmap_free(&c->vocab);
     if (c->names)
         for (int i = 0; i < c->n_images; i++) free(c->names[i]);
     free(c->names);
@@ -182,7 +100,7 @@ static int corpus_append_text(MetricsCorpus *c, int **toks, size_t *n_toks, size
     int n = text_tokenize(text, c->tokbuf, len + 1, c->tokv, (int)(len / 2 + 1), NULL);
     if (glm_grow((void **)toks, cap, *n_toks + (size_t)n, sizeof **toks)) return GLM_ENOMEM;
     for (int k = 0; k < n; k++) {
-        int id = strtab_intern(&c->vocab, c->tokv[k], strlen(c->tokv[k]), NULL);
+        int id = intern(&c->vocab, c->tokv[k], NULL, NULL);
         if (id < 0) return GLM_ENOMEM;
         (*toks)[(*n_toks)++] = id;
     }
@@ -365,7 +283,9 @@ MetricsCorpus *metrics_corpus_load(const char *refs_path, const char *cands_path
     char *rbuf = NULL, *cbuf = NULL;
     Line *rl = NULL, *cl = NULL;
     int n_rl = 0, n_cl = 0;
-    StrTab keys = {0}, rnames = {0}, cnames = {0};
+    StrMap keys = {0}, rnames = {0}, cnames = {0};
+    const char **img_name = NULL;  /* (n_img) rnames' copies of the names */
+    size_t img_name_cap = 0;
     int *ref_img = NULL, *img_first = NULL, *img_fill = NULL, *cand_img = NULL;
     const char **ref_text = NULL, **missing = NULL;
     int n_img = 0, rc = GLM_OK;
@@ -401,18 +321,25 @@ MetricsCorpus *metrics_corpus_load(const char *refs_path, const char *cands_path
                      refs_path, rl[k].line, (int)GLM_MIN(tab - s, 200), s);
             goto fail;
         }
+        *tab = 0;  /* s is now the key NAME#k, tab + 1 the caption */
         int added = 0;
-        if (strtab_intern(&keys, s, (size_t)(tab - s), &added) < 0) goto nomem;
+        if (intern(&keys, s, &added, NULL) < 0) goto nomem;
         if (!added) {
             glm_fail(err, GLM_EINPUT, "%s:%d: duplicate reference %.*s", refs_path, rl[k].line,
                      (int)GLM_MIN(tab - s, 200), s);
             goto fail;
         }
-        ref_img[k] = strtab_intern(&rnames, s, (size_t)(hash - s), NULL);
+        *hash = 0;  /* s is now the name */
+        const char *name = NULL;
+        ref_img[k] = intern(&rnames, s, &added, &name);
         if (ref_img[k] < 0) goto nomem;
+        if (added) {
+            if (glm_grow((void **)&img_name, &img_name_cap, (size_t)ref_img[k] + 1, sizeof *img_name)) goto nomem;
+            img_name[ref_img[k]] = name;
+        }
         ref_text[k] = tab + 1;
     }
-    n_img = rnames.n;
+    n_img = (int)rnames.n;
 
     /* Group the references by image (counting sort, file order kept). */
     img_first = glm_calloc_array((size_t)n_img + 1, sizeof *img_first);
@@ -441,15 +368,15 @@ MetricsCorpus *metrics_corpus_load(const char *refs_path, const char *cands_path
                      tab ? "an empty name" : "no tab");
             goto fail;
         }
+        *tab = 0;  /* s is now the name, tab + 1 the caption */
         int added = 0;
-        if (strtab_intern(&cnames, s, (size_t)(tab - s), &added) < 0) goto nomem;
+        if (intern(&cnames, s, &added, NULL) < 0) goto nomem;
         if (!added) {
             glm_fail(err, GLM_EINPUT, "%s:%d: duplicate candidate for %.*s", cands_path, cl[k].line,
                      (int)GLM_MIN(tab - s, 200), s);
             goto fail;
         }
-        *tab = 0;  /* s is now the name, tab + 1 the caption */
-        cand_img[k] = strtab_get(&rnames, s, strlen(s));
+        cand_img[k] = strmap_get(&rnames, s);
         if (cand_img[k] < 0) missing[n_missing++] = s;
         else img_fill[cand_img[k]] = 1;
     }
@@ -461,7 +388,7 @@ MetricsCorpus *metrics_corpus_load(const char *refs_path, const char *cands_path
         goto fail;
     }
     for (int i = 0; i < n_img; i++)
-        if (!img_fill[i]) missing[n_missing++] = strtab_str(&rnames, i);
+        if (!img_fill[i]) missing[n_missing++] = img_name[i];
     if (n_missing) {
         char list[GLM_ERROR_LEN];
         name_list(list, sizeof list, missing, n_missing);
@@ -489,9 +416,10 @@ done:
     free(cbuf);
     free(rl);
     free(cl);
-    strtab_free(&keys);
-    strtab_free(&rnames);
-    strtab_free(&cnames);
+    strmap_free(&keys);
+    strmap_free(&rnames);
+    strmap_free(&cnames);
+    free(img_name);
     free(ref_img);
     free(img_first);
     free(img_fill);
