@@ -34,7 +34,8 @@ static int intern(StrMap *m, const char *s, int *added, const char **stored)
 struct MetricsCorpus {
     StrMap vocab;            /* token -> id */
     int n_images;
-    char **names;            /* (n_images) owned copies */
+    const char **names;      /* (n_images) copies in name_store */
+    StrArena name_store;
     int *cand_at;            /* (n_images + 1) candidate i: cand_toks[cand_at[i]..cand_at[i+1]) */
     int *ref_first;          /* (n_images + 1) references of image i, as in metrics_index_build */
     int *ref_at;             /* (n_refs + 1) reference r: ref_toks[ref_at[r]..ref_at[r+1]) */
@@ -73,8 +74,7 @@ void metrics_corpus_free(MetricsCorpus *c)
 {
     if (!c) return;
     strmap_free(&c->vocab);
-    if (c->names)
-        for (int i = 0; i < c->n_images; i++) free(c->names[i]);
+    strarena_free(&c->name_store);
     free(c->names);
     free(c->cand_at);
     free(c->ref_first);
@@ -117,7 +117,7 @@ int metrics_corpus_add(MetricsCorpus *c, const char *name, const char *cand,
     int i = c->n_images, r0 = c->ref_first[i];
     if ((size_t)i + 1 > c->cap_images) {
         size_t cap = c->cap_images * 2;
-        char **nm = realloc(c->names, cap * sizeof *nm);
+        const char **nm = realloc(c->names, cap * sizeof *nm);
         if (!nm) goto nomem;
         c->names = nm;
         int *ca = realloc(c->cand_at, (cap + 1) * sizeof *ca);
@@ -140,18 +140,15 @@ int metrics_corpus_add(MetricsCorpus *c, const char *name, const char *cand,
     }
     /* On failure the corpus is rolled back to what it was. */
     size_t keep_c = c->n_cand_toks, keep_r = c->n_ref_toks;
-    size_t nlen = name ? strlen(name) : 0;
-    char *nm = malloc(nlen + 1);
-    if (!nm) goto nomem;
-    if (nlen) memcpy(nm, name, nlen);
-    nm[nlen] = 0;
     int rc = corpus_append_text(c, &c->cand_toks, &c->n_cand_toks, &c->cap_cand_toks, cand);
     for (int k = 0; rc == GLM_OK && k < n_refs; k++) {
         c->ref_at[r0 + k] = (int)c->n_ref_toks;
         rc = corpus_append_text(c, &c->ref_toks, &c->n_ref_toks, &c->cap_ref_toks, refs[k]);
     }
+    const char *nm = NULL;
+    if (rc == GLM_OK && !(nm = strarena_dup(&c->name_store, name ? name : "", name ? strlen(name) : 0)))
+        rc = GLM_ENOMEM;
     if (rc != GLM_OK) {
-        free(nm);
         c->n_cand_toks = keep_c;
         c->n_ref_toks = keep_r;
         if (rc == GLM_EINPUT) return glm_fail(err, GLM_EINPUT, "metrics: captions too long");
@@ -222,44 +219,108 @@ int metrics_corpus_scores(MetricsScores *out, MetricsCorpus *c, const MetricsOpt
 
 /* ---- reading reference and candidate files ------------------------------- */
 
-/* One line of an input file, NUL-terminated in place, trailing '\r' cut. */
 typedef struct {
-    char *text;
-    int line;
-} Line;
+    int image;           /* number of its NAME */
+    const char *text;    /* the caption */
+} RefLine;
 
-/* Splits buf into lines (in place), skipping blank ones; GLM_EINPUT for a
- * NUL byte. *lines is malloc'd. */
-static int split_lines(Line **lines, int *n_lines, char *buf, size_t len, const char *path, GlmError *err)
+typedef struct {
+    const char *name, *text;
+    int image;           /* -1: no reference has this name */
+} CandLine;
+
+/* What metrics_corpus_load gathers while fileio_lines walks the two files.
+ * The strings point into the file buffers, which the walk cut in place. */
+typedef struct {
+    const char *refs_path, *cands_path;
+    StrMap keys;               /* every NAME#k so far: a second one is an error */
+    StrMap images;             /* NAME -> image number, in order of first sight */
+    const char **image_name;   /* (n_images) the map's copies of the names */
+    size_t image_name_cap;
+    RefLine *refs;             /* (n_refs) in file order */
+    size_t n_refs, refs_cap;
+    StrMap cand_names;         /* every candidate NAME so far */
+    CandLine *cands;           /* (n_cands) in file order */
+    size_t n_cands, cands_cap;
+} Loader;
+
+static void loader_free(Loader *L)
 {
-    size_t n = 0, cap = 0;
-    Line *v = NULL;
-    int lineno = 0;
-    for (size_t at = 0; at < len;) {
-        char *start = buf + at;
-        char *nl = memchr(start, '\n', len - at);
-        size_t l = nl ? (size_t)(nl - start) : len - at;
-        at += l + (nl ? 1 : 0);
-        lineno++;
-        if (memchr(start, 0, l)) {
-            free(v);
-            return glm_fail(err, GLM_EINPUT, "%s:%d: NUL byte (not a text file?)", path, lineno);
-        }
-        if (l && start[l - 1] == '\r') l--;
-        start[l] = 0;
-        size_t k = 0;
-        while (k < l && (start[k] == ' ' || start[k] == '\t')) k++;
-        if (k == l) continue;
-        if (lineno == INT32_MAX || glm_grow((void **)&v, &cap, n + 1, sizeof *v)) {
-            free(v);
-            return glm_fail(err, GLM_ENOMEM, "%s: out of memory", path);
-        }
-        v[n].text = start;
-        v[n].line = lineno;
-        n++;
-    }
-    *lines = v;
-    *n_lines = (int)n;
+    strmap_free(&L->keys);
+    strmap_free(&L->images);
+    strmap_free(&L->cand_names);
+    free(L->image_name);
+    free(L->refs);
+    free(L->cands);
+}
+
+static int loader_nomem(const Loader *L, GlmError *err)
+{
+    return glm_fail(err, GLM_ENOMEM, "metrics: out of memory reading %s and %s", L->refs_path, L->cands_path);
+}
+
+static int nul_byte(GlmError *err, const char *path, int lineno)
+{
+    return glm_fail(err, GLM_EINPUT, "%s:%d: NUL byte (not a text file?)", path, lineno);
+}
+
+/* Lines of nothing but spaces and tabs are skipped, like empty ones. */
+static int is_blank(const char *s, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (s[k] != ' ' && s[k] != '\t') return 0;
+    return 1;
+}
+
+/* One line of the reference file: NAME#k<TAB>caption. */
+static int ref_line(void *ctx, char *s, size_t n, int has_nul, int lineno, GlmError *err)
+{
+    Loader *L = ctx;
+    if (has_nul) return nul_byte(err, L->refs_path, lineno);
+    if (is_blank(s, n)) return GLM_OK;
+    char *tab = memchr(s, '\t', n);
+    if (!tab)
+        return glm_fail(err, GLM_EINPUT, "%s:%d: expected NAME#k<TAB>caption, found no tab", L->refs_path, lineno);
+    size_t key_len = (size_t)(tab - s), name_len;
+    if (text_ref_key(s, key_len, &name_len) != TEXT_KEY_OK)
+        return glm_fail(err, GLM_EINPUT, "%s:%d: expected NAME#k<TAB>caption with k a number, found \"%.*s\"",
+                        L->refs_path, lineno, (int)GLM_MIN(key_len, 200), s);
+    *tab = 0;  /* s is now the key NAME#k, tab + 1 the caption */
+    int added;
+    if (intern(&L->keys, s, &added, NULL) < 0) return loader_nomem(L, err);
+    if (!added)
+        return glm_fail(err, GLM_EINPUT, "%s:%d: duplicate reference %.*s", L->refs_path, lineno,
+                        (int)GLM_MIN(key_len, 200), s);
+    s[name_len] = 0;  /* s is now the name */
+    const char *name = NULL;
+    int image = intern(&L->images, s, &added, &name);
+    if (image < 0 ||
+        glm_grow((void **)&L->image_name, &L->image_name_cap, (size_t)image + 1, sizeof *L->image_name) ||
+        glm_grow((void **)&L->refs, &L->refs_cap, L->n_refs + 1, sizeof *L->refs))
+        return loader_nomem(L, err);
+    if (added) L->image_name[image] = name;
+    L->refs[L->n_refs++] = (RefLine){image, tab + 1};
+    return GLM_OK;
+}
+
+/* One line of the candidate file: NAME<TAB>caption. */
+static int cand_line(void *ctx, char *s, size_t n, int has_nul, int lineno, GlmError *err)
+{
+    Loader *L = ctx;
+    if (has_nul) return nul_byte(err, L->cands_path, lineno);
+    if (is_blank(s, n)) return GLM_OK;
+    char *tab = memchr(s, '\t', n);
+    if (!tab || tab == s)
+        return glm_fail(err, GLM_EINPUT, "%s:%d: expected NAME<TAB>caption, found %s", L->cands_path, lineno,
+                        tab ? "an empty name" : "no tab");
+    *tab = 0;  /* s is now the name, tab + 1 the caption */
+    int added;
+    if (intern(&L->cand_names, s, &added, NULL) < 0) return loader_nomem(L, err);
+    if (!added)
+        return glm_fail(err, GLM_EINPUT, "%s:%d: duplicate candidate for %.*s", L->cands_path, lineno,
+                        (int)GLM_MIN(tab - s, 200), s);
+    if (glm_grow((void **)&L->cands, &L->cands_cap, L->n_cands + 1, sizeof *L->cands)) return loader_nomem(L, err);
+    L->cands[L->n_cands++] = (CandLine){s, tab + 1, strmap_get(&L->images, s)};
     return GLM_OK;
 }
 
@@ -277,154 +338,95 @@ static void name_list(char *out, size_t cap, const char *const *names, int n)
     if (n > shown && at < cap) snprintf(out + at, cap - at, " (and %d more)", n - shown);
 }
 
+/* GLM_EINPUT naming the candidates without references, else the images
+ * without a candidate, else GLM_OK. */
+static int check_matched(const Loader *L, GlmError *err)
+{
+    int n_img = (int)L->images.n, n_missing = 0, rc = GLM_OK;
+    const char **missing = glm_malloc_array((size_t)GLM_MAX((int)L->n_cands, n_img), sizeof *missing);
+    unsigned char *has_cand = glm_calloc_array((size_t)n_img, 1);
+    if (!missing || !has_cand) {
+        rc = loader_nomem(L, err);
+        goto done;
+    }
+    for (size_t k = 0; k < L->n_cands; k++) {
+        if (L->cands[k].image < 0) missing[n_missing++] = L->cands[k].name;
+        else has_cand[L->cands[k].image] = 1;
+    }
+    char list[GLM_ERROR_LEN];
+    if (n_missing) {
+        name_list(list, sizeof list, missing, n_missing);
+        rc = glm_fail(err, GLM_EINPUT, "%s: %d candidate%s no references in %s: %s", L->cands_path, n_missing,
+                      n_missing == 1 ? " has" : "s have", L->refs_path, list);
+        goto done;
+    }
+    for (int i = 0; i < n_img; i++)
+        if (!has_cand[i]) missing[n_missing++] = L->image_name[i];
+    if (n_missing) {
+        name_list(list, sizeof list, missing, n_missing);
+        rc = glm_fail(err, GLM_EINPUT, "%s: %d image%s references but no candidate in %s: %s", L->refs_path,
+                      n_missing, n_missing == 1 ? " has" : "s have", L->cands_path, list);
+    }
+done:
+    free(missing);
+    free(has_cand);
+    return rc;
+}
+
 MetricsCorpus *metrics_corpus_load(const char *refs_path, const char *cands_path, GlmError *err)
 {
+    Loader L = {.refs_path = refs_path, .cands_path = cands_path};
     MetricsCorpus *c = NULL;
     char *rbuf = NULL, *cbuf = NULL;
-    Line *rl = NULL, *cl = NULL;
-    int n_rl = 0, n_cl = 0;
-    StrMap keys = {0}, rnames = {0}, cnames = {0};
-    const char **img_name = NULL;  /* (n_img) rnames' copies of the names */
-    size_t img_name_cap = 0;
-    int *ref_img = NULL, *img_first = NULL, *img_fill = NULL, *cand_img = NULL;
-    const char **ref_text = NULL, **missing = NULL;
-    int n_img = 0, rc = GLM_OK;
+    int *first = NULL, *fill = NULL;
+    const char **grouped = NULL;
     size_t len;
 
-    if (fileio_read(&rbuf, &len, refs_path, FILEIO_TEXT_MAX, err)) goto fail;
-    if (split_lines(&rl, &n_rl, rbuf, len, refs_path, err)) goto fail;
-    if (fileio_read(&cbuf, &len, cands_path, FILEIO_TEXT_MAX, err)) goto fail;
-    if (split_lines(&cl, &n_cl, cbuf, len, cands_path, err)) goto fail;
-    if (n_cl == 0) {
+    if (fileio_read(&rbuf, &len, refs_path, FILEIO_TEXT_MAX, err) ||
+        fileio_lines(rbuf, len, ref_line, &L, err) ||
+        fileio_read(&cbuf, &len, cands_path, FILEIO_TEXT_MAX, err) ||
+        fileio_lines(cbuf, len, cand_line, &L, err))
+        goto fail;
+    if (L.n_cands == 0) {
         glm_fail(err, GLM_EINPUT, "%s: no candidates", cands_path);
         goto fail;
     }
+    if (check_matched(&L, err)) goto fail;
 
-    /* References: NAME#k<TAB>caption. */
-    ref_img = glm_malloc_array((size_t)n_rl, sizeof *ref_img);
-    ref_text = glm_malloc_array((size_t)n_rl, sizeof *ref_text);
-    if (!ref_img || !ref_text) goto nomem;
-    for (int k = 0; k < n_rl; k++) {
-        char *s = rl[k].text, *tab = strchr(s, '\t');
-        if (!tab) {
-            glm_fail(err, GLM_EINPUT, "%s:%d: expected NAME#k<TAB>caption, found no tab", refs_path, rl[k].line);
-            goto fail;
-        }
-        char *hash = NULL;
-        for (char *p = s; p < tab; p++)
-            if (*p == '#') hash = p;
-        int digits = hash ? (int)(tab - hash - 1) : 0;
-        for (int d = 0; d < digits; d++)
-            if (hash[1 + d] < '0' || hash[1 + d] > '9') digits = 0;
-        if (!hash || hash == s || digits == 0) {
-            glm_fail(err, GLM_EINPUT, "%s:%d: expected NAME#k<TAB>caption with k a number, found \"%.*s\"",
-                     refs_path, rl[k].line, (int)GLM_MIN(tab - s, 200), s);
-            goto fail;
-        }
-        *tab = 0;  /* s is now the key NAME#k, tab + 1 the caption */
-        int added = 0;
-        if (intern(&keys, s, &added, NULL) < 0) goto nomem;
-        if (!added) {
-            glm_fail(err, GLM_EINPUT, "%s:%d: duplicate reference %.*s", refs_path, rl[k].line,
-                     (int)GLM_MIN(tab - s, 200), s);
-            goto fail;
-        }
-        *hash = 0;  /* s is now the name */
-        const char *name = NULL;
-        ref_img[k] = intern(&rnames, s, &added, &name);
-        if (ref_img[k] < 0) goto nomem;
-        if (added) {
-            if (glm_grow((void **)&img_name, &img_name_cap, (size_t)ref_img[k] + 1, sizeof *img_name)) goto nomem;
-            img_name[ref_img[k]] = name;
-        }
-        ref_text[k] = tab + 1;
-    }
-    n_img = (int)rnames.n;
-
-    /* Group the references by image (counting sort, file order kept). */
-    img_first = glm_calloc_array((size_t)n_img + 1, sizeof *img_first);
-    img_fill = glm_calloc_array((size_t)n_img + 1, sizeof *img_fill);
-    const char **grouped = glm_malloc_array((size_t)n_rl, sizeof *grouped);
-    if (!img_first || !img_fill || !grouped) {
-        free(grouped);
-        goto nomem;
-    }
-    for (int k = 0; k < n_rl; k++) img_first[ref_img[k] + 1]++;
-    for (int i = 0; i < n_img; i++) img_first[i + 1] += img_first[i];
-    for (int k = 0; k < n_rl; k++) grouped[img_first[ref_img[k]] + img_fill[ref_img[k]]++] = ref_text[k];
-    free(ref_text);
-    ref_text = grouped;
-
-    /* Candidates: NAME<TAB>caption, matched to the reference images. */
-    cand_img = glm_malloc_array((size_t)n_cl, sizeof *cand_img);
-    missing = glm_malloc_array((size_t)GLM_MAX(n_cl, n_img), sizeof *missing);
-    if (!cand_img || !missing) goto nomem;
-    int n_missing = 0;
-    for (int i = 0; i < n_img; i++) img_fill[i] = 0;  /* now: has a candidate */
-    for (int k = 0; k < n_cl; k++) {
-        char *s = cl[k].text, *tab = strchr(s, '\t');
-        if (!tab || tab == s) {
-            glm_fail(err, GLM_EINPUT, "%s:%d: expected NAME<TAB>caption, found %s", cands_path, cl[k].line,
-                     tab ? "an empty name" : "no tab");
-            goto fail;
-        }
-        *tab = 0;  /* s is now the name, tab + 1 the caption */
-        int added = 0;
-        if (intern(&cnames, s, &added, NULL) < 0) goto nomem;
-        if (!added) {
-            glm_fail(err, GLM_EINPUT, "%s:%d: duplicate candidate for %.*s", cands_path, cl[k].line,
-                     (int)GLM_MIN(tab - s, 200), s);
-            goto fail;
-        }
-        cand_img[k] = strmap_get(&rnames, s);
-        if (cand_img[k] < 0) missing[n_missing++] = s;
-        else img_fill[cand_img[k]] = 1;
-    }
-    if (n_missing) {
-        char list[GLM_ERROR_LEN];
-        name_list(list, sizeof list, missing, n_missing);
-        glm_fail(err, GLM_EINPUT, "%s: %d candidate%s no references in %s: %s", cands_path, n_missing,
-                 n_missing == 1 ? " has" : "s have", refs_path, list);
+    /* The references grouped by image (counting sort, file order kept). */
+    size_t n_img = L.images.n;
+    first = glm_calloc_array(n_img + 1, sizeof *first);
+    fill = glm_calloc_array(n_img, sizeof *fill);
+    grouped = glm_malloc_array(L.n_refs, sizeof *grouped);
+    if (!first || !fill || !grouped) {
+        loader_nomem(&L, err);
         goto fail;
     }
-    for (int i = 0; i < n_img; i++)
-        if (!img_fill[i]) missing[n_missing++] = img_name[i];
-    if (n_missing) {
-        char list[GLM_ERROR_LEN];
-        name_list(list, sizeof list, missing, n_missing);
-        glm_fail(err, GLM_EINPUT, "%s: %d image%s references but no candidate in %s: %s", refs_path,
-                 n_missing, n_missing == 1 ? " has" : "s have", cands_path, list);
-        goto fail;
+    for (size_t k = 0; k < L.n_refs; k++) first[L.refs[k].image + 1]++;
+    for (size_t i = 0; i < n_img; i++) first[i + 1] += first[i];
+    for (size_t k = 0; k < L.n_refs; k++) {
+        int i = L.refs[k].image;
+        grouped[first[i] + fill[i]++] = L.refs[k].text;
     }
 
     if (!(c = metrics_corpus_new(err))) goto fail;
-    for (int k = 0; k < n_cl; k++) {
-        int i = cand_img[k];
-        rc = metrics_corpus_add(c, cl[k].text, cl[k].text + strlen(cl[k].text) + 1, ref_text + img_first[i],
-                                img_first[i + 1] - img_first[i], err);
-        if (rc) goto fail;
+    for (size_t k = 0; k < L.n_cands; k++) {
+        int i = L.cands[k].image;
+        if (metrics_corpus_add(c, L.cands[k].name, L.cands[k].text, grouped + first[i], first[i + 1] - first[i],
+                               err))
+            goto fail;
     }
     goto done;
 
-nomem:
-    glm_fail(err, GLM_ENOMEM, "metrics: out of memory reading %s and %s", refs_path, cands_path);
 fail:
     metrics_corpus_free(c);
     c = NULL;
 done:
+    loader_free(&L);
     free(rbuf);
     free(cbuf);
-    free(rl);
-    free(cl);
-    strmap_free(&keys);
-    strmap_free(&rnames);
-    strmap_free(&cnames);
-    free(img_name);
-    free(ref_img);
-    free(img_first);
-    free(img_fill);
-    free(cand_img);
-    free(ref_text);
-    free(missing);
+    free(first);
+    free(fill);
+    free(grouped);
     return c;
 }

@@ -42,12 +42,15 @@ void metrics_corpus_free(MetricsCorpus *c);
 int metrics_corpus_add(MetricsCorpus *c, const char *name, const char *cand,
                        const char *const *refs, int n_refs, GlmError *err);
 
-/* Reads a Flickr8k-style reference file (`NAME#k<TAB>caption` per line) and
- * a candidate file (`NAME<TAB>caption` per line) into a new corpus, in the
- * order the candidates appear. Blank lines are skipped; a trailing '\r' is
- * dropped. GLM_EIO if a file cannot be read; GLM_EINPUT with "FILE:LINE:
- * reason" for a malformed or duplicate line, and with the names for
- * candidates without references or references without a candidate. */
+/* Reads a Flickr8k-style reference file (`NAME#k<TAB>caption` per line, k
+ * a number of 1 to TEXT_KEY_MAX_DIGITS digits: text_ref_key, text.h, the
+ * rule the Flickr8k reader of dataset.h follows too) and a candidate file
+ * (`NAME<TAB>caption` per line) into a new corpus, in the order the
+ * candidates appear. Blank lines are skipped; a trailing '\r' is dropped
+ * (fileio_lines). GLM_EIO if a file cannot be read; GLM_EINPUT with
+ * "FILE:LINE: reason" for a malformed or duplicate line (the reference file
+ * is checked first), and with the names for candidates without references
+ * or references without a candidate. */
 MetricsCorpus *metrics_corpus_load(const char *refs_path, const char *cands_path, GlmError *err);
 
 int metrics_corpus_images(const MetricsCorpus *c);

@@ -515,9 +515,26 @@ TEST(score_names_unmatched_images)
     free(err);
 }
 
+/* Writes r.refs and r.cands from the given bytes and checks that glimpse
+ * score refuses them: exit 2 and an error containing want (case k). */
+static void check_score_refuses(size_t k, const char *refs, size_t refs_len, const char *cands, size_t cands_len,
+                                const char *want)
+{
+    char rpath[512], cpath[512];
+    snprintf(rpath, sizeof rpath, "%s/r.refs", test_tmpdir());
+    snprintf(cpath, sizeof cpath, "%s/r.cands", test_tmpdir());
+    REQUIRE(test_write(rpath, refs, refs_len));
+    REQUIRE(test_write(cpath, cands, cands_len));
+    int rc = test_run("%s score --refs %s --cands %s", test_glimpse_bin(), rpath, cpath);
+    if (rc != 2) test_failed(__FILE__, __LINE__, "case %zu: exit %d, want 2", k, rc);
+    char *err = read_out("err");
+    REQUIRE(err);
+    CHECK_STR_CONTAINS(err, want);
+    free(err);
+}
+
 TEST(score_reports_malformed_lines)
 {
-    const char *d = test_tmpdir();
     static const struct {
         const char *refs, *cands, *want;
     } cases[] = {
@@ -529,17 +546,34 @@ TEST(score_reports_malformed_lines)
         {"a#0\tone\n", "\tone\n", "r.cands:1: expected NAME<TAB>caption, found an empty name"},
         {"a#0\tone\n", "a\tone\r\na\ttwo\r\n", "r.cands:2: duplicate candidate for a"},
         {"a#0\tone\n", "\n  \n", "r.cands: no candidates"},
+        /* k has at most TEXT_KEY_MAX_DIGITS digits, as in the Flickr8k reader */
+        {"a#0123456789\tone\n", "a\tone\n", "r.refs:1: expected NAME#k<TAB>caption with k a number"},
     };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        write_file("r.refs", cases[k].refs);
-        write_file("r.cands", cases[k].cands);
-        int rc = test_run("%s score --refs %s/r.refs --cands %s/r.cands", test_glimpse_bin(), d, d);
-        if (rc != 2) test_failed(__FILE__, __LINE__, "case %zu: exit %d, want 2", k, rc);
-        char *err = read_out("err");
-        REQUIRE(err);
-        CHECK_STR_CONTAINS(err, cases[k].want);
-        free(err);
-    }
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        check_score_refuses(k, cases[k].refs, strlen(cases[k].refs), cases[k].cands, strlen(cases[k].cands),
+                            cases[k].want);
+}
+
+/* A NUL byte is an error naming the line, in either file, even on an
+ * otherwise blank line. */
+TEST(score_reports_nul_bytes)
+{
+    /* a string literal and its length, NULs included */
+#define BYTES(s) s, sizeof(s) - 1
+    static const struct {
+        const char *refs;
+        size_t refs_len;
+        const char *cands;
+        size_t cands_len;
+        const char *want;
+    } cases[] = {
+        {BYTES("a#0\tone\nb#0\tt\0o\n"), BYTES("a\tone\nb\ttwo\n"), "r.refs:2: NUL byte"},
+        {BYTES("\0\na#0\tone\n"), BYTES("a\tone\n"), "r.refs:1: NUL byte"},
+        {BYTES("a#0\tone\n"), BYTES("a\to\0e\n"), "r.cands:1: NUL byte"},
+    };
+#undef BYTES
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        check_score_refuses(k, cases[k].refs, cases[k].refs_len, cases[k].cands, cases[k].cands_len, cases[k].want);
 }
 
 TEST(score_usage_and_io_errors)
