@@ -314,8 +314,10 @@ MetricsIndex *metrics_index_build(const MetricsSeq *refs, const int *first, int 
                 }
             }
         }
-        /* Sorted by global id, so a candidate finds its n-grams by bisection. */
-        qsort(w.keys, (size_t)n_local, sizeof *w.keys, cmp_u64);
+        /* Sorted by global id, so a candidate finds its n-grams by bisection.
+         * References without tokens leave w.keys NULL: qsort must not see
+         * it, even with no elements. */
+        if (n_local > 1) qsort(w.keys, (size_t)n_local, sizeof *w.keys, cmp_u64);
         ix->img_ent[i] = (int)n_ent;
         if (glm_grow((void **)&ix->ent_g, &cap_g, n_ent + (size_t)n_local, sizeof *ix->ent_g) ||
             glm_grow((void **)&ix->ent_max, &cap_max, n_ent + (size_t)n_local, sizeof *ix->ent_max) ||

@@ -59,7 +59,11 @@ MetricsCorpus *metrics_corpus_new(GlmError *err)
         c->cand_at = glm_malloc_array(c->cap_images + 1, sizeof *c->cand_at);
         c->ref_first = glm_malloc_array(c->cap_images + 1, sizeof *c->ref_first);
         c->ref_at = glm_malloc_array(c->cap_refs + 1, sizeof *c->ref_at);
-        if (c->names && c->cand_at && c->ref_first && c->ref_at) {
+        /* The token arrays exist from the start, so that a caption without
+         * tokens is (array + offset, 0), never NULL + 0 (undefined). */
+        int toks_ok = !glm_grow((void **)&c->cand_toks, &c->cap_cand_toks, 64, sizeof *c->cand_toks) &&
+                      !glm_grow((void **)&c->ref_toks, &c->cap_ref_toks, 64, sizeof *c->ref_toks);
+        if (c->names && c->cand_at && c->ref_first && c->ref_at && toks_ok) {
             c->cand_at[0] = 0;
             c->ref_first[0] = 0;
             return c;

@@ -401,6 +401,42 @@ TEST(metrics_index_grows_and_stays_exact)
     metrics_index_free(ix);
 }
 
+/* References without a single token (text with no ASCII word): every
+ * image has no n-grams at all. The scores are 0, and nothing is passed to
+ * the C library that it must not get (qsort of a NULL array: UBSan, so this
+ * test bites under `make test SAN=1`). */
+TEST(metrics_references_without_tokens)
+{
+    const MetricsSeq refs[] = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
+    const int first[] = {0, 2, 3};
+    GlmError err = {0};
+    MetricsIndex *ix = metrics_index_build(refs, first, 2, &err);
+    REQUIRE(ix);
+    const int cand[] = {1, 2, 3};
+    const MetricsSeq cands[] = {{cand, 3}, {NULL, 0}};
+    MetricsScores s;
+    REQUIRE(metrics_index_scores(&s, ix, cands, NULL, &err) == GLM_OK);
+    CHECK_NEAR(s.cider, 0.0, 0.0);
+    CHECK_NEAR(s.bleu[0], 0.0, 0.0);
+    CHECK_NEAR(s.rouge_l, 0.0, 0.0);
+    MetricsScratch *sc = metrics_scratch_new(ix, 3, &err);
+    REQUIRE(sc);
+    CHECK_NEAR(metrics_cider_one(ix, sc, 0, cand, 3), 0.0, 0.0);
+    CHECK_NEAR(metrics_f1_one(ix, sc, 0, cand, 3), 0.0, 0.0);
+    metrics_scratch_free(sc);
+    metrics_index_free(ix);
+
+    MetricsCorpus *c = metrics_corpus_new(&err);
+    REQUIRE(c);
+    const char *none[] = {"\xc2\xa1 ... !", "--"};
+    REQUIRE(metrics_corpus_add(c, "a", "a dog", none, 2, &err) == GLM_OK);
+    REQUIRE(metrics_corpus_add(c, "b", "", none, 1, &err) == GLM_OK);
+    REQUIRE(metrics_corpus_scores(&s, c, NULL, &err) == GLM_OK);
+    CHECK_NEAR(s.cider, 0.0, 0.0);
+    CHECK_EQ_INT(s.images, 2);
+    metrics_corpus_free(c);
+}
+
 TEST(metrics_corpus_rejects_bad_use)
 {
     GlmError err = {0};
@@ -574,6 +610,24 @@ TEST(score_reports_nul_bytes)
 #undef BYTES
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         check_score_refuses(k, cases[k].refs, cases[k].refs_len, cases[k].cands, cases[k].cands_len, cases[k].want);
+}
+
+/* The same through the command (its sanitizer build under SAN=1): scores
+ * of 0, exit 0, nothing on stderr. */
+TEST(score_references_without_words)
+{
+    const char *d = test_tmpdir();
+    write_file("noword.refs", "a#0\t\xc2\xa1\xc2\xbf !!\nb#0\t...\n");
+    write_file("noword.cands", "a\tdog\nb\tcat\n");
+    CHECK_EQ_INT(test_run("%s score --refs %s/noword.refs --cands %s/noword.cands --json", test_glimpse_bin(), d, d),
+                 0);
+    char *out = read_out("out"), *err = read_out("err");
+    REQUIRE(out && err);
+    CHECK_STR_CONTAINS(out, "\"cider\": 0.000000000");
+    CHECK_STR_CONTAINS(out, "\"images\": 2");
+    CHECK_EQ_INT(strlen(err), 0);
+    free(out);
+    free(err);
 }
 
 TEST(score_usage_and_io_errors)
