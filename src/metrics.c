@@ -40,6 +40,13 @@ static uint64_t hash_ngram(const int *toks, int order)
 
 /* ---- the reference index ------------------------------------------------- */
 
+/* An n-gram's count in one reference of an image (ref: 0 .. refs of the
+ * image - 1). */
+typedef struct {
+    int ref;
+    int count;
+} RefCount;
+
 struct MetricsIndex {
     int n_images, n_refs;
     double log_n;              /* log(N): the idf of an n-gram no reference has */
@@ -64,12 +71,16 @@ struct MetricsIndex {
     double *ref_norm;          /* (n_refs, 4) |r| of the tf-idf vector per order */
     int max_ref_len;
 
-    /* per image: its distinct reference n-grams sorted by g, with counts */
+    /* per image: its distinct reference n-grams (entries) sorted by g, and
+     * for each entry the references of the image that contain it with
+     * their counts. Sparse: the references without it take no room, so
+     * memory grows with the reference n-grams, not with n-grams x refs. */
     int *img_ent;              /* (n_images + 1) entries of image i: img_ent[i]..img_ent[i+1]-1 */
     int *ent_g;                /* (n_ent) global id */
     int *ent_max;              /* (n_ent) largest count in any one reference (BLEU clip) */
-    int *ent_cnt;              /* (n_ent, refs of the image) count in each reference */
-    size_t *ent_cnt_at;        /* (n_ent) where the entry's counts start in ent_cnt */
+    size_t *ent_refs_at;       /* (n_ent + 1) entry k's references: ent_refs[ent_refs_at[k]..ent_refs_at[k+1]) */
+    RefCount *ent_refs;        /* (n_pairs) by entry, each entry's in ascending reference order */
+    int max_img_refs;          /* most references of one image */
 };
 
 #define SLOT_TAG(h) ((h) >> 32 << 32)
@@ -167,8 +178,8 @@ void metrics_index_free(MetricsIndex *ix)
     free(ix->img_ent);
     free(ix->ent_g);
     free(ix->ent_max);
-    free(ix->ent_cnt);
-    free(ix->ent_cnt_at);
+    free(ix->ent_refs_at);
+    free(ix->ent_refs);
     free(ix);
 }
 
@@ -186,21 +197,36 @@ typedef struct {
     int local;        /* g's entry number within that image */
 } Seen;
 
+/* One (entry, reference) count of the image being built. */
+typedef struct {
+    int local;        /* the entry, numbered by first sight */
+    int ref;          /* the reference within the image */
+    int count;
+} LocalCount;
+
 typedef struct {
     Seen *seen;       /* (cap) per global id; one struct so one cache miss */
     size_t cap;
     uint64_t *keys;   /* (keys_cap) g << 32 | local, for sorting an image's entries */
     size_t keys_cap;
-    int *cnt;         /* (cnt_cap) counts of the current image, (local, refs) */
-    size_t cnt_cap;
+    int *last;        /* (last_cap) per local entry: where in counts its latest reference's count is */
+    size_t last_cap;
+    LocalCount *counts; /* (counts_cap) the image's nonzero counts, in reference order */
+    size_t counts_cap;
+    int *rank;        /* (rank_cap) per local entry: its place among the sorted entries */
+    size_t rank_cap;
     uint64_t *hs;     /* (4 * longest reference) n-gram hashes of one reference */
+    /* the index's entry arrays: entries and (reference, count) pairs so far */
+    size_t n_ent, n_pairs, cap_g, cap_max, cap_at, cap_refs;
 } BuildWork;
 
 static void build_work_free(BuildWork *w)
 {
     free(w->seen);
     free(w->keys);
-    free(w->cnt);
+    free(w->last);
+    free(w->counts);
+    free(w->rank);
     free(w->hs);
 }
 
@@ -211,6 +237,96 @@ static int build_work_cover(BuildWork *w, int n_ngrams)
     if ((size_t)n_ngrams <= old) return GLM_OK;
     if (glm_grow((void **)&w->seen, &w->cap, (size_t)n_ngrams, sizeof *w->seen)) return GLM_ENOMEM;
     for (size_t i = old; i < w->cap; i++) w->seen[i].stamp = -1;
+    return GLM_OK;
+}
+
+/* Appends the entries of image i (its references' distinct n-grams, sorted
+ * by global id, each with the references that contain it) to ix; counts
+ * the image in the df of each. GLM_ENOMEM on failure. */
+static int index_image(MetricsIndex *ix, BuildWork *w, int i)
+{
+    int r0 = ix->img_ref[i], nr = ix->img_ref[i + 1] - r0;
+    int n_local = 0;
+    size_t n_counts = 0;
+    /* Count every n-gram of every reference: local entries numbered by
+     * first sight, one LocalCount per (entry, reference) that occurs. */
+    for (int r = r0; r < r0 + nr; r++) {
+        const int *t = ix->toks + ix->ref_tok[r];
+        int len = ix->ref_tok[r + 1] - ix->ref_tok[r];
+        /* Hash every n-gram of the reference and prefetch its slot first:
+         * the table is far larger than the cache and most lookups miss
+         * it; overlapping the misses made the build about 15% faster. */
+        uint64_t *hs = w->hs;
+        for (int order = 1, k = 0; order <= METRICS_MAX_N; order++)
+            for (int p = 0; p + order <= len; p++, k++) {
+                hs[k] = hash_ngram(t + p, order);
+                __builtin_prefetch(&ix->slots[(size_t)hs[k] & (ix->n_slots - 1)]);
+            }
+        for (int order = 1; order <= METRICS_MAX_N; order++) {
+            for (int p = 0; p + order <= len; p++) {
+                int g = ix_intern(ix, t + p, order, *hs++);
+                if (g < 0 || build_work_cover(w, ix->n_ngrams)) return GLM_ENOMEM;
+                Seen *sn = &w->seen[g];
+                if (sn->stamp != i) {
+                    sn->stamp = i;
+                    sn->local = n_local++;
+                    ix->ng_df[g]++;
+                    if (glm_grow((void **)&w->keys, &w->keys_cap, (size_t)n_local, sizeof *w->keys) ||
+                        glm_grow((void **)&w->last, &w->last_cap, (size_t)n_local, sizeof *w->last))
+                        return GLM_ENOMEM;
+                    w->keys[n_local - 1] = (uint64_t)g << 32 | (uint32_t)(n_local - 1);
+                    w->last[n_local - 1] = -1;
+                }
+                int *last = &w->last[sn->local];
+                if (*last < 0 || w->counts[*last].ref != r - r0) {
+                    if (n_counts >= (size_t)INT32_MAX ||
+                        glm_grow((void **)&w->counts, &w->counts_cap, n_counts + 1, sizeof *w->counts))
+                        return GLM_ENOMEM;
+                    *last = (int)n_counts;
+                    w->counts[n_counts++] = (LocalCount){sn->local, r - r0, 0};
+                }
+                w->counts[*last].count++;
+            }
+        }
+    }
+    /* Sorted by global id, so a candidate finds its n-grams by bisection.
+     * References without tokens leave w->keys NULL: qsort must not see
+     * it, even with no elements. */
+    if (n_local > 1) qsort(w->keys, (size_t)n_local, sizeof *w->keys, cmp_u64);
+    size_t e0 = w->n_ent, p0 = w->n_pairs;
+    if (e0 + (size_t)n_local > (size_t)INT32_MAX ||
+        glm_grow((void **)&ix->ent_g, &w->cap_g, e0 + (size_t)n_local, sizeof *ix->ent_g) ||
+        glm_grow((void **)&ix->ent_max, &w->cap_max, e0 + (size_t)n_local, sizeof *ix->ent_max) ||
+        glm_grow((void **)&ix->ent_refs_at, &w->cap_at, e0 + (size_t)n_local + 1, sizeof *ix->ent_refs_at) ||
+        glm_grow((void **)&ix->ent_refs, &w->cap_refs, p0 + n_counts, sizeof *ix->ent_refs) ||
+        glm_grow((void **)&w->rank, &w->rank_cap, (size_t)n_local, sizeof *w->rank))
+        return GLM_ENOMEM;
+    ix->img_ent[i] = (int)e0;
+    /* The counts grouped by entry in sorted order, by a counting sort (which
+     * keeps each entry's references ascending): at[k + 1] first counts
+     * entry k's references, then the running sum makes at[k] the place
+     * where entry k starts. */
+    size_t *at = ix->ent_refs_at + e0;  /* (n_local + 1) */
+    for (int k = 0; k < n_local; k++) {
+        w->rank[(uint32_t)w->keys[k]] = k;
+        ix->ent_g[e0 + (size_t)k] = (int)(w->keys[k] >> 32);
+        ix->ent_max[e0 + (size_t)k] = 0;
+        at[k + 1] = 0;
+    }
+    for (size_t c = 0; c < n_counts; c++) at[w->rank[w->counts[c].local] + 1]++;
+    at[0] = p0;
+    for (int k = 0; k < n_local; k++) at[k + 1] += at[k];
+    for (size_t c = 0; c < n_counts; c++) {
+        const LocalCount *lc = &w->counts[c];
+        int k = w->rank[lc->local];
+        ix->ent_refs[at[k]++] = (RefCount){lc->ref, lc->count};
+        ix->ent_max[e0 + (size_t)k] = GLM_MAX(ix->ent_max[e0 + (size_t)k], lc->count);
+    }
+    /* Filling advanced every at[k] to where entry k + 1 starts; shift back. */
+    for (int k = n_local; k > 0; k--) at[k] = at[k - 1];
+    at[0] = p0;
+    w->n_ent = e0 + (size_t)n_local;
+    w->n_pairs = p0 + n_counts;
     return GLM_OK;
 }
 
@@ -277,70 +393,11 @@ MetricsIndex *metrics_index_build(const MetricsSeq *refs, const int *first, int 
     ix->ref_tok[n_refs] = (int)at;
 
     /* Entries of all images, appended image by image. */
-    size_t n_ent = 0, cap_g = 0, cap_max = 0, cap_at = 0, n_cnt = 0, cap_cnt = 0;
     for (int i = 0; i < n_images; i++) {
-        int r0 = first[i], nr = first[i + 1] - first[i];
-        int n_local = 0;
-        /* Count every n-gram of every reference of image i into w.cnt, indexed
-         * (local entry, reference); local entries numbered by first sight. */
-        for (int r = r0; r < r0 + nr; r++) {
-            const int *t = ix->toks + ix->ref_tok[r];
-            int len = ix->ref_tok[r + 1] - ix->ref_tok[r];
-            /* Hash every n-gram of the reference and prefetch its slot first:
-             * the table is far larger than the cache and most lookups miss
-             * it; overlapping the misses made the build about 15% faster. */
-            uint64_t *hs = w.hs;
-            for (int order = 1, k = 0; order <= METRICS_MAX_N; order++)
-                for (int p = 0; p + order <= len; p++, k++) {
-                    hs[k] = hash_ngram(t + p, order);
-                    __builtin_prefetch(&ix->slots[(size_t)hs[k] & (ix->n_slots - 1)]);
-                }
-            for (int order = 1; order <= METRICS_MAX_N; order++) {
-                for (int p = 0; p + order <= len; p++) {
-                    int g = ix_intern(ix, t + p, order, *hs++);
-                    if (g < 0 || build_work_cover(&w, ix->n_ngrams)) goto nomem;
-                    Seen *sn = &w.seen[g];
-                    if (sn->stamp != i) {
-                        sn->stamp = i;
-                        sn->local = n_local++;
-                        ix->ng_df[g]++;
-                        size_t need = (size_t)n_local * (size_t)nr;
-                        if (glm_grow((void **)&w.cnt, &w.cnt_cap, need, sizeof *w.cnt)) goto nomem;
-                        memset(w.cnt + (size_t)(n_local - 1) * (size_t)nr, 0, (size_t)nr * sizeof *w.cnt);
-                        if (glm_grow((void **)&w.keys, &w.keys_cap, (size_t)n_local, sizeof *w.keys)) goto nomem;
-                        w.keys[n_local - 1] = (uint64_t)g << 32 | (uint32_t)(n_local - 1);
-                    }
-                    w.cnt[(size_t)w.seen[g].local * (size_t)nr + (size_t)(r - r0)]++;
-                }
-            }
-        }
-        /* Sorted by global id, so a candidate finds its n-grams by bisection.
-         * References without tokens leave w.keys NULL: qsort must not see
-         * it, even with no elements. */
-        if (n_local > 1) qsort(w.keys, (size_t)n_local, sizeof *w.keys, cmp_u64);
-        ix->img_ent[i] = (int)n_ent;
-        if (glm_grow((void **)&ix->ent_g, &cap_g, n_ent + (size_t)n_local, sizeof *ix->ent_g) ||
-            glm_grow((void **)&ix->ent_max, &cap_max, n_ent + (size_t)n_local, sizeof *ix->ent_max) ||
-            glm_grow((void **)&ix->ent_cnt_at, &cap_at, n_ent + (size_t)n_local, sizeof *ix->ent_cnt_at) ||
-            glm_grow((void **)&ix->ent_cnt, &cap_cnt, n_cnt + (size_t)n_local * (size_t)nr, sizeof *ix->ent_cnt))
-            goto nomem;
-        for (int k = 0; k < n_local; k++) {
-            int g = (int)(w.keys[k] >> 32), loc = (int)(uint32_t)w.keys[k];
-            const int *c = w.cnt + (size_t)loc * (size_t)nr;
-            int mx = 0;
-            for (int j = 0; j < nr; j++) {
-                ix->ent_cnt[n_cnt + (size_t)j] = c[j];
-                mx = GLM_MAX(mx, c[j]);
-            }
-            ix->ent_g[n_ent] = g;
-            ix->ent_max[n_ent] = mx;
-            ix->ent_cnt_at[n_ent] = n_cnt;
-            n_ent++;
-            n_cnt += (size_t)nr;
-        }
-        if (n_ent > (size_t)INT32_MAX) goto nomem;
+        ix->max_img_refs = GLM_MAX(ix->max_img_refs, first[i + 1] - first[i]);
+        if (index_image(ix, &w, i)) goto nomem;
     }
-    ix->img_ent[n_images] = (int)n_ent;
+    ix->img_ent[n_images] = (int)w.n_ent;
 
     /* idf weights, then the reference norms per order. */
     ix->ng_weight = glm_malloc_array((size_t)ix->n_ngrams, sizeof *ix->ng_weight);
@@ -348,12 +405,12 @@ MetricsIndex *metrics_index_build(const MetricsSeq *refs, const int *first, int 
     for (int g = 0; g < ix->n_ngrams; g++)
         ix->ng_weight[g] = ix->log_n - log((double)GLM_MAX(1, ix->ng_df[g]));
     for (int i = 0; i < n_images; i++) {
-        int r0 = first[i], nr = first[i + 1] - first[i];
+        int r0 = first[i];
         for (int e = ix->img_ent[i]; e < ix->img_ent[i + 1]; e++) {
             int g = ix->ent_g[e], o = ix->ng_order[g] - 1;
-            for (int j = 0; j < nr; j++) {
-                double v = ix->ent_cnt[ix->ent_cnt_at[e] + (size_t)j] * ix->ng_weight[g];
-                ix->ref_norm[(size_t)(r0 + j) * 4 + (size_t)o] += v * v;
+            for (size_t q = ix->ent_refs_at[e]; q < ix->ent_refs_at[e + 1]; q++) {
+                double v = ix->ent_refs[q].count * ix->ng_weight[g];
+                ix->ref_norm[(size_t)(r0 + ix->ent_refs[q].ref) * 4 + (size_t)o] += v * v;
             }
         }
     }
@@ -372,7 +429,7 @@ nomem:
 
 struct MetricsScratch {
     int max_len;
-    int max_ref_len;
+    int max_ref_len, max_img_refs;  /* of the index it was made for */
     /* distinct n-grams of the current candidate */
     int n_ent;
     uint64_t *e_hash;   /* (4 * max_len) */
@@ -384,6 +441,8 @@ struct MetricsScratch {
     uint32_t *slots;    /* (n_slots) local table: entry + 1, 0 = empty */
     size_t n_slots;
     int *lcs;           /* (max_ref_len + 1) one DP row */
+    double *ref_dot;    /* (max_img_refs, 4) CIDEr-D dot product with each reference, per order */
+    long *ref_match;    /* (max_img_refs) clipped unigram matches with each reference (F1) */
 };
 
 MetricsScratch *metrics_scratch_new(const MetricsIndex *ix, int max_len, GlmError *err)
@@ -396,6 +455,7 @@ MetricsScratch *metrics_scratch_new(const MetricsIndex *ix, int max_len, GlmErro
     if (!s) goto nomem;
     s->max_len = max_len;
     s->max_ref_len = ix->max_ref_len;
+    s->max_img_refs = ix->max_img_refs;
     size_t ne = (size_t)max_len * METRICS_MAX_N;
     s->n_slots = 16;
     while (s->n_slots < 2 * ne) s->n_slots *= 2;
@@ -407,8 +467,10 @@ MetricsScratch *metrics_scratch_new(const MetricsIndex *ix, int max_len, GlmErro
     s->e_ent = glm_malloc_array(ne, sizeof *s->e_ent);
     s->slots = glm_calloc_array(s->n_slots, sizeof *s->slots);
     s->lcs = glm_malloc_array((size_t)ix->max_ref_len + 1, sizeof *s->lcs);
+    s->ref_dot = glm_malloc_array((size_t)ix->max_img_refs * METRICS_MAX_N, sizeof *s->ref_dot);
+    s->ref_match = glm_malloc_array((size_t)ix->max_img_refs, sizeof *s->ref_match);
     if (!s->e_hash || !s->e_pos || !s->e_order || !s->e_tf || !s->e_w || !s->e_ent || !s->slots ||
-        !s->lcs)
+        !s->lcs || !s->ref_dot || !s->ref_match)
         goto nomem;
     return s;
 nomem:
@@ -428,6 +490,8 @@ void metrics_scratch_free(MetricsScratch *s)
     free(s->e_ent);
     free(s->slots);
     free(s->lcs);
+    free(s->ref_dot);
+    free(s->ref_match);
     free(s);
 }
 
@@ -449,7 +513,7 @@ static void cand_prepare(const MetricsIndex *ix, MetricsScratch *s, int image, c
 {
     GLM_ASSERT(image >= 0 && image < ix->n_images);
     GLM_ASSERT(n >= 0 && n <= s->max_len && (n == 0 || toks));
-    GLM_ASSERT(s->max_ref_len == ix->max_ref_len);
+    GLM_ASSERT(s->max_ref_len == ix->max_ref_len && s->max_img_refs == ix->max_img_refs);
     size_t mask = s->n_slots - 1;
     int ne = 0;
     for (int order = 1; order <= METRICS_MAX_N; order++) {
@@ -511,24 +575,33 @@ static double cider_prepared(const MetricsIndex *ix, const MetricsScratch *s, in
     }
     for (int o = 0; o < METRICS_MAX_N; o++) norm_c[o] = sqrt(norm_c[o]);
     int r0 = ix->img_ref[image], nr = ix->img_ref[image + 1] - r0;
+    /* The dot products with every reference at once, from the references
+     * that contain each candidate n-gram: the work is the number of such
+     * (n-gram, reference) pairs, not n-grams x references. */
+    double *dot = s->ref_dot;  /* (nr, 4) */
+    memset(dot, 0, (size_t)nr * METRICS_MAX_N * sizeof *dot);
+    for (int e = 0; e < s->n_ent; e++) {
+        int k = s->e_ent[e];
+        if (k < 0) continue;
+        double vc = s->e_tf[e] * s->e_w[e];
+        int o = s->e_order[e] - 1;
+        for (size_t q = ix->ent_refs_at[k]; q < ix->ent_refs_at[k + 1]; q++) {
+            double vr = ix->ent_refs[q].count * s->e_w[e];
+            dot[(size_t)ix->ent_refs[q].ref * METRICS_MAX_N + (size_t)o] +=
+                (wrong & METRICS_WRONG_CIDER_UNCLIPPED ? vc : GLM_MIN(vc, vr)) * vr;
+        }
+    }
     double total = 0.0;
     for (int j = 0; j < nr; j++) {
-        double dot[METRICS_MAX_N] = {0};
-        for (int e = 0; e < s->n_ent; e++) {
-            int k = s->e_ent[e];
-            if (k < 0) continue;
-            double vc = s->e_tf[e] * s->e_w[e];
-            double vr = ix->ent_cnt[ix->ent_cnt_at[k] + (size_t)j] * s->e_w[e];
-            dot[s->e_order[e] - 1] += (wrong & METRICS_WRONG_CIDER_UNCLIPPED ? vc : GLM_MIN(vc, vr)) * vr;
-        }
         int len_r = ix->ref_tok[r0 + j + 1] - ix->ref_tok[r0 + j];
         double delta = (double)(n - len_r);
         double pen = wrong & METRICS_WRONG_CIDER_NO_PENALTY
                          ? 1.0
                          : exp(-(delta * delta) / (2.0 * METRICS_CIDER_SIGMA * METRICS_CIDER_SIGMA));
         const double *norm_r = ix->ref_norm + (size_t)(r0 + j) * 4;
+        const double *dot_j = dot + (size_t)j * METRICS_MAX_N;
         for (int o = 0; o < METRICS_MAX_N; o++)
-            if (norm_c[o] != 0.0 && norm_r[o] != 0.0) total += dot[o] / (norm_c[o] * norm_r[o]) * pen;
+            if (norm_c[o] != 0.0 && norm_r[o] != 0.0) total += dot_j[o] / (norm_c[o] * norm_r[o]) * pen;
     }
     return 10.0 * total / METRICS_MAX_N / nr;
 }
@@ -639,14 +712,17 @@ double metrics_f1_one(const MetricsIndex *ix, MetricsScratch *s, int image, cons
 {
     cand_prepare(ix, s, image, toks, n);
     int r0 = ix->img_ref[image], nr = ix->img_ref[image + 1] - r0;
+    long *match = s->ref_match;  /* (nr) as in cider_prepared: by the references that have the word */
+    memset(match, 0, (size_t)nr * sizeof *match);
+    for (int e = 0; e < s->n_ent; e++) {
+        int k = s->e_ent[e];
+        if (s->e_order[e] != 1 || k < 0) continue;
+        for (size_t q = ix->ent_refs_at[k]; q < ix->ent_refs_at[k + 1]; q++)
+            match[ix->ent_refs[q].ref] += GLM_MIN(s->e_tf[e], ix->ent_refs[q].count);
+    }
     double best = 0.0;
     for (int j = 0; j < nr; j++) {
-        long m = 0;
-        for (int e = 0; e < s->n_ent; e++) {
-            int k = s->e_ent[e];
-            if (s->e_order[e] != 1 || k < 0) continue;
-            m += GLM_MIN(s->e_tf[e], ix->ent_cnt[ix->ent_cnt_at[k] + (size_t)j]);
-        }
+        long m = match[j];
         int len_r = ix->ref_tok[r0 + j + 1] - ix->ref_tok[r0 + j];
         /* F1 = 2PR / (P + R) with P = m/n, R = m/len_r, i.e. 2m / (n + len_r). */
         if (m > 0) best = GLM_MAX(best, 2.0 * (double)m / (double)(n + len_r));
@@ -658,7 +734,7 @@ double metrics_rouge_l_one(const MetricsIndex *ix, MetricsScratch *s, int image,
 {
     GLM_ASSERT(image >= 0 && image < ix->n_images);
     GLM_ASSERT(n >= 0 && n <= s->max_len && (n == 0 || toks));
-    GLM_ASSERT(s->max_ref_len == ix->max_ref_len);
+    GLM_ASSERT(s->max_ref_len == ix->max_ref_len && s->max_img_refs == ix->max_img_refs);
     return rouge_l_prepared(ix, s, image, toks, n, 0);
 }
 

@@ -7,7 +7,12 @@
  * built once per data set: every distinct reference n-gram (n = 1..4) gets a
  * slot in one open-addressing hash table (64-bit hash of the ids, exact
  * comparison of the ids on a hit), with its document frequency and CIDEr-D
- * idf weight. A candidate is `const int *toks, int n`. Scoring one candidate
+ * idf weight. Each image keeps its distinct n-grams, and each of those the
+ * references that contain it with their counts: sparse, so memory is
+ * linear in the reference n-grams however many references an image has
+ * (building peaks at about 130 bytes per distinct n-gram), and scoring a
+ * candidate costs its matched (n-gram, reference) pairs plus one step per
+ * reference. A candidate is `const int *toks, int n`. Scoring one candidate
  * allocates nothing: it uses a MetricsScratch the caller creates once (one
  * per thread; the index itself is read-only after building and can be
  * shared).

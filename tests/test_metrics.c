@@ -47,8 +47,12 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "metrics_corpus.h"
+#include "rng.h"
 #include "test.h"
 
 #define DATA "tests/data/metrics/"
@@ -399,6 +403,123 @@ TEST(metrics_index_grows_and_stays_exact)
     }
     metrics_scratch_free(s);
     metrics_index_free(ix);
+}
+
+/* ---- many references for one image --------------------------------------- */
+
+/* Issue 16: the index used to hold a dense (n-grams x references) count
+ * matrix per image, so one image with N references took O(N^2) memory:
+ * 0.79 GB at N = 5 000, out of memory at 40 000. Here one image has 50 000
+ * references (and a second, small image, so N = 2 and the CIDEr-D weights
+ * are not all 0): about 950 000 distinct n-grams. The index, the corpus
+ * scores and the per-caption reward take about 125 MB and 0.35 s in the
+ * release build, 220 MB and 0.5 s under the sanitizers (measured); the
+ * limits leave room for ASan and a loaded machine, and are far below what
+ * the dense matrix needs here (950 000 x 50 000 counts: 190 GB). */
+#define MANY_REFS 50000
+#define MANY_REFS_MIN_LEN 8
+#define MANY_REFS_MAX_LEN 12
+#define MANY_REFS_VOCAB 1000
+#define MANY_REFS_MAX_RSS_MB 300.0
+#define MANY_REFS_MAX_SECONDS 5.0
+
+/* What the child process measured. */
+typedef struct {
+    int ok;
+    double rss_mb, seconds;
+    double bleu4, rouge_l, cider, cider_one[2];
+} ManyRefs;
+
+static double peak_rss_mb(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_maxrss / 1024.0;  /* ru_maxrss is in KB on Linux */
+}
+
+static void many_refs_measure(ManyRefs *out)
+{
+    enum { N_REFS = MANY_REFS + 3 };
+    int *toks = malloc((size_t)N_REFS * MANY_REFS_MAX_LEN * sizeof *toks);  /* (N_REFS, MAX_LEN) */
+    MetricsSeq *refs = malloc((size_t)N_REFS * sizeof *refs);
+    if (!toks || !refs) return;
+    Rng rng;
+    rng_seed(&rng, 16, 5);
+    for (int r = 0; r < N_REFS; r++) {
+        int len = MANY_REFS_MIN_LEN + (int)rng_below(&rng, MANY_REFS_MAX_LEN - MANY_REFS_MIN_LEN + 1);
+        int *t = toks + (size_t)r * MANY_REFS_MAX_LEN;
+        for (int p = 0; p < len; p++) {
+            /* Zipf-like, as in bench_metrics: u^3 favours small ids. The
+             * second image has words of its own. */
+            float u = rng_uniform(&rng);
+            t[p] = (int)((float)MANY_REFS_VOCAB * u * u * u) + (r < MANY_REFS ? 0 : MANY_REFS_VOCAB);
+        }
+        refs[r] = (MetricsSeq){t, len};
+    }
+    const int first[] = {0, MANY_REFS, N_REFS};
+    /* Each image's candidate is one of its references. */
+    const MetricsSeq cands[2] = {refs[17], refs[MANY_REFS + 1]};
+
+    double rss0 = peak_rss_mb(), t0 = glm_seconds();
+    GlmError err = {0};
+    MetricsIndex *ix = metrics_index_build(refs, first, 2, &err);
+    MetricsScores s;
+    MetricsScratch *sc = ix ? metrics_scratch_new(ix, MANY_REFS_MAX_LEN, &err) : NULL;
+    if (sc && metrics_index_scores(&s, ix, cands, NULL, &err) == GLM_OK) {
+        for (int i = 0; i < 2; i++) out->cider_one[i] = metrics_cider_one(ix, sc, i, cands[i].toks, cands[i].len);
+        out->ok = 1;
+        out->bleu4 = s.bleu[3];
+        out->rouge_l = s.rouge_l;
+        out->cider = s.cider;
+    }
+    out->seconds = glm_seconds() - t0;
+    out->rss_mb = peak_rss_mb() - rss0;
+    metrics_scratch_free(sc);
+    metrics_index_free(ix);
+    free(refs);
+    free(toks);
+}
+
+TEST(metrics_many_references_in_bounded_memory_and_time)
+{
+    /* Measured in a child process: the peak RSS of the runner is that of
+     * the hungriest test so far, which would hide this one's. */
+    int fd[2];
+    REQUIRE(pipe(fd) == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        close(fd[0]);
+        ManyRefs m = {0};
+        many_refs_measure(&m);
+        _exit(write(fd[1], &m, sizeof m) == (ssize_t)sizeof m ? 0 : 1);
+    }
+    close(fd[1]);
+    ManyRefs m = {0};
+    size_t got = 0;
+    while (got < sizeof m) {
+        ssize_t n = read(fd[0], (char *)&m + got, sizeof m - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd[0]);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got != sizeof m)
+        test_failed(__FILE__, __LINE__, "the measuring process failed (status %#x, %zu bytes)", status, got);
+    REQUIRE(m.ok);
+    printf("  %d references of one image: index and scores in %.2f s, peak RSS +%.0f MB\n", MANY_REFS, m.seconds,
+           m.rss_mb);
+    if (!(m.rss_mb < MANY_REFS_MAX_RSS_MB))
+        test_failed(__FILE__, __LINE__, "peak RSS grew by %.0f MB, limit %.0f", m.rss_mb, MANY_REFS_MAX_RSS_MB);
+    if (!(m.seconds < MANY_REFS_MAX_SECONDS))
+        test_failed(__FILE__, __LINE__, "took %.2f s, limit %.1f", m.seconds, MANY_REFS_MAX_SECONDS);
+    /* Each candidate is one of its image's references. */
+    CHECK_NEAR(m.bleu4, 1.0, METRICS_TOL);
+    CHECK_NEAR(m.rouge_l, 1.0, METRICS_TOL);
+    CHECK(m.cider_one[0] > 0.0 && m.cider_one[1] > 0.0);
+    CHECK_NEAR(m.cider, (m.cider_one[0] + m.cider_one[1]) / 2.0, 1e-12);
 }
 
 /* References without a single token (text with no ASCII word): every
