@@ -37,8 +37,11 @@ static void help(void)
            "                 (default coco)\n"
            "  -h, --help     this text\n"
            "\n"
-           "Blank lines are skipped. Exit status: 0 ok, 1 a file could not be read,\n"
-           "2 bad options or bad input (a malformed line is reported as FILE:LINE).\n");
+           "Blank lines are skipped. A caption of more than %d tokens is scored by its\n"
+           "first %d (ROUGE-L's cost grows with the product of the lengths); how many\n"
+           "were cut is said once on stderr. Exit status: 0 ok, 1 a file could not be\n"
+           "read, 2 bad options or bad input (a malformed line is reported as FILE:LINE).\n",
+           METRICS_MAX_TOKENS, METRICS_MAX_TOKENS);
 }
 
 int cmd_score(int argc, char **argv)
@@ -73,6 +76,10 @@ int cmd_score(int argc, char **argv)
     GlmError err = {0};
     MetricsCorpus *c = metrics_corpus_load(refs, cands, &err);
     if (!c) return cli_report(&err);
+    int cut = metrics_corpus_truncated(c);
+    if (cut)
+        cli_error("warning: %d caption%s more than %d tokens; the scores consider the first %d of each", cut,
+                  cut == 1 ? " has" : "s have", METRICS_MAX_TOKENS, METRICS_MAX_TOKENS);
     MetricsScores s;
     int rc = metrics_corpus_scores(&s, c, &mo, &err);
     metrics_corpus_free(c);

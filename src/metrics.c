@@ -354,7 +354,7 @@ MetricsIndex *metrics_index_build(const MetricsSeq *refs, const int *first, int 
             glm_fail(err, GLM_EINPUT, "metrics: reference %d has a bad length", r);
             return NULL;
         }
-        n_toks += (size_t)refs[r].len;
+        n_toks += (size_t)GLM_MIN(refs[r].len, METRICS_MAX_TOKENS);
     }
     if (n_toks > (size_t)INT32_MAX) {
         glm_fail(err, GLM_EINPUT, "metrics: too many reference tokens");
@@ -379,16 +379,17 @@ MetricsIndex *metrics_index_build(const MetricsSeq *refs, const int *first, int 
     while (slots < n_toks * METRICS_MAX_N && slots < ((size_t)1 << 22)) slots *= 2;
     if (ix_rehash(ix, slots)) goto nomem;
     int longest = 0;
-    for (int r = 0; r < n_refs; r++) longest = GLM_MAX(longest, refs[r].len);
+    for (int r = 0; r < n_refs; r++) longest = GLM_MAX(longest, GLM_MIN(refs[r].len, METRICS_MAX_TOKENS));
     w.hs = glm_malloc_array((size_t)longest * METRICS_MAX_N, sizeof *w.hs);
     if (!w.hs) goto nomem;
     memcpy(ix->img_ref, first, ((size_t)n_images + 1) * sizeof *first);
     size_t at = 0;
     for (int r = 0; r < n_refs; r++) {
         ix->ref_tok[r] = (int)at;
-        if (refs[r].len) memcpy(ix->toks + at, refs[r].toks, (size_t)refs[r].len * sizeof(int));
-        at += (size_t)refs[r].len;
-        ix->max_ref_len = GLM_MAX(ix->max_ref_len, refs[r].len);
+        int len = GLM_MIN(refs[r].len, METRICS_MAX_TOKENS);  /* the rest is not considered */
+        if (len) memcpy(ix->toks + at, refs[r].toks, (size_t)len * sizeof(int));
+        at += (size_t)len;
+        ix->max_ref_len = GLM_MAX(ix->max_ref_len, len);
     }
     ix->ref_tok[n_refs] = (int)at;
 
@@ -433,7 +434,8 @@ struct MetricsScratch {
     /* distinct n-grams of the current candidate */
     int n_ent;
     uint64_t *e_hash;   /* (4 * max_len) */
-    int *e_pos;         /* (4 * max_len) first position in the candidate */
+    int *e_pos;         /* (4 * max_len) first position in the candidate;
+                           max_len here and below at most METRICS_MAX_TOKENS */
     int *e_order;       /* (4 * max_len) 1..4 */
     int *e_tf;          /* (4 * max_len) count in the candidate */
     double *e_w;        /* (4 * max_len) idf weight (log N if no reference has it) */
@@ -456,7 +458,8 @@ MetricsScratch *metrics_scratch_new(const MetricsIndex *ix, int max_len, GlmErro
     s->max_len = max_len;
     s->max_ref_len = ix->max_ref_len;
     s->max_img_refs = ix->max_img_refs;
-    size_t ne = (size_t)max_len * METRICS_MAX_N;
+    /* Tokens past METRICS_MAX_TOKENS are never looked at. */
+    size_t ne = (size_t)GLM_MIN(max_len, METRICS_MAX_TOKENS) * METRICS_MAX_N;
     s->n_slots = 16;
     while (s->n_slots < 2 * ne) s->n_slots *= 2;
     s->e_hash = glm_malloc_array(ne, sizeof *s->e_hash);
@@ -508,12 +511,15 @@ static int image_find(const MetricsIndex *ix, int i, int g)
 }
 
 /* Fills s with the distinct n-grams of toks[0..n) (tf, idf weight, entry in
- * image i). The local table is left empty again for the next call. */
-static void cand_prepare(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n)
+ * image i), n cut to METRICS_MAX_TOKENS; returns that n, the candidate's
+ * length for the formulas. The local table is left empty again for the
+ * next call. */
+static int cand_prepare(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n)
 {
     GLM_ASSERT(image >= 0 && image < ix->n_images);
     GLM_ASSERT(n >= 0 && n <= s->max_len && (n == 0 || toks));
     GLM_ASSERT(s->max_ref_len == ix->max_ref_len && s->max_img_refs == ix->max_img_refs);
+    n = GLM_MIN(n, METRICS_MAX_TOKENS);
     size_t mask = s->n_slots - 1;
     int ne = 0;
     for (int order = 1; order <= METRICS_MAX_N; order++) {
@@ -560,6 +566,7 @@ static void cand_prepare(const MetricsIndex *ix, MetricsScratch *s, int image, c
         while (s->slots[slot] != (uint32_t)e + 1) slot = (slot + 1) & mask;
         s->slots[slot] = 0;
     }
+    return n;
 }
 
 /* ---- the formulas on a prepared candidate -------------------------------- */
@@ -687,13 +694,13 @@ static double rouge_l_prepared(const MetricsIndex *ix, MetricsScratch *s, int im
 
 double metrics_cider_one(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n)
 {
-    cand_prepare(ix, s, image, toks, n);
+    n = cand_prepare(ix, s, image, toks, n);
     return cider_prepared(ix, s, image, n, 0);
 }
 
 double metrics_bleu4_one(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n)
 {
-    cand_prepare(ix, s, image, toks, n);
+    n = cand_prepare(ix, s, image, toks, n);
     long match[METRICS_MAX_N], total[METRICS_MAX_N];
     bleu_counts_prepared(match, total, ix, s, 0);
     if (match[0] == 0) return 0.0;  /* also covers n == 0 */
@@ -710,7 +717,7 @@ double metrics_bleu4_one(const MetricsIndex *ix, MetricsScratch *s, int image, c
 
 double metrics_f1_one(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n)
 {
-    cand_prepare(ix, s, image, toks, n);
+    n = cand_prepare(ix, s, image, toks, n);
     int r0 = ix->img_ref[image], nr = ix->img_ref[image + 1] - r0;
     long *match = s->ref_match;  /* (nr) as in cider_prepared: by the references that have the word */
     memset(match, 0, (size_t)nr * sizeof *match);
@@ -735,7 +742,7 @@ double metrics_rouge_l_one(const MetricsIndex *ix, MetricsScratch *s, int image,
     GLM_ASSERT(image >= 0 && image < ix->n_images);
     GLM_ASSERT(n >= 0 && n <= s->max_len && (n == 0 || toks));
     GLM_ASSERT(s->max_ref_len == ix->max_ref_len && s->max_img_refs == ix->max_img_refs);
-    return rouge_l_prepared(ix, s, image, toks, n, 0);
+    return rouge_l_prepared(ix, s, image, toks, GLM_MIN(n, METRICS_MAX_TOKENS), 0);
 }
 
 /* ---- corpus scores over ids ---------------------------------------------- */
@@ -754,7 +761,7 @@ int metrics_index_scores(MetricsScores *out, const MetricsIndex *ix, const Metri
     for (int i = 0; i < ix->n_images; i++) {
         if (cands[i].len < 0 || (cands[i].len > 0 && !cands[i].toks))
             return glm_fail(err, GLM_EINPUT, "metrics: candidate %d has a bad length", i);
-        max_len = GLM_MAX(max_len, cands[i].len);
+        max_len = GLM_MAX(max_len, GLM_MIN(cands[i].len, METRICS_MAX_TOKENS));
     }
     MetricsScratch *s = metrics_scratch_new(ix, max_len, err);
     if (!s) return err ? err->code : GLM_ENOMEM;
@@ -763,8 +770,7 @@ int metrics_index_scores(MetricsScores *out, const MetricsIndex *ix, const Metri
     double cider = 0.0, rouge = 0.0, bleu_avg[METRICS_MAX_N] = {0};
     for (int i = 0; i < ix->n_images; i++) {
         const int *t = cands[i].toks;
-        int n = cands[i].len;
-        cand_prepare(ix, s, i, t, n);
+        int n = cand_prepare(ix, s, i, t, GLM_MIN(cands[i].len, METRICS_MAX_TOKENS));
         long m[METRICS_MAX_N], tot[METRICS_MAX_N];
         bleu_counts_prepared(m, tot, ix, s, o.wrong);
         if (o.bleu == METRICS_BLEU_NLTK)

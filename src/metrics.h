@@ -98,6 +98,16 @@
 #include "common.h"
 
 #define METRICS_MAX_N 4          /* n-gram orders 1..4 */
+
+/* Every metric considers the first METRICS_MAX_TOKENS tokens of a caption,
+ * reference or candidate, and ignores the rest, as if the caption ended
+ * there. ROUGE-L's longest common subsequence costs len_c x len_r steps
+ * per reference: without a cap, one 1 MB candidate against a 1 MB
+ * reference took 24 s. Written captions are tens of words long (and those
+ * the model writes at most 256 tokens), so no real score changes; the cap
+ * only bounds the cost of odd input. metrics_corpus.h counts the captions
+ * it cut, and `glimpse score` reports them on stderr. */
+#define METRICS_MAX_TOKENS 1000
 #define METRICS_CIDER_SIGMA 6.0  /* Gaussian length penalty of CIDEr-D */
 #define METRICS_ROUGE_BETA 1.2   /* recall weight of ROUGE-L (COCO) */
 
@@ -161,8 +171,9 @@ int metrics_index_images(const MetricsIndex *ix);
 MetricsScratch *metrics_scratch_new(const MetricsIndex *ix, int max_len, GlmError *err);
 void metrics_scratch_free(MetricsScratch *s);
 
-/* Per-caption scores of candidate toks[0..n-1] (n <= the scratch's max_len)
- * against the references of image `image`. No allocation. */
+/* Per-caption scores of candidate toks[0..n-1] (n <= the scratch's max_len;
+ * only the first METRICS_MAX_TOKENS count) against the references of image
+ * `image`. No allocation. */
 double metrics_cider_one(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n);
 double metrics_bleu4_one(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n);
 double metrics_f1_one(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n);

@@ -45,6 +45,7 @@ struct MetricsCorpus {
     char *tokbuf;            /* tokenizer work: bytes */
     char **tokv;             /* tokenizer work: token pointers */
     size_t tokbuf_cap, tokv_cap;
+    int n_truncated;         /* captions cut to METRICS_MAX_TOKENS tokens */
     MetricsIndex *ix;        /* built lazily, for ix_images images */
     int ix_images;
 };
@@ -91,17 +92,22 @@ void metrics_corpus_free(MetricsCorpus *c)
     free(c);
 }
 
-/* Tokenizes text and appends its token ids to *toks (n used, cap). */
+/* Tokenizes text and appends the ids of its first METRICS_MAX_TOKENS
+ * tokens (what the metrics consider) to *toks (n used, cap); counts the
+ * caption in n_truncated if it had more. */
 static int corpus_append_text(MetricsCorpus *c, int **toks, size_t *n_toks, size_t *cap, const char *text)
 {
     size_t len = strlen(text);
     if (len > (size_t)INT32_MAX / 2) return GLM_EINPUT;
-    if (glm_grow((void **)&c->tokbuf, &c->tokbuf_cap, len + 1, 1) ||
-        glm_grow((void **)&c->tokv, &c->tokv_cap, len / 2 + 1, sizeof *c->tokv))
-        return GLM_ENOMEM;
     /* A token is at least one byte and tokens are separated, so at most
-     * (len + 1) / 2 of them; nothing is ever truncated. */
-    int n = text_tokenize(text, c->tokbuf, len + 1, c->tokv, (int)(len / 2 + 1), NULL);
+     * (len + 1) / 2 of them. */
+    int max_toks = (int)GLM_MIN(len / 2 + 1, (size_t)METRICS_MAX_TOKENS);
+    if (glm_grow((void **)&c->tokbuf, &c->tokbuf_cap, len + 1, 1) ||
+        glm_grow((void **)&c->tokv, &c->tokv_cap, (size_t)max_toks, sizeof *c->tokv))
+        return GLM_ENOMEM;
+    int cut = 0;
+    int n = text_tokenize(text, c->tokbuf, len + 1, c->tokv, max_toks, &cut);
+    c->n_truncated += cut;
     if (glm_grow((void **)toks, cap, *n_toks + (size_t)n, sizeof **toks)) return GLM_ENOMEM;
     for (int k = 0; k < n; k++) {
         int id = intern(&c->vocab, c->tokv[k], NULL, NULL);
@@ -144,6 +150,7 @@ int metrics_corpus_add(MetricsCorpus *c, const char *name, const char *cand,
     }
     /* On failure the corpus is rolled back to what it was. */
     size_t keep_c = c->n_cand_toks, keep_r = c->n_ref_toks;
+    int keep_truncated = c->n_truncated;
     int rc = corpus_append_text(c, &c->cand_toks, &c->n_cand_toks, &c->cap_cand_toks, cand);
     for (int k = 0; rc == GLM_OK && k < n_refs; k++) {
         c->ref_at[r0 + k] = (int)c->n_ref_toks;
@@ -155,6 +162,7 @@ int metrics_corpus_add(MetricsCorpus *c, const char *name, const char *cand,
     if (rc != GLM_OK) {
         c->n_cand_toks = keep_c;
         c->n_ref_toks = keep_r;
+        c->n_truncated = keep_truncated;
         if (rc == GLM_EINPUT) return glm_fail(err, GLM_EINPUT, "metrics: captions too long");
         goto nomem;
     }
@@ -169,6 +177,8 @@ nomem:
 }
 
 int metrics_corpus_images(const MetricsCorpus *c) { return c->n_images; }
+
+int metrics_corpus_truncated(const MetricsCorpus *c) { return c->n_truncated; }
 
 const char *metrics_corpus_name(const MetricsCorpus *c, int i)
 {

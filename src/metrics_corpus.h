@@ -54,6 +54,11 @@ int metrics_corpus_add(MetricsCorpus *c, const char *name, const char *cand,
 MetricsCorpus *metrics_corpus_load(const char *refs_path, const char *cands_path, GlmError *err);
 
 int metrics_corpus_images(const MetricsCorpus *c);
+/* How many of the captions added so far (candidates and references) had
+ * more than METRICS_MAX_TOKENS tokens (metrics.h): only their first
+ * METRICS_MAX_TOKENS were kept, the rest is not scored. For the caller to
+ * report; 0 for ordinary captions. */
+int metrics_corpus_truncated(const MetricsCorpus *c);
 /* Name of image i (as given to metrics_corpus_add; "" if none). Owned by c. */
 const char *metrics_corpus_name(const MetricsCorpus *c, int i);
 /* Candidate of image i as token ids of the corpus's interned vocabulary.
