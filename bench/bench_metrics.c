@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "metrics.h"
+#include "metrics_corpus.h"
 #include "rng.h"
 
 enum { IMAGES = 5000, REFS = 5, VOCAB = 2000, MIN_LEN = 8, MAX_LEN = 16, RUNS = 5 };

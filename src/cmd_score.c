@@ -1,9 +1,10 @@
 /* cmd_score.c - `glimpse score`: BLEU-1..4, CIDEr-D and ROUGE-L of a file of
  * candidate captions against a file of reference captions.
  *
- * The formulas, the tokenization and which reference tool each score
- * matches are in metrics.h; this file only reads the options, loads the two
- * files (metrics_corpus_load) and prints. It does not caption anything:
+ * The formulas and which reference tool each score matches are in
+ * metrics.h, the tokenization and the file formats in metrics_corpus.h;
+ * this file only reads the options, loads the two files
+ * (metrics_corpus_load) and prints. It does not caption anything:
  * `glimpse eval` does that.
  */
 #include <getopt.h>
@@ -11,7 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "metrics.h"
+#include "metrics_corpus.h"
 
 static void help(void)
 {
@@ -36,10 +37,13 @@ static void help(void)
            "                 (default coco)\n"
            "  -h, --help     this text\n"
            "\n"
-           "Blank lines are skipped.\n"
+           "Blank lines are skipped. A caption of more than %d tokens is scored by its\n"
+           "first %d (ROUGE-L's cost grows with the product of the lengths); how many\n"
+           "were cut is said once on stderr.\n"
            "\n"
            "Exit status: 0 ok, 1 a file could not be read, 2 bad options or bad input\n"
-           "(a missing file; a malformed line is reported as FILE:LINE).\n");
+           "(a missing file; a malformed line is reported as FILE:LINE).\n",
+           METRICS_MAX_TOKENS, METRICS_MAX_TOKENS);
 }
 
 int cmd_score(int argc, char **argv)
@@ -75,6 +79,10 @@ int cmd_score(int argc, char **argv)
     GlmError err = {0};
     MetricsCorpus *c = metrics_corpus_load(refs, cands, &err);
     if (!c) return cli_report(&err);
+    int cut = metrics_corpus_truncated(c);
+    if (cut)
+        cli_error("warning: %d caption%s more than %d tokens; the scores consider the first %d of each", cut,
+                  cut == 1 ? " has" : "s have", METRICS_MAX_TOKENS, METRICS_MAX_TOKENS);
     MetricsScores s;
     int rc = metrics_corpus_scores(&s, c, &mo, &err);
     metrics_corpus_free(c);

@@ -1,4 +1,5 @@
-/* common.c - the error slot, checked allocation and the always-on assert. */
+/* common.c - the error slot, checked allocation, growable arrays and buffers,
+ * and the always-on assert. */
 #include "common.h"
 
 #include <stdarg.h>
@@ -36,6 +37,22 @@ void *glm_calloc_array(size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size) return NULL;
     return calloc(n ? n : 1, size ? size : 1);
+}
+
+int glm_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap) return GLM_OK;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) {
+        if (c > SIZE_MAX / 2) return GLM_ENOMEM;
+        c *= 2;
+    }
+    if (size && c > SIZE_MAX / size) return GLM_ENOMEM;
+    void *q = realloc(*p, c * size);
+    if (!q) return GLM_ENOMEM;
+    *p = q;
+    *cap = c;
+    return GLM_OK;
 }
 
 void glm_buf_put(GlmBuf *b, const void *src, size_t n)

@@ -45,6 +45,13 @@ int glm_exit_code(int code);
 void *glm_malloc_array(size_t n, size_t size);
 void *glm_calloc_array(size_t n, size_t size);
 
+/* Makes the malloc'd array *p (capacity *cap elements of size bytes; NULL
+ * and 0 to start) hold at least need elements, doubling the capacity (from
+ * 16) so that appending one at a time costs amortised O(1). The contents
+ * are kept. GLM_OK, or GLM_ENOMEM when the size overflows or realloc fails
+ * (then *p and *cap are unchanged). */
+int glm_grow(void **p, size_t *cap, size_t need, size_t size);
+
 /* A growable byte buffer. An allocation failure sets `failed` and later
  * appends are ignored, so a writer checks once at the end. The data are
  * always followed by a NUL (text can be read as a C string). The buffer

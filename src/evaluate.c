@@ -7,6 +7,7 @@
 
 #include "search.h"
 #include "features.h"
+#include "metrics_corpus.h"
 
 #define EVAL_BATCH 64   /* images decoded together */
 

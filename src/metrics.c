@@ -1,25 +1,19 @@
-/* metrics.c - BLEU-1..4, CIDEr-D, ROUGE-L and the per-caption reward forms;
- * see metrics.h for the exact conventions and which reference tool each one
- * matches.
+/* metrics.c - BLEU-1..4, CIDEr-D, ROUGE-L and the per-caption reward forms
+ * over token ids; see metrics.h for the exact conventions and which
+ * reference tool each one matches.
  *
  * Layout of the file: hashing, the reference index (build / free), one
  * candidate's n-grams (prepare), the per-metric formulas on a prepared
- * candidate, corpus scoring over ids, then the string layer (interning,
- * MetricsCorpus, the file reader).
+ * candidate, corpus scoring over ids.
  *
- * It does not tokenize by itself (text.h does) and prints nothing.
+ * Not here: text. Tokenizing, interning words and reading caption files
+ * are metrics_corpus.c's; this file sees ids only, and prints nothing.
  */
 #include "metrics.h"
 
-#include "fileio.h"
-
-#include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "text.h"
 
 /* ---- hashing ------------------------------------------------------------- */
 
@@ -44,24 +38,14 @@ static uint64_t hash_ngram(const int *toks, int order)
     return h;
 }
 
-/* Grows *p (elements of size el) to hold at least need elements. */
-static int grow(void **p, size_t *cap, size_t need, size_t el)
-{
-    if (need <= *cap) return GLM_OK;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) {
-        if (c > SIZE_MAX / 2) return GLM_ENOMEM;
-        c *= 2;
-    }
-    if (c > SIZE_MAX / el) return GLM_ENOMEM;
-    void *q = realloc(*p, c * el);
-    if (!q) return GLM_ENOMEM;
-    *p = q;
-    *cap = c;
-    return GLM_OK;
-}
-
 /* ---- the reference index ------------------------------------------------- */
+
+/* An n-gram's count in one reference of an image (ref: 0 .. refs of the
+ * image - 1). */
+typedef struct {
+    int ref;
+    int count;
+} RefCount;
 
 struct MetricsIndex {
     int n_images, n_refs;
@@ -87,12 +71,16 @@ struct MetricsIndex {
     double *ref_norm;          /* (n_refs, 4) |r| of the tf-idf vector per order */
     int max_ref_len;
 
-    /* per image: its distinct reference n-grams sorted by g, with counts */
+    /* per image: its distinct reference n-grams (entries) sorted by g, and
+     * for each entry the references of the image that contain it with
+     * their counts. Sparse: the references without it take no room, so
+     * memory grows with the reference n-grams, not with n-grams x refs. */
     int *img_ent;              /* (n_images + 1) entries of image i: img_ent[i]..img_ent[i+1]-1 */
     int *ent_g;                /* (n_ent) global id */
     int *ent_max;              /* (n_ent) largest count in any one reference (BLEU clip) */
-    int *ent_cnt;              /* (n_ent, refs of the image) count in each reference */
-    size_t *ent_cnt_at;        /* (n_ent) where the entry's counts start in ent_cnt */
+    size_t *ent_refs_at;       /* (n_ent + 1) entry k's references: ent_refs[ent_refs_at[k]..ent_refs_at[k+1]) */
+    RefCount *ent_refs;        /* (n_pairs) by entry, each entry's in ascending reference order */
+    int max_img_refs;          /* most references of one image */
 };
 
 #define SLOT_TAG(h) ((h) >> 32 << 32)
@@ -190,8 +178,8 @@ void metrics_index_free(MetricsIndex *ix)
     free(ix->img_ent);
     free(ix->ent_g);
     free(ix->ent_max);
-    free(ix->ent_cnt);
-    free(ix->ent_cnt_at);
+    free(ix->ent_refs_at);
+    free(ix->ent_refs);
     free(ix);
 }
 
@@ -209,21 +197,36 @@ typedef struct {
     int local;        /* g's entry number within that image */
 } Seen;
 
+/* One (entry, reference) count of the image being built. */
+typedef struct {
+    int local;        /* the entry, numbered by first sight */
+    int ref;          /* the reference within the image */
+    int count;
+} LocalCount;
+
 typedef struct {
     Seen *seen;       /* (cap) per global id; one struct so one cache miss */
     size_t cap;
     uint64_t *keys;   /* (keys_cap) g << 32 | local, for sorting an image's entries */
     size_t keys_cap;
-    int *cnt;         /* (cnt_cap) counts of the current image, (local, refs) */
-    size_t cnt_cap;
+    int *last;        /* (last_cap) per local entry: where in counts its latest reference's count is */
+    size_t last_cap;
+    LocalCount *counts; /* (counts_cap) the image's nonzero counts, in reference order */
+    size_t counts_cap;
+    int *rank;        /* (rank_cap) per local entry: its place among the sorted entries */
+    size_t rank_cap;
     uint64_t *hs;     /* (4 * longest reference) n-gram hashes of one reference */
+    /* the index's entry arrays: entries and (reference, count) pairs so far */
+    size_t n_ent, n_pairs, cap_g, cap_max, cap_at, cap_refs;
 } BuildWork;
 
 static void build_work_free(BuildWork *w)
 {
     free(w->seen);
     free(w->keys);
-    free(w->cnt);
+    free(w->last);
+    free(w->counts);
+    free(w->rank);
     free(w->hs);
 }
 
@@ -232,8 +235,98 @@ static int build_work_cover(BuildWork *w, int n_ngrams)
 {
     size_t old = w->cap;
     if ((size_t)n_ngrams <= old) return GLM_OK;
-    if (grow((void **)&w->seen, &w->cap, (size_t)n_ngrams, sizeof *w->seen)) return GLM_ENOMEM;
+    if (glm_grow((void **)&w->seen, &w->cap, (size_t)n_ngrams, sizeof *w->seen)) return GLM_ENOMEM;
     for (size_t i = old; i < w->cap; i++) w->seen[i].stamp = -1;
+    return GLM_OK;
+}
+
+/* Appends the entries of image i (its references' distinct n-grams, sorted
+ * by global id, each with the references that contain it) to ix; counts
+ * the image in the df of each. GLM_ENOMEM on failure. */
+static int index_image(MetricsIndex *ix, BuildWork *w, int i)
+{
+    int r0 = ix->img_ref[i], nr = ix->img_ref[i + 1] - r0;
+    int n_local = 0;
+    size_t n_counts = 0;
+    /* Count every n-gram of every reference: local entries numbered by
+     * first sight, one LocalCount per (entry, reference) that occurs. */
+    for (int r = r0; r < r0 + nr; r++) {
+        const int *t = ix->toks + ix->ref_tok[r];
+        int len = ix->ref_tok[r + 1] - ix->ref_tok[r];
+        /* Hash every n-gram of the reference and prefetch its slot first:
+         * the table is far larger than the cache and most lookups miss
+         * it; overlapping the misses made the build about 15% faster. */
+        uint64_t *hs = w->hs;
+        for (int order = 1, k = 0; order <= METRICS_MAX_N; order++)
+            for (int p = 0; p + order <= len; p++, k++) {
+                hs[k] = hash_ngram(t + p, order);
+                __builtin_prefetch(&ix->slots[(size_t)hs[k] & (ix->n_slots - 1)]);
+            }
+        for (int order = 1; order <= METRICS_MAX_N; order++) {
+            for (int p = 0; p + order <= len; p++) {
+                int g = ix_intern(ix, t + p, order, *hs++);
+                if (g < 0 || build_work_cover(w, ix->n_ngrams)) return GLM_ENOMEM;
+                Seen *sn = &w->seen[g];
+                if (sn->stamp != i) {
+                    sn->stamp = i;
+                    sn->local = n_local++;
+                    ix->ng_df[g]++;
+                    if (glm_grow((void **)&w->keys, &w->keys_cap, (size_t)n_local, sizeof *w->keys) ||
+                        glm_grow((void **)&w->last, &w->last_cap, (size_t)n_local, sizeof *w->last))
+                        return GLM_ENOMEM;
+                    w->keys[n_local - 1] = (uint64_t)g << 32 | (uint32_t)(n_local - 1);
+                    w->last[n_local - 1] = -1;
+                }
+                int *last = &w->last[sn->local];
+                if (*last < 0 || w->counts[*last].ref != r - r0) {
+                    if (n_counts >= (size_t)INT32_MAX ||
+                        glm_grow((void **)&w->counts, &w->counts_cap, n_counts + 1, sizeof *w->counts))
+                        return GLM_ENOMEM;
+                    *last = (int)n_counts;
+                    w->counts[n_counts++] = (LocalCount){sn->local, r - r0, 0};
+                }
+                w->counts[*last].count++;
+            }
+        }
+    }
+    /* Sorted by global id, so a candidate finds its n-grams by bisection.
+     * References without tokens leave w->keys NULL: qsort must not see
+     * it, even with no elements. */
+    if (n_local > 1) qsort(w->keys, (size_t)n_local, sizeof *w->keys, cmp_u64);
+    size_t e0 = w->n_ent, p0 = w->n_pairs;
+    if (e0 + (size_t)n_local > (size_t)INT32_MAX ||
+        glm_grow((void **)&ix->ent_g, &w->cap_g, e0 + (size_t)n_local, sizeof *ix->ent_g) ||
+        glm_grow((void **)&ix->ent_max, &w->cap_max, e0 + (size_t)n_local, sizeof *ix->ent_max) ||
+        glm_grow((void **)&ix->ent_refs_at, &w->cap_at, e0 + (size_t)n_local + 1, sizeof *ix->ent_refs_at) ||
+        glm_grow((void **)&ix->ent_refs, &w->cap_refs, p0 + n_counts, sizeof *ix->ent_refs) ||
+        glm_grow((void **)&w->rank, &w->rank_cap, (size_t)n_local, sizeof *w->rank))
+        return GLM_ENOMEM;
+    ix->img_ent[i] = (int)e0;
+    /* The counts grouped by entry in sorted order, by a counting sort (which
+     * keeps each entry's references ascending): at[k + 1] first counts
+     * entry k's references, then the running sum makes at[k] the place
+     * where entry k starts. */
+    size_t *at = ix->ent_refs_at + e0;  /* (n_local + 1) */
+    for (int k = 0; k < n_local; k++) {
+        w->rank[(uint32_t)w->keys[k]] = k;
+        ix->ent_g[e0 + (size_t)k] = (int)(w->keys[k] >> 32);
+        ix->ent_max[e0 + (size_t)k] = 0;
+        at[k + 1] = 0;
+    }
+    for (size_t c = 0; c < n_counts; c++) at[w->rank[w->counts[c].local] + 1]++;
+    at[0] = p0;
+    for (int k = 0; k < n_local; k++) at[k + 1] += at[k];
+    for (size_t c = 0; c < n_counts; c++) {
+        const LocalCount *lc = &w->counts[c];
+        int k = w->rank[lc->local];
+        ix->ent_refs[at[k]++] = (RefCount){lc->ref, lc->count};
+        ix->ent_max[e0 + (size_t)k] = GLM_MAX(ix->ent_max[e0 + (size_t)k], lc->count);
+    }
+    /* Filling advanced every at[k] to where entry k + 1 starts; shift back. */
+    for (int k = n_local; k > 0; k--) at[k] = at[k - 1];
+    at[0] = p0;
+    w->n_ent = e0 + (size_t)n_local;
+    w->n_pairs = p0 + n_counts;
     return GLM_OK;
 }
 
@@ -261,7 +354,7 @@ MetricsIndex *metrics_index_build(const MetricsSeq *refs, const int *first, int 
             glm_fail(err, GLM_EINPUT, "metrics: reference %d has a bad length", r);
             return NULL;
         }
-        n_toks += (size_t)refs[r].len;
+        n_toks += (size_t)GLM_MIN(refs[r].len, METRICS_MAX_TOKENS);
     }
     if (n_toks > (size_t)INT32_MAX) {
         glm_fail(err, GLM_EINPUT, "metrics: too many reference tokens");
@@ -286,82 +379,26 @@ MetricsIndex *metrics_index_build(const MetricsSeq *refs, const int *first, int 
     while (slots < n_toks * METRICS_MAX_N && slots < ((size_t)1 << 22)) slots *= 2;
     if (ix_rehash(ix, slots)) goto nomem;
     int longest = 0;
-    for (int r = 0; r < n_refs; r++) longest = GLM_MAX(longest, refs[r].len);
+    for (int r = 0; r < n_refs; r++) longest = GLM_MAX(longest, GLM_MIN(refs[r].len, METRICS_MAX_TOKENS));
     w.hs = glm_malloc_array((size_t)longest * METRICS_MAX_N, sizeof *w.hs);
     if (!w.hs) goto nomem;
     memcpy(ix->img_ref, first, ((size_t)n_images + 1) * sizeof *first);
     size_t at = 0;
     for (int r = 0; r < n_refs; r++) {
         ix->ref_tok[r] = (int)at;
-        if (refs[r].len) memcpy(ix->toks + at, refs[r].toks, (size_t)refs[r].len * sizeof(int));
-        at += (size_t)refs[r].len;
-        ix->max_ref_len = GLM_MAX(ix->max_ref_len, refs[r].len);
+        int len = GLM_MIN(refs[r].len, METRICS_MAX_TOKENS);  /* the rest is not considered */
+        if (len) memcpy(ix->toks + at, refs[r].toks, (size_t)len * sizeof(int));
+        at += (size_t)len;
+        ix->max_ref_len = GLM_MAX(ix->max_ref_len, len);
     }
     ix->ref_tok[n_refs] = (int)at;
 
     /* Entries of all images, appended image by image. */
-    size_t n_ent = 0, cap_g = 0, cap_max = 0, cap_at = 0, n_cnt = 0, cap_cnt = 0;
     for (int i = 0; i < n_images; i++) {
-        int r0 = first[i], nr = first[i + 1] - first[i];
-        int n_local = 0;
-        /* Count every n-gram of every reference of image i into w.cnt, indexed
-         * (local entry, reference); local entries numbered by first sight. */
-        for (int r = r0; r < r0 + nr; r++) {
-            const int *t = ix->toks + ix->ref_tok[r];
-            int len = ix->ref_tok[r + 1] - ix->ref_tok[r];
-            /* Hash every n-gram of the reference and prefetch its slot first:
-             * the table is far larger than the cache and most lookups miss
-             * it; overlapping the misses made the build about 15% faster. */
-            uint64_t *hs = w.hs;
-            for (int order = 1, k = 0; order <= METRICS_MAX_N; order++)
-                for (int p = 0; p + order <= len; p++, k++) {
-                    hs[k] = hash_ngram(t + p, order);
-                    __builtin_prefetch(&ix->slots[(size_t)hs[k] & (ix->n_slots - 1)]);
-                }
-            for (int order = 1; order <= METRICS_MAX_N; order++) {
-                for (int p = 0; p + order <= len; p++) {
-                    int g = ix_intern(ix, t + p, order, *hs++);
-                    if (g < 0 || build_work_cover(&w, ix->n_ngrams)) goto nomem;
-                    Seen *sn = &w.seen[g];
-                    if (sn->stamp != i) {
-                        sn->stamp = i;
-                        sn->local = n_local++;
-                        ix->ng_df[g]++;
-                        size_t need = (size_t)n_local * (size_t)nr;
-                        if (grow((void **)&w.cnt, &w.cnt_cap, need, sizeof *w.cnt)) goto nomem;
-                        memset(w.cnt + (size_t)(n_local - 1) * (size_t)nr, 0, (size_t)nr * sizeof *w.cnt);
-                        if (grow((void **)&w.keys, &w.keys_cap, (size_t)n_local, sizeof *w.keys)) goto nomem;
-                        w.keys[n_local - 1] = (uint64_t)g << 32 | (uint32_t)(n_local - 1);
-                    }
-                    w.cnt[(size_t)w.seen[g].local * (size_t)nr + (size_t)(r - r0)]++;
-                }
-            }
-        }
-        /* Sorted by global id, so a candidate finds its n-grams by bisection. */
-        qsort(w.keys, (size_t)n_local, sizeof *w.keys, cmp_u64);
-        ix->img_ent[i] = (int)n_ent;
-        if (grow((void **)&ix->ent_g, &cap_g, n_ent + (size_t)n_local, sizeof *ix->ent_g) ||
-            grow((void **)&ix->ent_max, &cap_max, n_ent + (size_t)n_local, sizeof *ix->ent_max) ||
-            grow((void **)&ix->ent_cnt_at, &cap_at, n_ent + (size_t)n_local, sizeof *ix->ent_cnt_at) ||
-            grow((void **)&ix->ent_cnt, &cap_cnt, n_cnt + (size_t)n_local * (size_t)nr, sizeof *ix->ent_cnt))
-            goto nomem;
-        for (int k = 0; k < n_local; k++) {
-            int g = (int)(w.keys[k] >> 32), loc = (int)(uint32_t)w.keys[k];
-            const int *c = w.cnt + (size_t)loc * (size_t)nr;
-            int mx = 0;
-            for (int j = 0; j < nr; j++) {
-                ix->ent_cnt[n_cnt + (size_t)j] = c[j];
-                mx = GLM_MAX(mx, c[j]);
-            }
-            ix->ent_g[n_ent] = g;
-            ix->ent_max[n_ent] = mx;
-            ix->ent_cnt_at[n_ent] = n_cnt;
-            n_ent++;
-            n_cnt += (size_t)nr;
-        }
-        if (n_ent > (size_t)INT32_MAX) goto nomem;
+        ix->max_img_refs = GLM_MAX(ix->max_img_refs, first[i + 1] - first[i]);
+        if (index_image(ix, &w, i)) goto nomem;
     }
-    ix->img_ent[n_images] = (int)n_ent;
+    ix->img_ent[n_images] = (int)w.n_ent;
 
     /* idf weights, then the reference norms per order. */
     ix->ng_weight = glm_malloc_array((size_t)ix->n_ngrams, sizeof *ix->ng_weight);
@@ -369,12 +406,12 @@ MetricsIndex *metrics_index_build(const MetricsSeq *refs, const int *first, int 
     for (int g = 0; g < ix->n_ngrams; g++)
         ix->ng_weight[g] = ix->log_n - log((double)GLM_MAX(1, ix->ng_df[g]));
     for (int i = 0; i < n_images; i++) {
-        int r0 = first[i], nr = first[i + 1] - first[i];
+        int r0 = first[i];
         for (int e = ix->img_ent[i]; e < ix->img_ent[i + 1]; e++) {
             int g = ix->ent_g[e], o = ix->ng_order[g] - 1;
-            for (int j = 0; j < nr; j++) {
-                double v = ix->ent_cnt[ix->ent_cnt_at[e] + (size_t)j] * ix->ng_weight[g];
-                ix->ref_norm[(size_t)(r0 + j) * 4 + (size_t)o] += v * v;
+            for (size_t q = ix->ent_refs_at[e]; q < ix->ent_refs_at[e + 1]; q++) {
+                double v = ix->ent_refs[q].count * ix->ng_weight[g];
+                ix->ref_norm[(size_t)(r0 + ix->ent_refs[q].ref) * 4 + (size_t)o] += v * v;
             }
         }
     }
@@ -393,11 +430,12 @@ nomem:
 
 struct MetricsScratch {
     int max_len;
-    int max_ref_len;
+    int max_ref_len, max_img_refs;  /* of the index it was made for */
     /* distinct n-grams of the current candidate */
     int n_ent;
     uint64_t *e_hash;   /* (4 * max_len) */
-    int *e_pos;         /* (4 * max_len) first position in the candidate */
+    int *e_pos;         /* (4 * max_len) first position in the candidate;
+                           max_len here and below at most METRICS_MAX_TOKENS */
     int *e_order;       /* (4 * max_len) 1..4 */
     int *e_tf;          /* (4 * max_len) count in the candidate */
     double *e_w;        /* (4 * max_len) idf weight (log N if no reference has it) */
@@ -405,6 +443,8 @@ struct MetricsScratch {
     uint32_t *slots;    /* (n_slots) local table: entry + 1, 0 = empty */
     size_t n_slots;
     int *lcs;           /* (max_ref_len + 1) one DP row */
+    double *ref_dot;    /* (max_img_refs, 4) CIDEr-D dot product with each reference, per order */
+    long *ref_match;    /* (max_img_refs) clipped unigram matches with each reference (F1) */
 };
 
 MetricsScratch *metrics_scratch_new(const MetricsIndex *ix, int max_len, GlmError *err)
@@ -417,7 +457,9 @@ MetricsScratch *metrics_scratch_new(const MetricsIndex *ix, int max_len, GlmErro
     if (!s) goto nomem;
     s->max_len = max_len;
     s->max_ref_len = ix->max_ref_len;
-    size_t ne = (size_t)max_len * METRICS_MAX_N;
+    s->max_img_refs = ix->max_img_refs;
+    /* Tokens past METRICS_MAX_TOKENS are never looked at. */
+    size_t ne = (size_t)GLM_MIN(max_len, METRICS_MAX_TOKENS) * METRICS_MAX_N;
     s->n_slots = 16;
     while (s->n_slots < 2 * ne) s->n_slots *= 2;
     s->e_hash = glm_malloc_array(ne, sizeof *s->e_hash);
@@ -428,8 +470,10 @@ MetricsScratch *metrics_scratch_new(const MetricsIndex *ix, int max_len, GlmErro
     s->e_ent = glm_malloc_array(ne, sizeof *s->e_ent);
     s->slots = glm_calloc_array(s->n_slots, sizeof *s->slots);
     s->lcs = glm_malloc_array((size_t)ix->max_ref_len + 1, sizeof *s->lcs);
+    s->ref_dot = glm_malloc_array((size_t)ix->max_img_refs * METRICS_MAX_N, sizeof *s->ref_dot);
+    s->ref_match = glm_malloc_array((size_t)ix->max_img_refs, sizeof *s->ref_match);
     if (!s->e_hash || !s->e_pos || !s->e_order || !s->e_tf || !s->e_w || !s->e_ent || !s->slots ||
-        !s->lcs)
+        !s->lcs || !s->ref_dot || !s->ref_match)
         goto nomem;
     return s;
 nomem:
@@ -449,6 +493,8 @@ void metrics_scratch_free(MetricsScratch *s)
     free(s->e_ent);
     free(s->slots);
     free(s->lcs);
+    free(s->ref_dot);
+    free(s->ref_match);
     free(s);
 }
 
@@ -465,12 +511,15 @@ static int image_find(const MetricsIndex *ix, int i, int g)
 }
 
 /* Fills s with the distinct n-grams of toks[0..n) (tf, idf weight, entry in
- * image i). The local table is left empty again for the next call. */
-static void cand_prepare(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n)
+ * image i), n cut to METRICS_MAX_TOKENS; returns that n, the candidate's
+ * length for the formulas. The local table is left empty again for the
+ * next call. */
+static int cand_prepare(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n)
 {
     GLM_ASSERT(image >= 0 && image < ix->n_images);
     GLM_ASSERT(n >= 0 && n <= s->max_len && (n == 0 || toks));
-    GLM_ASSERT(s->max_ref_len == ix->max_ref_len);
+    GLM_ASSERT(s->max_ref_len == ix->max_ref_len && s->max_img_refs == ix->max_img_refs);
+    n = GLM_MIN(n, METRICS_MAX_TOKENS);
     size_t mask = s->n_slots - 1;
     int ne = 0;
     for (int order = 1; order <= METRICS_MAX_N; order++) {
@@ -517,6 +566,7 @@ static void cand_prepare(const MetricsIndex *ix, MetricsScratch *s, int image, c
         while (s->slots[slot] != (uint32_t)e + 1) slot = (slot + 1) & mask;
         s->slots[slot] = 0;
     }
+    return n;
 }
 
 /* ---- the formulas on a prepared candidate -------------------------------- */
@@ -532,24 +582,33 @@ static double cider_prepared(const MetricsIndex *ix, const MetricsScratch *s, in
     }
     for (int o = 0; o < METRICS_MAX_N; o++) norm_c[o] = sqrt(norm_c[o]);
     int r0 = ix->img_ref[image], nr = ix->img_ref[image + 1] - r0;
+    /* The dot products with every reference at once, from the references
+     * that contain each candidate n-gram: the work is the number of such
+     * (n-gram, reference) pairs, not n-grams x references. */
+    double *dot = s->ref_dot;  /* (nr, 4) */
+    memset(dot, 0, (size_t)nr * METRICS_MAX_N * sizeof *dot);
+    for (int e = 0; e < s->n_ent; e++) {
+        int k = s->e_ent[e];
+        if (k < 0) continue;
+        double vc = s->e_tf[e] * s->e_w[e];
+        int o = s->e_order[e] - 1;
+        for (size_t q = ix->ent_refs_at[k]; q < ix->ent_refs_at[k + 1]; q++) {
+            double vr = ix->ent_refs[q].count * s->e_w[e];
+            dot[(size_t)ix->ent_refs[q].ref * METRICS_MAX_N + (size_t)o] +=
+                (wrong & METRICS_WRONG_CIDER_UNCLIPPED ? vc : GLM_MIN(vc, vr)) * vr;
+        }
+    }
     double total = 0.0;
     for (int j = 0; j < nr; j++) {
-        double dot[METRICS_MAX_N] = {0};
-        for (int e = 0; e < s->n_ent; e++) {
-            int k = s->e_ent[e];
-            if (k < 0) continue;
-            double vc = s->e_tf[e] * s->e_w[e];
-            double vr = ix->ent_cnt[ix->ent_cnt_at[k] + (size_t)j] * s->e_w[e];
-            dot[s->e_order[e] - 1] += (wrong & METRICS_WRONG_CIDER_UNCLIPPED ? vc : GLM_MIN(vc, vr)) * vr;
-        }
         int len_r = ix->ref_tok[r0 + j + 1] - ix->ref_tok[r0 + j];
         double delta = (double)(n - len_r);
         double pen = wrong & METRICS_WRONG_CIDER_NO_PENALTY
                          ? 1.0
                          : exp(-(delta * delta) / (2.0 * METRICS_CIDER_SIGMA * METRICS_CIDER_SIGMA));
         const double *norm_r = ix->ref_norm + (size_t)(r0 + j) * 4;
+        const double *dot_j = dot + (size_t)j * METRICS_MAX_N;
         for (int o = 0; o < METRICS_MAX_N; o++)
-            if (norm_c[o] != 0.0 && norm_r[o] != 0.0) total += dot[o] / (norm_c[o] * norm_r[o]) * pen;
+            if (norm_c[o] != 0.0 && norm_r[o] != 0.0) total += dot_j[o] / (norm_c[o] * norm_r[o]) * pen;
     }
     return 10.0 * total / METRICS_MAX_N / nr;
 }
@@ -635,13 +694,13 @@ static double rouge_l_prepared(const MetricsIndex *ix, MetricsScratch *s, int im
 
 double metrics_cider_one(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n)
 {
-    cand_prepare(ix, s, image, toks, n);
+    n = cand_prepare(ix, s, image, toks, n);
     return cider_prepared(ix, s, image, n, 0);
 }
 
 double metrics_bleu4_one(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n)
 {
-    cand_prepare(ix, s, image, toks, n);
+    n = cand_prepare(ix, s, image, toks, n);
     long match[METRICS_MAX_N], total[METRICS_MAX_N];
     bleu_counts_prepared(match, total, ix, s, 0);
     if (match[0] == 0) return 0.0;  /* also covers n == 0 */
@@ -658,16 +717,19 @@ double metrics_bleu4_one(const MetricsIndex *ix, MetricsScratch *s, int image, c
 
 double metrics_f1_one(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n)
 {
-    cand_prepare(ix, s, image, toks, n);
+    n = cand_prepare(ix, s, image, toks, n);
     int r0 = ix->img_ref[image], nr = ix->img_ref[image + 1] - r0;
+    long *match = s->ref_match;  /* (nr) as in cider_prepared: by the references that have the word */
+    memset(match, 0, (size_t)nr * sizeof *match);
+    for (int e = 0; e < s->n_ent; e++) {
+        int k = s->e_ent[e];
+        if (s->e_order[e] != 1 || k < 0) continue;
+        for (size_t q = ix->ent_refs_at[k]; q < ix->ent_refs_at[k + 1]; q++)
+            match[ix->ent_refs[q].ref] += GLM_MIN(s->e_tf[e], ix->ent_refs[q].count);
+    }
     double best = 0.0;
     for (int j = 0; j < nr; j++) {
-        long m = 0;
-        for (int e = 0; e < s->n_ent; e++) {
-            int k = s->e_ent[e];
-            if (s->e_order[e] != 1 || k < 0) continue;
-            m += GLM_MIN(s->e_tf[e], ix->ent_cnt[ix->ent_cnt_at[k] + (size_t)j]);
-        }
+        long m = match[j];
         int len_r = ix->ref_tok[r0 + j + 1] - ix->ref_tok[r0 + j];
         /* F1 = 2PR / (P + R) with P = m/n, R = m/len_r, i.e. 2m / (n + len_r). */
         if (m > 0) best = GLM_MAX(best, 2.0 * (double)m / (double)(n + len_r));
@@ -679,8 +741,8 @@ double metrics_rouge_l_one(const MetricsIndex *ix, MetricsScratch *s, int image,
 {
     GLM_ASSERT(image >= 0 && image < ix->n_images);
     GLM_ASSERT(n >= 0 && n <= s->max_len && (n == 0 || toks));
-    GLM_ASSERT(s->max_ref_len == ix->max_ref_len);
-    return rouge_l_prepared(ix, s, image, toks, n, 0);
+    GLM_ASSERT(s->max_ref_len == ix->max_ref_len && s->max_img_refs == ix->max_img_refs);
+    return rouge_l_prepared(ix, s, image, toks, GLM_MIN(n, METRICS_MAX_TOKENS), 0);
 }
 
 /* ---- corpus scores over ids ---------------------------------------------- */
@@ -699,7 +761,7 @@ int metrics_index_scores(MetricsScores *out, const MetricsIndex *ix, const Metri
     for (int i = 0; i < ix->n_images; i++) {
         if (cands[i].len < 0 || (cands[i].len > 0 && !cands[i].toks))
             return glm_fail(err, GLM_EINPUT, "metrics: candidate %d has a bad length", i);
-        max_len = GLM_MAX(max_len, cands[i].len);
+        max_len = GLM_MAX(max_len, GLM_MIN(cands[i].len, METRICS_MAX_TOKENS));
     }
     MetricsScratch *s = metrics_scratch_new(ix, max_len, err);
     if (!s) return err ? err->code : GLM_ENOMEM;
@@ -708,8 +770,7 @@ int metrics_index_scores(MetricsScores *out, const MetricsIndex *ix, const Metri
     double cider = 0.0, rouge = 0.0, bleu_avg[METRICS_MAX_N] = {0};
     for (int i = 0; i < ix->n_images; i++) {
         const int *t = cands[i].toks;
-        int n = cands[i].len;
-        cand_prepare(ix, s, i, t, n);
+        int n = cand_prepare(ix, s, i, t, GLM_MIN(cands[i].len, METRICS_MAX_TOKENS));
         long m[METRICS_MAX_N], tot[METRICS_MAX_N];
         bleu_counts_prepared(m, tot, ix, s, o.wrong);
         if (o.bleu == METRICS_BLEU_NLTK)
@@ -745,491 +806,4 @@ int metrics_index_scores(MetricsScores *out, const MetricsIndex *ix, const Metri
     out->rouge_l = rouge / ix->n_images;
     out->images = ix->n_images;
     return GLM_OK;
-}
-
-/* ---- the string layer ---------------------------------------------------- */
-
-/* Interned strings: id -> bytes in one pool, string -> id by open
- * addressing. Offsets, not pointers, so the pool may move when it grows. */
-typedef struct {
-    char *pool;
-    size_t pool_len, pool_cap;
-    size_t *off;        /* (n) start of string id in pool (NUL-terminated) */
-    size_t off_cap;
-    uint64_t *hash;     /* (n) */
-    size_t hash_cap;
-    int n;
-    uint32_t *slots;    /* (n_slots) id + 1, 0 = empty */
-    size_t n_slots;
-} StrTab;
-
-static void strtab_free(StrTab *t)
-{
-    free(t->pool);
-    free(t->off);
-    free(t->hash);
-    free(t->slots);
-    memset(t, 0, sizeof *t);
-}
-
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ull;  /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ull;
-    }
-    return h ^ (h >> 32);
-}
-
-/* Id of s[0..len) or -1; *slot_out gets the slot where it would go. */
-static int strtab_find(const StrTab *t, const char *s, size_t len, uint64_t h, size_t *slot_out)
-{
-    if (!t->n_slots) return -1;
-    size_t mask = t->n_slots - 1, slot = (size_t)h & mask;
-    for (;; slot = (slot + 1) & mask) {
-        uint32_t v = t->slots[slot];
-        if (!v) break;
-        int id = (int)v - 1;
-        const char *k = t->pool + t->off[id];
-        if (t->hash[id] == h && !strncmp(k, s, len) && k[len] == 0) {
-            if (slot_out) *slot_out = slot;
-            return id;
-        }
-    }
-    if (slot_out) *slot_out = slot;
-    return -1;
-}
-
-static int strtab_get(const StrTab *t, const char *s, size_t len)
-{
-    return strtab_find(t, s, len, hash_bytes(s, len), NULL);
-}
-
-/* Id of s[0..len), added if new; *added (if not NULL) says which. -1 when
- * out of memory. */
-static int strtab_intern(StrTab *t, const char *s, size_t len, int *added)
-{
-    uint64_t h = hash_bytes(s, len);
-    size_t slot = 0;
-    int id = strtab_find(t, s, len, h, &slot);
-    if (added) *added = id < 0;
-    if (id >= 0) return id;
-    if ((size_t)t->n + 1 > t->n_slots / 2) {
-        size_t ns = t->n_slots ? t->n_slots * 2 : 64;
-        uint32_t *sl = glm_calloc_array(ns, sizeof *sl);
-        if (!sl) return -1;
-        for (int k = 0; k < t->n; k++) {
-            size_t q = (size_t)t->hash[k] & (ns - 1);
-            while (sl[q]) q = (q + 1) & (ns - 1);
-            sl[q] = (uint32_t)k + 1;
-        }
-        free(t->slots);
-        t->slots = sl;
-        t->n_slots = ns;
-        strtab_find(t, s, len, h, &slot);
-    }
-    if (t->n >= INT32_MAX - 1 || len > SIZE_MAX - t->pool_len - 1) return -1;
-    if (grow((void **)&t->pool, &t->pool_cap, t->pool_len + len + 1, 1) ||
-        grow((void **)&t->off, &t->off_cap, (size_t)t->n + 1, sizeof *t->off) ||
-        grow((void **)&t->hash, &t->hash_cap, (size_t)t->n + 1, sizeof *t->hash))
-        return -1;
-    memcpy(t->pool + t->pool_len, s, len);
-    t->pool[t->pool_len + len] = 0;
-    id = t->n++;
-    t->off[id] = t->pool_len;
-    t->hash[id] = h;
-    t->pool_len += len + 1;
-    t->slots[slot] = (uint32_t)id + 1;
-    return id;
-}
-
-static const char *strtab_str(const StrTab *t, int id) { return t->pool + t->off[id]; }
-
-struct MetricsCorpus {
-    StrTab vocab;            /* token -> id */
-    int n_images;
-    char **names;            /* (n_images) owned copies */
-    int *cand_at;            /* (n_images + 1) candidate i: cand_toks[cand_at[i]..cand_at[i+1]) */
-    int *ref_first;          /* (n_images + 1) references of image i, as in metrics_index_build */
-    int *ref_at;             /* (n_refs + 1) reference r: ref_toks[ref_at[r]..ref_at[r+1]) */
-    int *cand_toks, *ref_toks;
-    size_t n_cand_toks, cap_cand_toks, n_ref_toks, cap_ref_toks;
-    size_t cap_images, cap_refs;
-    char *tokbuf;            /* tokenizer work: bytes */
-    char **tokv;             /* tokenizer work: token pointers */
-    size_t tokbuf_cap, tokv_cap;
-    MetricsIndex *ix;        /* built lazily, for ix_images images */
-    int ix_images;
-};
-
-MetricsCorpus *metrics_corpus_new(GlmError *err)
-{
-    MetricsCorpus *c = calloc(1, sizeof *c);
-    if (c) {
-        c->cap_images = 16;
-        c->cap_refs = 64;
-        c->names = glm_malloc_array(c->cap_images, sizeof *c->names);
-        c->cand_at = glm_malloc_array(c->cap_images + 1, sizeof *c->cand_at);
-        c->ref_first = glm_malloc_array(c->cap_images + 1, sizeof *c->ref_first);
-        c->ref_at = glm_malloc_array(c->cap_refs + 1, sizeof *c->ref_at);
-        if (c->names && c->cand_at && c->ref_first && c->ref_at) {
-            c->cand_at[0] = 0;
-            c->ref_first[0] = 0;
-            return c;
-        }
-        metrics_corpus_free(c);
-    }
-    glm_fail(err, GLM_ENOMEM, "metrics: out of memory");
-    return NULL;
-}
-
-void metrics_corpus_free(MetricsCorpus *c)
-{
-    if (!c) return;
-    strtab_free(&c->vocab);
-    if (c->names)
-        for (int i = 0; i < c->n_images; i++) free(c->names[i]);
-    free(c->names);
-    free(c->cand_at);
-    free(c->ref_first);
-    free(c->ref_at);
-    free(c->cand_toks);
-    free(c->ref_toks);
-    free(c->tokbuf);
-    free(c->tokv);
-    metrics_index_free(c->ix);
-    free(c);
-}
-
-/* Tokenizes text and appends its token ids to *toks (n used, cap). */
-static int corpus_append_text(MetricsCorpus *c, int **toks, size_t *n_toks, size_t *cap, const char *text)
-{
-    size_t len = strlen(text);
-    if (len > (size_t)INT32_MAX / 2) return GLM_EINPUT;
-    if (grow((void **)&c->tokbuf, &c->tokbuf_cap, len + 1, 1) ||
-        grow((void **)&c->tokv, &c->tokv_cap, len / 2 + 1, sizeof *c->tokv))
-        return GLM_ENOMEM;
-    /* A token is at least one byte and tokens are separated, so at most
-     * (len + 1) / 2 of them; nothing is ever truncated. */
-    int n = text_tokenize(text, c->tokbuf, len + 1, c->tokv, (int)(len / 2 + 1), NULL);
-    if (grow((void **)toks, cap, *n_toks + (size_t)n, sizeof **toks)) return GLM_ENOMEM;
-    for (int k = 0; k < n; k++) {
-        int id = strtab_intern(&c->vocab, c->tokv[k], strlen(c->tokv[k]), NULL);
-        if (id < 0) return GLM_ENOMEM;
-        (*toks)[(*n_toks)++] = id;
-    }
-    if (*n_toks > (size_t)INT32_MAX) return GLM_EINPUT;
-    return GLM_OK;
-}
-
-int metrics_corpus_add(MetricsCorpus *c, const char *name, const char *cand,
-                       const char *const *refs, int n_refs, GlmError *err)
-{
-    if (n_refs < 1)
-        return glm_fail(err, GLM_EINPUT, "metrics: image %s has no references", name ? name : "");
-    if (c->n_images >= INT32_MAX - 1) return glm_fail(err, GLM_EINPUT, "metrics: too many images");
-    int i = c->n_images, r0 = c->ref_first[i];
-    if ((size_t)i + 1 > c->cap_images) {
-        size_t cap = c->cap_images * 2;
-        char **nm = realloc(c->names, cap * sizeof *nm);
-        if (!nm) goto nomem;
-        c->names = nm;
-        int *ca = realloc(c->cand_at, (cap + 1) * sizeof *ca);
-        if (!ca) goto nomem;
-        c->cand_at = ca;
-        int *rf = realloc(c->ref_first, (cap + 1) * sizeof *rf);
-        if (!rf) goto nomem;
-        c->ref_first = rf;
-        c->cap_images = cap;
-    }
-    if ((size_t)r0 + (size_t)n_refs > (size_t)INT32_MAX - 1)
-        return glm_fail(err, GLM_EINPUT, "metrics: too many references");
-    if ((size_t)r0 + (size_t)n_refs > c->cap_refs) {
-        size_t cap = c->cap_refs;
-        while (cap < (size_t)r0 + (size_t)n_refs) cap *= 2;
-        int *ra = realloc(c->ref_at, (cap + 1) * sizeof *ra);
-        if (!ra) goto nomem;
-        c->ref_at = ra;
-        c->cap_refs = cap;
-    }
-    /* On failure the corpus is rolled back to what it was. */
-    size_t keep_c = c->n_cand_toks, keep_r = c->n_ref_toks;
-    size_t nlen = name ? strlen(name) : 0;
-    char *nm = malloc(nlen + 1);
-    if (!nm) goto nomem;
-    if (nlen) memcpy(nm, name, nlen);
-    nm[nlen] = 0;
-    int rc = corpus_append_text(c, &c->cand_toks, &c->n_cand_toks, &c->cap_cand_toks, cand);
-    for (int k = 0; rc == GLM_OK && k < n_refs; k++) {
-        c->ref_at[r0 + k] = (int)c->n_ref_toks;
-        rc = corpus_append_text(c, &c->ref_toks, &c->n_ref_toks, &c->cap_ref_toks, refs[k]);
-    }
-    if (rc != GLM_OK) {
-        free(nm);
-        c->n_cand_toks = keep_c;
-        c->n_ref_toks = keep_r;
-        if (rc == GLM_EINPUT) return glm_fail(err, GLM_EINPUT, "metrics: captions too long");
-        goto nomem;
-    }
-    c->cand_at[i + 1] = (int)c->n_cand_toks;
-    c->ref_at[r0 + n_refs] = (int)c->n_ref_toks;
-    c->names[i] = nm;
-    c->ref_first[i + 1] = r0 + n_refs;
-    c->n_images++;
-    return GLM_OK;
-nomem:
-    return glm_fail(err, GLM_ENOMEM, "metrics: out of memory");
-}
-
-int metrics_corpus_images(const MetricsCorpus *c) { return c->n_images; }
-
-const char *metrics_corpus_name(const MetricsCorpus *c, int i)
-{
-    GLM_ASSERT(i >= 0 && i < c->n_images);
-    return c->names[i];
-}
-
-MetricsSeq metrics_corpus_candidate(const MetricsCorpus *c, int i)
-{
-    GLM_ASSERT(i >= 0 && i < c->n_images);
-    MetricsSeq s = {c->cand_toks + c->cand_at[i], c->cand_at[i + 1] - c->cand_at[i]};
-    return s;
-}
-
-const MetricsIndex *metrics_corpus_index(MetricsCorpus *c, GlmError *err)
-{
-    if (c->ix && c->ix_images == c->n_images) return c->ix;
-    if (c->n_images == 0) {
-        glm_fail(err, GLM_EINPUT, "metrics: no images to score");
-        return NULL;
-    }
-    metrics_index_free(c->ix);
-    c->ix = NULL;
-    int n_refs = c->ref_first[c->n_images];
-    MetricsSeq *refs = glm_malloc_array((size_t)n_refs, sizeof *refs);
-    if (!refs) {
-        glm_fail(err, GLM_ENOMEM, "metrics: out of memory");
-        return NULL;
-    }
-    for (int r = 0; r < n_refs; r++) {
-        refs[r].toks = c->ref_toks + c->ref_at[r];
-        refs[r].len = c->ref_at[r + 1] - c->ref_at[r];
-    }
-    c->ix = metrics_index_build(refs, c->ref_first, c->n_images, err);
-    free(refs);
-    c->ix_images = c->n_images;
-    return c->ix;
-}
-
-int metrics_corpus_scores(MetricsScores *out, MetricsCorpus *c, const MetricsOptions *opt,
-                          GlmError *err)
-{
-    const MetricsIndex *ix = metrics_corpus_index(c, err);
-    if (!ix) return err ? err->code : GLM_EINPUT;
-    MetricsSeq *cands = glm_malloc_array((size_t)c->n_images, sizeof *cands);
-    if (!cands) return glm_fail(err, GLM_ENOMEM, "metrics: out of memory");
-    for (int i = 0; i < c->n_images; i++) cands[i] = metrics_corpus_candidate(c, i);
-    int rc = metrics_index_scores(out, ix, cands, opt, err);
-    free(cands);
-    return rc;
-}
-
-/* ---- reading reference and candidate files ------------------------------- */
-
-/* One line of an input file, NUL-terminated in place, trailing '\r' cut. */
-typedef struct {
-    char *text;
-    int line;
-} Line;
-
-/* Splits buf into lines (in place), skipping blank ones; GLM_EINPUT for a
- * NUL byte. *lines is malloc'd. */
-static int split_lines(Line **lines, int *n_lines, char *buf, size_t len, const char *path, GlmError *err)
-{
-    size_t n = 0, cap = 0;
-    Line *v = NULL;
-    int lineno = 0;
-    for (size_t at = 0; at < len;) {
-        char *start = buf + at;
-        char *nl = memchr(start, '\n', len - at);
-        size_t l = nl ? (size_t)(nl - start) : len - at;
-        at += l + (nl ? 1 : 0);
-        lineno++;
-        if (memchr(start, 0, l)) {
-            free(v);
-            return glm_fail(err, GLM_EINPUT, "%s:%d: NUL byte (not a text file?)", path, lineno);
-        }
-        if (l && start[l - 1] == '\r') l--;
-        start[l] = 0;
-        size_t k = 0;
-        while (k < l && (start[k] == ' ' || start[k] == '\t')) k++;
-        if (k == l) continue;
-        if (lineno == INT32_MAX || grow((void **)&v, &cap, n + 1, sizeof *v)) {
-            free(v);
-            return glm_fail(err, GLM_ENOMEM, "%s: out of memory", path);
-        }
-        v[n].text = start;
-        v[n].line = lineno;
-        n++;
-    }
-    *lines = v;
-    *n_lines = (int)n;
-    return GLM_OK;
-}
-
-/* "a, b, c (and 4 more)" for the first few names of a list. */
-static void name_list(char *out, size_t cap, const char *const *names, int n)
-{
-    size_t at = 0;
-    out[0] = 0;
-    int shown = GLM_MIN(n, 5);
-    for (int i = 0; i < shown && at < cap; i++) {
-        int w = snprintf(out + at, cap - at, "%s%s", i ? ", " : "", names[i]);
-        if (w < 0) break;
-        at += (size_t)w;
-    }
-    if (n > shown && at < cap) snprintf(out + at, cap - at, " (and %d more)", n - shown);
-}
-
-MetricsCorpus *metrics_corpus_load(const char *refs_path, const char *cands_path, GlmError *err)
-{
-    MetricsCorpus *c = NULL;
-    char *rbuf = NULL, *cbuf = NULL;
-    Line *rl = NULL, *cl = NULL;
-    int n_rl = 0, n_cl = 0;
-    StrTab keys = {0}, rnames = {0}, cnames = {0};
-    int *ref_img = NULL, *img_first = NULL, *img_fill = NULL, *cand_img = NULL;
-    const char **ref_text = NULL, **missing = NULL;
-    int n_img = 0, rc = GLM_OK;
-    size_t len;
-
-    if (fileio_read(&rbuf, &len, refs_path, FILEIO_TEXT_MAX, err)) goto fail;
-    if (split_lines(&rl, &n_rl, rbuf, len, refs_path, err)) goto fail;
-    if (fileio_read(&cbuf, &len, cands_path, FILEIO_TEXT_MAX, err)) goto fail;
-    if (split_lines(&cl, &n_cl, cbuf, len, cands_path, err)) goto fail;
-    if (n_cl == 0) {
-        glm_fail(err, GLM_EINPUT, "%s: no candidates", cands_path);
-        goto fail;
-    }
-
-    /* References: NAME#k<TAB>caption. */
-    ref_img = glm_malloc_array((size_t)n_rl, sizeof *ref_img);
-    ref_text = glm_malloc_array((size_t)n_rl, sizeof *ref_text);
-    if (!ref_img || !ref_text) goto nomem;
-    for (int k = 0; k < n_rl; k++) {
-        char *s = rl[k].text, *tab = strchr(s, '\t');
-        if (!tab) {
-            glm_fail(err, GLM_EINPUT, "%s:%d: expected NAME#k<TAB>caption, found no tab", refs_path, rl[k].line);
-            goto fail;
-        }
-        char *hash = NULL;
-        for (char *p = s; p < tab; p++)
-            if (*p == '#') hash = p;
-        int digits = hash ? (int)(tab - hash - 1) : 0;
-        for (int d = 0; d < digits; d++)
-            if (hash[1 + d] < '0' || hash[1 + d] > '9') digits = 0;
-        if (!hash || hash == s || digits == 0) {
-            glm_fail(err, GLM_EINPUT, "%s:%d: expected NAME#k<TAB>caption with k a number, found \"%.*s\"",
-                     refs_path, rl[k].line, (int)GLM_MIN(tab - s, 200), s);
-            goto fail;
-        }
-        int added = 0;
-        if (strtab_intern(&keys, s, (size_t)(tab - s), &added) < 0) goto nomem;
-        if (!added) {
-            glm_fail(err, GLM_EINPUT, "%s:%d: duplicate reference %.*s", refs_path, rl[k].line,
-                     (int)GLM_MIN(tab - s, 200), s);
-            goto fail;
-        }
-        ref_img[k] = strtab_intern(&rnames, s, (size_t)(hash - s), NULL);
-        if (ref_img[k] < 0) goto nomem;
-        ref_text[k] = tab + 1;
-    }
-    n_img = rnames.n;
-
-    /* Group the references by image (counting sort, file order kept). */
-    img_first = glm_calloc_array((size_t)n_img + 1, sizeof *img_first);
-    img_fill = glm_calloc_array((size_t)n_img + 1, sizeof *img_fill);
-    const char **grouped = glm_malloc_array((size_t)n_rl, sizeof *grouped);
-    if (!img_first || !img_fill || !grouped) {
-        free(grouped);
-        goto nomem;
-    }
-    for (int k = 0; k < n_rl; k++) img_first[ref_img[k] + 1]++;
-    for (int i = 0; i < n_img; i++) img_first[i + 1] += img_first[i];
-    for (int k = 0; k < n_rl; k++) grouped[img_first[ref_img[k]] + img_fill[ref_img[k]]++] = ref_text[k];
-    free(ref_text);
-    ref_text = grouped;
-
-    /* Candidates: NAME<TAB>caption, matched to the reference images. */
-    cand_img = glm_malloc_array((size_t)n_cl, sizeof *cand_img);
-    missing = glm_malloc_array((size_t)GLM_MAX(n_cl, n_img), sizeof *missing);
-    if (!cand_img || !missing) goto nomem;
-    int n_missing = 0;
-    for (int i = 0; i < n_img; i++) img_fill[i] = 0;  /* now: has a candidate */
-    for (int k = 0; k < n_cl; k++) {
-        char *s = cl[k].text, *tab = strchr(s, '\t');
-        if (!tab || tab == s) {
-            glm_fail(err, GLM_EINPUT, "%s:%d: expected NAME<TAB>caption, found %s", cands_path, cl[k].line,
-                     tab ? "an empty name" : "no tab");
-            goto fail;
-        }
-        int added = 0;
-        if (strtab_intern(&cnames, s, (size_t)(tab - s), &added) < 0) goto nomem;
-        if (!added) {
-            glm_fail(err, GLM_EINPUT, "%s:%d: duplicate candidate for %.*s", cands_path, cl[k].line,
-                     (int)GLM_MIN(tab - s, 200), s);
-            goto fail;
-        }
-        *tab = 0;  /* s is now the name, tab + 1 the caption */
-        cand_img[k] = strtab_get(&rnames, s, strlen(s));
-        if (cand_img[k] < 0) missing[n_missing++] = s;
-        else img_fill[cand_img[k]] = 1;
-    }
-    if (n_missing) {
-        char list[GLM_ERROR_LEN];
-        name_list(list, sizeof list, missing, n_missing);
-        glm_fail(err, GLM_EINPUT, "%s: %d candidate%s no references in %s: %s", cands_path, n_missing,
-                 n_missing == 1 ? " has" : "s have", refs_path, list);
-        goto fail;
-    }
-    for (int i = 0; i < n_img; i++)
-        if (!img_fill[i]) missing[n_missing++] = strtab_str(&rnames, i);
-    if (n_missing) {
-        char list[GLM_ERROR_LEN];
-        name_list(list, sizeof list, missing, n_missing);
-        glm_fail(err, GLM_EINPUT, "%s: %d image%s references but no candidate in %s: %s", refs_path,
-                 n_missing, n_missing == 1 ? " has" : "s have", cands_path, list);
-        goto fail;
-    }
-
-    if (!(c = metrics_corpus_new(err))) goto fail;
-    for (int k = 0; k < n_cl; k++) {
-        int i = cand_img[k];
-        rc = metrics_corpus_add(c, cl[k].text, cl[k].text + strlen(cl[k].text) + 1, ref_text + img_first[i],
-                                img_first[i + 1] - img_first[i], err);
-        if (rc) goto fail;
-    }
-    goto done;
-
-nomem:
-    glm_fail(err, GLM_ENOMEM, "metrics: out of memory reading %s and %s", refs_path, cands_path);
-fail:
-    metrics_corpus_free(c);
-    c = NULL;
-done:
-    free(rbuf);
-    free(cbuf);
-    free(rl);
-    free(cl);
-    strtab_free(&keys);
-    strtab_free(&rnames);
-    strtab_free(&cnames);
-    free(ref_img);
-    free(img_first);
-    free(img_fill);
-    free(cand_img);
-    free(ref_text);
-    free(missing);
-    return c;
 }

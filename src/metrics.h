@@ -1,41 +1,32 @@
-/* metrics.h - caption metrics: BLEU-1..4, CIDEr-D, ROUGE-L (corpus level, as
- * the COCO caption evaluation code computes them) and fast per-caption forms
- * of CIDEr-D, BLEU-4 and unigram F1 for the REINFORCE reward.
+/* metrics.h - caption metrics over token ids: BLEU-1..4, CIDEr-D, ROUGE-L
+ * (corpus level, as the COCO caption evaluation code computes them) and fast
+ * per-caption forms of CIDEr-D, BLEU-4 and unigram F1 for the REINFORCE
+ * reward.
  *
- * Two layers:
+ * References are id sequences, grouped by image, and go into a MetricsIndex,
+ * built once per data set: every distinct reference n-gram (n = 1..4) gets a
+ * slot in one open-addressing hash table (64-bit hash of the ids, exact
+ * comparison of the ids on a hit), with its document frequency and CIDEr-D
+ * idf weight. Each image keeps its distinct n-grams, and each of those the
+ * references that contain it with their counts: sparse, so memory is
+ * linear in the reference n-grams however many references an image has
+ * (building peaks at about 130 bytes per distinct n-gram), and scoring a
+ * candidate costs its matched (n-gram, reference) pairs plus one step per
+ * reference. A candidate is `const int *toks, int n`. Scoring one candidate
+ * allocates nothing: it uses a MetricsScratch the caller creates once (one
+ * per thread; the index itself is read-only after building and can be
+ * shared).
  *
- *   1. Token ids (what training uses). References are id sequences, grouped by
- *      image, and go into a MetricsIndex, built once per data set: every
- *      distinct reference n-gram (n = 1..4) gets a slot in one open-addressing
- *      hash table (64-bit hash of the ids, exact comparison of the ids on a
- *      hit), with its document frequency and CIDEr-D idf weight. A candidate
- *      is `const int *toks, int n`. Scoring one candidate allocates nothing:
- *      it uses a MetricsScratch the caller creates once (one per thread; the
- *      index itself is read-only after building and can be shared).
+ *     MetricsIndex *ix = metrics_index_build(refs, first, n_images, &err);
+ *     MetricsScratch *s = metrics_scratch_new(ix, T_MAX, &err);
+ *     double r = metrics_cider_one(ix, s, image, toks, n);   // per sample
+ *     metrics_scratch_free(s);
+ *     metrics_index_free(ix);
  *
- *          MetricsIndex *ix = metrics_index_build(refs, first, n_images, &err);
- *          MetricsScratch *s = metrics_scratch_new(ix, T_MAX, &err);
- *          double r = metrics_cider_one(ix, s, image, toks, n);   // per sample
- *          metrics_scratch_free(s);
- *          metrics_index_free(ix);
- *
- *   2. Strings (what `glimpse score` and `glimpse eval` use). A MetricsCorpus
- *      takes one candidate and its references per image as text, tokenizes
- *      them, interns the tokens to ids and scores the corpus with layer 1.
- *
- *          MetricsCorpus *c = metrics_corpus_new(&err);
- *          metrics_corpus_add(c, "img1", "a dog runs", refs, 5, &err);   // per image
- *          MetricsScores sc;
- *          metrics_corpus_scores(&sc, c, NULL, &err);  // NULL: default options
- *          metrics_corpus_free(c);
- *
- * Tokenization: every caption, reference or candidate, goes through
- * text_tokenize (text.h): ASCII letters lowercased, a token is a maximal run
- * of ASCII letters and digits, everything else (punctuation, apostrophes,
- * hyphens, non-ASCII bytes) separates tokens and is dropped. The COCO code
- * uses the Stanford PTB tokenizer instead, which keeps "'s" and splits
- * differently; scores on raw text can differ slightly for that reason alone,
- * never because of the formulas below.
+ * Not here: text. Captions as strings (tokenizing, interning the tokens to
+ * ids, reading the files of `glimpse score`) are metrics_corpus.h's, which
+ * scores them with the functions below. Tokens here are ids: only their
+ * equality matters.
  *
  * Conventions (what the numbers mean):
  *
@@ -83,7 +74,7 @@
  *   F = (1 + b^2) P R / (R + b^2 P) with b = 1.2 (0 if P or R is 0); the
  *   corpus score is the mean over images.
  *
- * Per-caption reward forms (layer 1 only):
+ * Per-caption reward forms:
  *   metrics_cider_one  - CIDEr-D of one image exactly as above, with the df of
  *                        the index (the training set's, for REINFORCE).
  *   metrics_bleu4_one  - sentence BLEU-4 with Lin & Och (2004) add-one
@@ -107,6 +98,16 @@
 #include "common.h"
 
 #define METRICS_MAX_N 4          /* n-gram orders 1..4 */
+
+/* Every metric considers the first METRICS_MAX_TOKENS tokens of a caption,
+ * reference or candidate, and ignores the rest, as if the caption ended
+ * there. ROUGE-L's longest common subsequence costs len_c x len_r steps
+ * per reference: without a cap, one 1 MB candidate against a 1 MB
+ * reference took 24 s. Written captions are tens of words long (and those
+ * the model writes at most 256 tokens), so no real score changes; the cap
+ * only bounds the cost of odd input. metrics_corpus.h counts the captions
+ * it cut, and `glimpse score` reports them on stderr. */
+#define METRICS_MAX_TOKENS 1000
 #define METRICS_CIDER_SIGMA 6.0  /* Gaussian length penalty of CIDEr-D */
 #define METRICS_ROUGE_BETA 1.2   /* recall weight of ROUGE-L (COCO) */
 
@@ -142,8 +143,6 @@ typedef struct {
 /* COCO BLEU counting, no wrong variants. */
 MetricsOptions metrics_default_options(void);
 
-/* ---- layer 1: token ids -------------------------------------------------- */
-
 /* One caption as token ids: any int values, only equality matters. For the
  * reward, encode references so that words outside the vocabulary do not all
  * share the <unk> id (give each unknown word its own id, e.g. a negative
@@ -172,8 +171,9 @@ int metrics_index_images(const MetricsIndex *ix);
 MetricsScratch *metrics_scratch_new(const MetricsIndex *ix, int max_len, GlmError *err);
 void metrics_scratch_free(MetricsScratch *s);
 
-/* Per-caption scores of candidate toks[0..n-1] (n <= the scratch's max_len)
- * against the references of image `image`. No allocation. */
+/* Per-caption scores of candidate toks[0..n-1] (n <= the scratch's max_len;
+ * only the first METRICS_MAX_TOKENS count) against the references of image
+ * `image`. No allocation. */
 double metrics_cider_one(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n);
 double metrics_bleu4_one(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n);
 double metrics_f1_one(const MetricsIndex *ix, MetricsScratch *s, int image, const int *toks, int n);
@@ -184,41 +184,5 @@ double metrics_rouge_l_one(const MetricsIndex *ix, MetricsScratch *s, int image,
  * scratch. GLM_EINPUT for a negative length, GLM_ENOMEM. */
 int metrics_index_scores(MetricsScores *out, const MetricsIndex *ix, const MetricsSeq *cands,
                          const MetricsOptions *opt, GlmError *err);
-
-/* ---- layer 2: strings ---------------------------------------------------- */
-
-typedef struct MetricsCorpus MetricsCorpus;
-
-/* An empty corpus. NULL on GLM_ENOMEM. Free with metrics_corpus_free. */
-MetricsCorpus *metrics_corpus_new(GlmError *err);
-void metrics_corpus_free(MetricsCorpus *c);
-
-/* Adds one image: its name (for messages; may be NULL), its candidate and
- * its n_refs >= 1 references, all copied. GLM_EINPUT if n_refs < 1. */
-int metrics_corpus_add(MetricsCorpus *c, const char *name, const char *cand,
-                       const char *const *refs, int n_refs, GlmError *err);
-
-/* Reads a Flickr8k-style reference file (`NAME#k<TAB>caption` per line) and
- * a candidate file (`NAME<TAB>caption` per line) into a new corpus, in the
- * order the candidates appear. Blank lines are skipped; a trailing '\r' is
- * dropped. GLM_EIO if a file cannot be read; GLM_EINPUT with "FILE:LINE:
- * reason" for a malformed or duplicate line, and with the names for
- * candidates without references or references without a candidate. */
-MetricsCorpus *metrics_corpus_load(const char *refs_path, const char *cands_path, GlmError *err);
-
-int metrics_corpus_images(const MetricsCorpus *c);
-/* Name of image i (as given to metrics_corpus_add; "" if none). Owned by c. */
-const char *metrics_corpus_name(const MetricsCorpus *c, int i);
-/* Candidate of image i as token ids of the corpus's interned vocabulary.
- * Owned by c; valid until the next metrics_corpus_add or free. */
-MetricsSeq metrics_corpus_candidate(const MetricsCorpus *c, int i);
-/* The reference index of the images added so far (built on first use and
- * rebuilt after an add). Owned by c; NULL on failure. */
-const MetricsIndex *metrics_corpus_index(MetricsCorpus *c, GlmError *err);
-
-/* Corpus scores; opt NULL means metrics_default_options(). GLM_EINPUT for
- * an empty corpus, GLM_ENOMEM. */
-int metrics_corpus_scores(MetricsScores *out, MetricsCorpus *c, const MetricsOptions *opt,
-                          GlmError *err);
 
 #endif

@@ -25,9 +25,10 @@
  * strings, specials first) and rebuilds it with vocab_from_words, which checks
  * that the specials are in place and every other word is a distinct token.
  *
- * This file also holds the two small containers the vocabulary and the data
- * set loader share: StrArena (many strings, few allocations) and StrMap (a
- * string -> int hash table with open addressing). It does not read files;
+ * This file also holds the two small containers the vocabulary, the data
+ * set loader and the metrics' text layer (metrics_corpus.h) share: StrArena
+ * (many strings, few allocations) and StrMap (a string -> int hash table
+ * with open addressing). It does not read files;
  * dataset.h does.
  */
 #ifndef GLIMPSE_VOCAB_H

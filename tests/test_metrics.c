@@ -1,5 +1,6 @@
 /* test_metrics.c - BLEU, CIDEr-D, ROUGE-L and the reward forms of metrics.h
- * against values from independent tools, plus `glimpse score`.
+ * (mostly fed from text through metrics_corpus.h) against values from
+ * independent tools, plus `glimpse score`.
  *
  * The expected values are in tests/data/metrics/expected.tsv, written by
  * tools/metrics_reference.py (NLTK corpus_bleu / sentence_bleu for BLEU, a
@@ -46,8 +47,12 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include "metrics.h"
+#include "metrics_corpus.h"
+#include "rng.h"
 #include "test.h"
 
 #define DATA "tests/data/metrics/"
@@ -400,6 +405,196 @@ TEST(metrics_index_grows_and_stays_exact)
     metrics_index_free(ix);
 }
 
+/* ---- many references for one image --------------------------------------- */
+
+/* Issue 16: the index used to hold a dense (n-grams x references) count
+ * matrix per image, so one image with N references took O(N^2) memory:
+ * 0.79 GB at N = 5 000, out of memory at 40 000. Here one image has 50 000
+ * references (and a second, small image, so N = 2 and the CIDEr-D weights
+ * are not all 0): about 950 000 distinct n-grams. The index, the corpus
+ * scores and the per-caption reward take about 125 MB and 0.35 s in the
+ * release build, 220 MB and 0.5 s under the sanitizers (measured); the
+ * limits leave room for ASan and a loaded machine, and are far below what
+ * the dense matrix needs here (950 000 x 50 000 counts: 190 GB). */
+#define MANY_REFS 50000
+#define MANY_REFS_MIN_LEN 8
+#define MANY_REFS_MAX_LEN 12
+#define MANY_REFS_VOCAB 1000
+#define MANY_REFS_MAX_RSS_MB 300.0
+#define MANY_REFS_MAX_SECONDS 5.0
+
+/* What the child process measured. */
+typedef struct {
+    int ok;
+    double rss_mb, seconds;
+    double bleu4, rouge_l, cider, cider_one[2];
+} ManyRefs;
+
+static double peak_rss_mb(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_maxrss / 1024.0;  /* ru_maxrss is in KB on Linux */
+}
+
+static void many_refs_measure(ManyRefs *out)
+{
+    enum { N_REFS = MANY_REFS + 3 };
+    int *toks = malloc((size_t)N_REFS * MANY_REFS_MAX_LEN * sizeof *toks);  /* (N_REFS, MAX_LEN) */
+    MetricsSeq *refs = malloc((size_t)N_REFS * sizeof *refs);
+    if (!toks || !refs) return;
+    Rng rng;
+    rng_seed(&rng, 16, 5);
+    for (int r = 0; r < N_REFS; r++) {
+        int len = MANY_REFS_MIN_LEN + (int)rng_below(&rng, MANY_REFS_MAX_LEN - MANY_REFS_MIN_LEN + 1);
+        int *t = toks + (size_t)r * MANY_REFS_MAX_LEN;
+        for (int p = 0; p < len; p++) {
+            /* Zipf-like, as in bench_metrics: u^3 favours small ids. The
+             * second image has words of its own. */
+            float u = rng_uniform(&rng);
+            t[p] = (int)((float)MANY_REFS_VOCAB * u * u * u) + (r < MANY_REFS ? 0 : MANY_REFS_VOCAB);
+        }
+        refs[r] = (MetricsSeq){t, len};
+    }
+    const int first[] = {0, MANY_REFS, N_REFS};
+    /* Each image's candidate is one of its references. */
+    const MetricsSeq cands[2] = {refs[17], refs[MANY_REFS + 1]};
+
+    double rss0 = peak_rss_mb(), t0 = glm_seconds();
+    GlmError err = {0};
+    MetricsIndex *ix = metrics_index_build(refs, first, 2, &err);
+    MetricsScores s;
+    MetricsScratch *sc = ix ? metrics_scratch_new(ix, MANY_REFS_MAX_LEN, &err) : NULL;
+    if (sc && metrics_index_scores(&s, ix, cands, NULL, &err) == GLM_OK) {
+        for (int i = 0; i < 2; i++) out->cider_one[i] = metrics_cider_one(ix, sc, i, cands[i].toks, cands[i].len);
+        out->ok = 1;
+        out->bleu4 = s.bleu[3];
+        out->rouge_l = s.rouge_l;
+        out->cider = s.cider;
+    }
+    out->seconds = glm_seconds() - t0;
+    out->rss_mb = peak_rss_mb() - rss0;
+    metrics_scratch_free(sc);
+    metrics_index_free(ix);
+    free(refs);
+    free(toks);
+}
+
+TEST(metrics_many_references_in_bounded_memory_and_time)
+{
+    /* Measured in a child process: the peak RSS of the runner is that of
+     * the hungriest test so far, which would hide this one's. */
+    int fd[2];
+    REQUIRE(pipe(fd) == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        close(fd[0]);
+        ManyRefs m = {0};
+        many_refs_measure(&m);
+        _exit(write(fd[1], &m, sizeof m) == (ssize_t)sizeof m ? 0 : 1);
+    }
+    close(fd[1]);
+    ManyRefs m = {0};
+    size_t got = 0;
+    while (got < sizeof m) {
+        ssize_t n = read(fd[0], (char *)&m + got, sizeof m - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd[0]);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got != sizeof m)
+        test_failed(__FILE__, __LINE__, "the measuring process failed (status %#x, %zu bytes)", status, got);
+    REQUIRE(m.ok);
+    printf("  %d references of one image: index and scores in %.2f s, peak RSS +%.0f MB\n", MANY_REFS, m.seconds,
+           m.rss_mb);
+    if (!(m.rss_mb < MANY_REFS_MAX_RSS_MB))
+        test_failed(__FILE__, __LINE__, "peak RSS grew by %.0f MB, limit %.0f", m.rss_mb, MANY_REFS_MAX_RSS_MB);
+    if (!(m.seconds < MANY_REFS_MAX_SECONDS))
+        test_failed(__FILE__, __LINE__, "took %.2f s, limit %.1f", m.seconds, MANY_REFS_MAX_SECONDS);
+    /* Each candidate is one of its image's references. */
+    CHECK_NEAR(m.bleu4, 1.0, METRICS_TOL);
+    CHECK_NEAR(m.rouge_l, 1.0, METRICS_TOL);
+    CHECK(m.cider_one[0] > 0.0 && m.cider_one[1] > 0.0);
+    CHECK_NEAR(m.cider, (m.cider_one[0] + m.cider_one[1]) / 2.0, 1e-12);
+}
+
+/* ---- the caption length cap ---------------------------------------------- */
+
+/* Past METRICS_MAX_TOKENS tokens the metrics see nothing: a candidate that
+ * agrees with its reference on the first METRICS_MAX_TOKENS tokens and
+ * differs after them scores as a perfect match, and as the cut candidate
+ * does. */
+TEST(metrics_consider_the_first_max_tokens)
+{
+    enum { LEN = 3 * METRICS_MAX_TOKENS };
+    static int ref[LEN], cand[LEN], other[4];
+    for (int p = 0; p < LEN; p++) {
+        ref[p] = p % 97;
+        cand[p] = p < METRICS_MAX_TOKENS ? ref[p] : 1000 + p % 89;
+    }
+    for (int p = 0; p < 4; p++) other[p] = 5000 + p;
+    const MetricsSeq refs[] = {{ref, LEN}, {other, 4}};
+    const int first[] = {0, 1, 2};
+    GlmError err = {0};
+    MetricsIndex *ix = metrics_index_build(refs, first, 2, &err);
+    REQUIRE(ix);
+    MetricsScratch *s = metrics_scratch_new(ix, LEN, &err);
+    REQUIRE(s);
+    CHECK_NEAR(metrics_bleu4_one(ix, s, 0, cand, LEN), 1.0, METRICS_TOL);
+    CHECK_NEAR(metrics_f1_one(ix, s, 0, cand, LEN), 1.0, METRICS_TOL);
+    CHECK_NEAR(metrics_rouge_l_one(ix, s, 0, cand, LEN), 1.0, METRICS_TOL);
+    double cider_cut = metrics_cider_one(ix, s, 0, cand, METRICS_MAX_TOKENS);
+    CHECK(cider_cut > 0.0);
+    CHECK_NEAR(metrics_cider_one(ix, s, 0, cand, LEN), cider_cut, 0.0);
+    const MetricsSeq cands[] = {{cand, LEN}, {other, 4}};
+    MetricsScores sc;
+    REQUIRE(metrics_index_scores(&sc, ix, cands, NULL, &err) == GLM_OK);
+    CHECK_NEAR(sc.bleu[3], 1.0, METRICS_TOL);
+    CHECK_NEAR(sc.rouge_l, 1.0, METRICS_TOL);
+    metrics_scratch_free(s);
+    metrics_index_free(ix);
+}
+
+/* References without a single token (text with no ASCII word): every
+ * image has no n-grams at all. The scores are 0, and nothing is passed to
+ * the C library that it must not get (qsort of a NULL array: UBSan, so this
+ * test bites under `make test SAN=1`). */
+TEST(metrics_references_without_tokens)
+{
+    const MetricsSeq refs[] = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
+    const int first[] = {0, 2, 3};
+    GlmError err = {0};
+    MetricsIndex *ix = metrics_index_build(refs, first, 2, &err);
+    REQUIRE(ix);
+    const int cand[] = {1, 2, 3};
+    const MetricsSeq cands[] = {{cand, 3}, {NULL, 0}};
+    MetricsScores s;
+    REQUIRE(metrics_index_scores(&s, ix, cands, NULL, &err) == GLM_OK);
+    CHECK_NEAR(s.cider, 0.0, 0.0);
+    CHECK_NEAR(s.bleu[0], 0.0, 0.0);
+    CHECK_NEAR(s.rouge_l, 0.0, 0.0);
+    MetricsScratch *sc = metrics_scratch_new(ix, 3, &err);
+    REQUIRE(sc);
+    CHECK_NEAR(metrics_cider_one(ix, sc, 0, cand, 3), 0.0, 0.0);
+    CHECK_NEAR(metrics_f1_one(ix, sc, 0, cand, 3), 0.0, 0.0);
+    metrics_scratch_free(sc);
+    metrics_index_free(ix);
+
+    MetricsCorpus *c = metrics_corpus_new(&err);
+    REQUIRE(c);
+    const char *none[] = {"\xc2\xa1 ... !", "--"};
+    REQUIRE(metrics_corpus_add(c, "a", "a dog", none, 2, &err) == GLM_OK);
+    REQUIRE(metrics_corpus_add(c, "b", "", none, 1, &err) == GLM_OK);
+    REQUIRE(metrics_corpus_scores(&s, c, NULL, &err) == GLM_OK);
+    CHECK_NEAR(s.cider, 0.0, 0.0);
+    CHECK_EQ_INT(s.images, 2);
+    metrics_corpus_free(c);
+}
+
 TEST(metrics_corpus_rejects_bad_use)
 {
     GlmError err = {0};
@@ -514,9 +709,26 @@ TEST(score_names_unmatched_images)
     free(err);
 }
 
+/* Writes r.refs and r.cands from the given bytes and checks that glimpse
+ * score refuses them: exit 2 and an error containing want (case k). */
+static void check_score_refuses(size_t k, const char *refs, size_t refs_len, const char *cands, size_t cands_len,
+                                const char *want)
+{
+    char rpath[512], cpath[512];
+    snprintf(rpath, sizeof rpath, "%s/r.refs", test_tmpdir());
+    snprintf(cpath, sizeof cpath, "%s/r.cands", test_tmpdir());
+    REQUIRE(test_write(rpath, refs, refs_len));
+    REQUIRE(test_write(cpath, cands, cands_len));
+    int rc = test_run("%s score --refs %s --cands %s", test_glimpse_bin(), rpath, cpath);
+    if (rc != 2) test_failed(__FILE__, __LINE__, "case %zu: exit %d, want 2", k, rc);
+    char *err = read_out("err");
+    REQUIRE(err);
+    CHECK_STR_CONTAINS(err, want);
+    free(err);
+}
+
 TEST(score_reports_malformed_lines)
 {
-    const char *d = test_tmpdir();
     static const struct {
         const char *refs, *cands, *want;
     } cases[] = {
@@ -528,17 +740,96 @@ TEST(score_reports_malformed_lines)
         {"a#0\tone\n", "\tone\n", "r.cands:1: expected NAME<TAB>caption, found an empty name"},
         {"a#0\tone\n", "a\tone\r\na\ttwo\r\n", "r.cands:2: duplicate candidate for a"},
         {"a#0\tone\n", "\n  \n", "r.cands: no candidates"},
+        /* k has at most TEXT_KEY_MAX_DIGITS digits, as in the Flickr8k reader */
+        {"a#0123456789\tone\n", "a\tone\n", "r.refs:1: expected NAME#k<TAB>caption with k a number"},
     };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        write_file("r.refs", cases[k].refs);
-        write_file("r.cands", cases[k].cands);
-        int rc = test_run("%s score --refs %s/r.refs --cands %s/r.cands", test_glimpse_bin(), d, d);
-        if (rc != 2) test_failed(__FILE__, __LINE__, "case %zu: exit %d, want 2", k, rc);
-        char *err = read_out("err");
-        REQUIRE(err);
-        CHECK_STR_CONTAINS(err, cases[k].want);
-        free(err);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        check_score_refuses(k, cases[k].refs, strlen(cases[k].refs), cases[k].cands, strlen(cases[k].cands),
+                            cases[k].want);
+}
+
+/* A NUL byte is an error naming the line, in either file, even on an
+ * otherwise blank line. */
+TEST(score_reports_nul_bytes)
+{
+    /* a string literal and its length, NULs included */
+#define BYTES(s) s, sizeof(s) - 1
+    static const struct {
+        const char *refs;
+        size_t refs_len;
+        const char *cands;
+        size_t cands_len;
+        const char *want;
+    } cases[] = {
+        {BYTES("a#0\tone\nb#0\tt\0o\n"), BYTES("a\tone\nb\ttwo\n"), "r.refs:2: NUL byte"},
+        {BYTES("\0\na#0\tone\n"), BYTES("a\tone\n"), "r.refs:1: NUL byte"},
+        {BYTES("a#0\tone\n"), BYTES("a\to\0e\n"), "r.cands:1: NUL byte"},
+    };
+#undef BYTES
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        check_score_refuses(k, cases[k].refs, cases[k].refs_len, cases[k].cands, cases[k].cands_len, cases[k].want);
+}
+
+/* glimpse score with a 1 MB candidate against a 1 MB reference took 24 s
+ * (ROUGE-L is quadratic in the lengths; 95 s here with this test's
+ * 170 000-token captions). With the cap: 0.02 s, 0.05 s under the
+ * sanitizers (measured); the limit is the issue's. The candidate differs from the reference only after
+ * METRICS_MAX_TOKENS tokens, so it scores 1, and stderr says once that two
+ * captions were cut. */
+#define CUT_BYTES (1 << 20)
+#define CUT_MAX_SECONDS 1.0
+
+TEST(score_cuts_megabyte_captions)
+{
+    char *refs = malloc(CUT_BYTES + 64), *cands = malloc(CUT_BYTES + 64);
+    REQUIRE(refs && cands);
+    size_t r = (size_t)sprintf(refs, "big#0\t"), c = (size_t)sprintf(cands, "big\t");
+    for (int k = 0; r < CUT_BYTES; k++) {
+        r += (size_t)sprintf(refs + r, "w%d ", k % 5000);
+        c += (size_t)sprintf(cands + c, k < METRICS_MAX_TOKENS ? "w%d " : "x%d ", k % 5000);
     }
+    refs[r++] = '\n';
+    cands[c++] = '\n';
+    char rpath[512], cpath[512];
+    snprintf(rpath, sizeof rpath, "%s/big.refs", test_tmpdir());
+    snprintf(cpath, sizeof cpath, "%s/big.cands", test_tmpdir());
+    int written = test_write(rpath, refs, r) && test_write(cpath, cands, c);
+    free(refs);
+    free(cands);
+    REQUIRE(written);
+    double t0 = glm_seconds();
+    int rc = test_run("%s score --refs %s --cands %s --json", test_glimpse_bin(), rpath, cpath);
+    double took = glm_seconds() - t0;
+    CHECK_EQ_INT(rc, 0);
+    printf("  glimpse score, 1 MB candidate against a 1 MB reference: %.2f s\n", took);
+    if (!(took < CUT_MAX_SECONDS)) test_failed(__FILE__, __LINE__, "took %.2f s, limit %.1f", took, CUT_MAX_SECONDS);
+    char *out = read_out("out"), *err = read_out("err");
+    REQUIRE(out && err);
+    CHECK_STR_CONTAINS(out, "\"bleu4\": 1.000000000");
+    CHECK_STR_CONTAINS(out, "\"rouge_l\": 1.000000000");
+    CHECK_STR_CONTAINS(err, "warning: 2 captions have more than 1000 tokens; the scores consider the first 1000");
+    const char *second = strstr(err, "warning");
+    CHECK(second && !strstr(second + 1, "warning"));  /* said once */
+    free(out);
+    free(err);
+}
+
+/* The same through the command (its sanitizer build under SAN=1): scores
+ * of 0, exit 0, nothing on stderr. */
+TEST(score_references_without_words)
+{
+    const char *d = test_tmpdir();
+    write_file("noword.refs", "a#0\t\xc2\xa1\xc2\xbf !!\nb#0\t...\n");
+    write_file("noword.cands", "a\tdog\nb\tcat\n");
+    CHECK_EQ_INT(test_run("%s score --refs %s/noword.refs --cands %s/noword.cands --json", test_glimpse_bin(), d, d),
+                 0);
+    char *out = read_out("out"), *err = read_out("err");
+    REQUIRE(out && err);
+    CHECK_STR_CONTAINS(out, "\"cider\": 0.000000000");
+    CHECK_STR_CONTAINS(out, "\"images\": 2");
+    CHECK_EQ_INT(strlen(err), 0);
+    free(out);
+    free(err);
 }
 
 TEST(score_usage_and_io_errors)
