@@ -26,19 +26,21 @@ static float bits_float(int64_t v)
 typedef struct {
     const char *key;
     void *field;
-    char kind;   /* 'i' int, 'l' long, 'f' float, 'u' uint64 */
+    char kind;      /* 'i' int, 'l' long, 'f' float, 'u' uint64 */
+    int optional;   /* added after checkpoints existed: absent means the default */
 } OptRef;
 
 static int option_refs(TrainOptions *o, OptRef r[CHECKPOINT_MAX_OPTIONS])
 {
     const OptRef table[] = {
-        {"train.opt.reward", &o->reward, 'i'},     {"train.opt.baseline", &o->baseline, 'i'},
-        {"train.opt.entropy", &o->entropy, 'f'},   {"train.opt.rl_weight", &o->rl_weight, 'f'},
-        {"train.opt.soft_mix", &o->soft_mix, 'f'}, {"train.opt.soft_warmup", &o->soft_warmup, 'l'}, {"train.opt.doubly", &o->doubly, 'f'},
-        {"train.opt.batch", &o->batch, 'i'},       {"train.opt.lr", &o->lr, 'f'},
-        {"train.opt.lr_decay", &o->lr_decay, 'f'}, {"train.opt.lr_decay_every", &o->lr_decay_every, 'l'},
-        {"train.opt.warmup", &o->warmup, 'l'},     {"train.opt.clip", &o->clip, 'f'},
-        {"train.opt.steps", &o->steps, 'l'},       {"train.opt.refs", &o->refs, 'i'},       {"train.opt.seed", &o->seed, 'u'},
+        {"train.opt.reward", &o->reward, 'i', 0},     {"train.opt.baseline", &o->baseline, 'i', 0},
+        {"train.opt.entropy", &o->entropy, 'f', 0},   {"train.opt.rl_weight", &o->rl_weight, 'f', 0},
+        {"train.opt.soft_mix", &o->soft_mix, 'f', 0}, {"train.opt.soft_warmup", &o->soft_warmup, 'l', 0}, {"train.opt.doubly", &o->doubly, 'f', 0},
+        {"train.opt.batch", &o->batch, 'i', 0},       {"train.opt.lr", &o->lr, 'f', 0},
+        {"train.opt.lr_decay", &o->lr_decay, 'f', 0}, {"train.opt.lr_decay_every", &o->lr_decay_every, 'l', 0},
+        {"train.opt.warmup", &o->warmup, 'l', 0},     {"train.opt.clip", &o->clip, 'f', 0},
+        {"train.opt.steps", &o->steps, 'l', 0},       {"train.opt.refs", &o->refs, 'i', 0},       {"train.opt.seed", &o->seed, 'u', 0},
+        {"train.opt.min_count", &o->min_count, 'i', 1},
     };
     _Static_assert(sizeof table / sizeof table[0] <= CHECKPOINT_MAX_OPTIONS, "room for every option");
     memcpy(r, table, sizeof table);
@@ -120,6 +122,7 @@ int checkpoint_options(TrainOptions *opt, const char *path, GlmError *err)
     int n = option_refs(opt, refs);
     for (int i = 0; i < n && rc == GLM_OK; i++) {
         int64_t v;
+        if (refs[i].optional && !mf_find_setting(&f, refs[i].key, &v)) continue;   /* keeps opt's default */
         if ((rc = need_setting(&f, path, refs[i].key, &v, err)) == GLM_OK) opt_set(&refs[i], v);
     }
     mf_free(&f);

@@ -172,6 +172,16 @@ int cli_can_create(const char *path)
     return 1;
 }
 
+int cli_can_create_file(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        cli_error("%s: not a regular file (a device, FIFO or socket); give a file path", path);
+        return 0;
+    }
+    return cli_can_create(path);
+}
+
 int cli_feature_option(FeatConfig *c, int opt, const char *arg)
 {
     static const struct {

@@ -50,6 +50,10 @@ int cli_default_model(char *buf, size_t size, const char *name);
  * and returns 0. Commands call it for every output before long work, so a
  * typo costs no training time. */
 int cli_can_create(const char *path);
+/* The same for an output that must be a regular file (a model and its
+ * checkpoint: MODEL.ckpt beside a device makes no sense): an existing
+ * device, FIFO or socket there is refused too. */
+int cli_can_create_file(const char *path);
 
 /* The region-feature options (features.h), one set for every command that
  * takes them (train, regions): add CLI_FEATURE_OPTIONS to the getopt table

@@ -169,10 +169,6 @@ int cmd_caption(int argc, char **argv)
             n = 0;
         }
     }
-    if (ferror(stdout)) {
-        cli_error("error writing the captions");
-        status = GLM_MAX(status, 1);
-    }
     search_free(&d);
     free(x);
     free(names);

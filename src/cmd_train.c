@@ -184,7 +184,7 @@ int cmd_train(int argc, char **argv)
     ModelConfig mc = model_default_config();
     CliData data = {0};
     const char *out = NULL, *resume = NULL;
-    long min_count = VOCAB_DEFAULT_MIN_COUNT, epochs = 0, threads = 1, val_every = DEFAULT_VAL_EVERY;
+    long epochs = 0, threads = 1, val_every = DEFAULT_VAL_EVERY;
     long ckpt_every = DEFAULT_CKPT_EVERY, steps_given = 0;
     int quiet = 0, opt, fixed = 0;   /* fixed: the first option --resume does not allow */
     long v;
@@ -213,7 +213,7 @@ int cmd_train(int argc, char **argv)
         case O_TRAIN_LIST: data.lists[0] = optarg; break;
         case O_VAL_LIST: data.lists[1] = optarg; break;
         case O_STRICT: data.strict = 1; break;
-        case O_MIN_COUNT: INT_OPT("--min-count", 1, 1000000, min_count);
+        case O_MIN_COUNT: INT_OPT("--min-count", 1, 1000000, o.min_count);
         case O_OUT: out = optarg; break;
         case O_ATTENTION:
             if (!strcmp(optarg, "hard")) mc.attention = ATTN_HARD;
@@ -289,7 +289,7 @@ int cmd_train(int argc, char **argv)
     if (snprintf(ckpt, sizeof ckpt, "%s.ckpt", out) >= (int)sizeof ckpt)
         return cli_usage_error("train", "--out path too long");
     /* every output, before anything long */
-    if (!cli_can_create(out) || !cli_can_create(ckpt)) return 2;
+    if (!cli_can_create_file(out) || !cli_can_create_file(ckpt)) return 2;
 
     if (resume) {
         if ((rc = checkpoint_options(&o, resume, &err)) || (rc = model_load(&model, resume, &err)) ||
@@ -314,8 +314,26 @@ int cmd_train(int argc, char **argv)
         status = glm_exit_code(rc);
         goto done;
     }
-    if (!resume) {
-        if ((rc = vocab_build(&vocab, train.captions, train.n_captions, (int)min_count, &err))) {
+    if (resume) {
+        /* The checkpoint's words must be the ones these captions make, or
+         * every new word would silently become <unk>. */
+        Vocab fresh;
+        if ((rc = vocab_build(&fresh, train.captions, train.n_captions, o.min_count, &err))) {
+            status = cli_report(&err);
+            goto done;
+        }
+        const char *differ = vocab_first_difference(&fresh, &vocab);
+        if (differ) {
+            cli_error("%s: the training captions make another vocabulary than the checkpoint's (%d words against "
+                      "%d; \"%s\" is in one only): resume on the data the run was trained on", resume,
+                      vocab_size(&fresh), vocab_size(&vocab), differ);
+            vocab_free(&fresh);
+            status = 2;
+            goto done;
+        }
+        vocab_free(&fresh);
+    } else {
+        if ((rc = vocab_build(&vocab, train.captions, train.n_captions, o.min_count, &err))) {
             status = cli_report(&err);
             goto done;
         }

@@ -4,6 +4,7 @@
  * command is listed only once it works. Exit status: 0 ok, 1 runtime
  * failure, 2 usage error or bad input.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +45,18 @@ static void usage(FILE *out)
     fprintf(out, "\nExit status: 0 ok, 1 runtime failure, 2 bad usage or bad input.\n");
 }
 
+/* Every command's output is checked once more here: a full disk or a
+ * closed pipe on standard output is a failure (exit 1), never a silent
+ * loss, whatever the command printed. */
+static int finish(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("standard output: %s", errno ? strerror(errno) : "write failed");
+        return status ? status : 1;
+    }
+    return status;
+}
+
 static const Command *find_command(const char *name)
 {
     for (int i = 0; i < N_COMMANDS; i++)
@@ -60,11 +73,11 @@ int main(int argc, char **argv)
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
         usage(stdout);
-        return 0;
+        return finish(0);
     }
     if (!strcmp(name, "--version")) {
         printf("glimpse %s\n", GLIMPSE_VERSION);
-        return 0;
+        return finish(0);
     }
     if (!strcmp(name, "help")) {
         if (argc < 3) {
@@ -77,12 +90,12 @@ int main(int argc, char **argv)
             return 2;
         }
         char *help_argv[] = {argv[2], "--help", NULL};
-        return c->run(2, help_argv);
+        return finish(c->run(2, help_argv));
     }
     const Command *c = find_command(name);
     if (!c) {
         cli_error("no command '%s' (try 'glimpse --help')", name);
         return 2;
     }
-    return c->run(argc - 1, argv + 1);
+    return finish(c->run(argc - 1, argv + 1));
 }

@@ -3,6 +3,8 @@
  * docs/model-format.md). */
 #include "model.h"
 
+#include "vocab.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +249,14 @@ int model_load(Model *m, const char *path, GlmError *err)
         rc = glm_fail(err, GLM_EINPUT, "%s: %d words stored, the config says %d", path, f.n_words, c.vocab);
         goto out;
     }
+    /* The words go into output lines as they are: each must be what the
+     * tokenizer makes (so no empty word, tab or newline), and none twice. */
+    Vocab check;
+    if (vocab_from_words(&check, (const char *const *)f.words, f.n_words, &why)) {
+        rc = glm_fail(err, GLM_EINPUT, "%s: %s", path, why.msg);
+        goto out;
+    }
+    vocab_free(&check);
     if ((rc = alloc_model(m, &c, err)) != GLM_OK) goto out;
     if ((rc = copy_words(m, (const char *const *)f.words, f.n_words, err)) != GLM_OK) goto out;
 
@@ -267,6 +277,12 @@ int model_load(Model *m, const char *path, GlmError *err)
                           t->ndim > 1 ? t->dims[1] : 0, s[i].rows, s[i].cols);
             goto out;
         }
+        for (size_t k = 0; k < spec_count(&s[i]); k++)
+            if (!isfinite(t->data[k])) {
+                rc = glm_fail(err, GLM_EINPUT, "%s: tensor %s holds %s at entry %zu: the model is corrupt", path,
+                              s[i].name, isnan(t->data[k]) ? "NaN" : "an infinity", k);
+                goto out;
+            }
         memcpy(slot[i], t->data, spec_count(&s[i]) * sizeof(float));
         found++;
     }

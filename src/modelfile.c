@@ -189,6 +189,13 @@ int mf_read(MfFile *f, const char *path, GlmError *err)
         glm_fail(err, rc, "%s: format version %u, this glimpse reads version %d", path, version, MF_VERSION);
         goto fail;
     }
+    /* No flag is defined: one that is set is a newer or damaged file (the
+     * other header fields are checked against the payload below). */
+    const uint32_t flags = le32_load(file + 12);
+    if (flags != 0) {
+        glm_fail(err, rc, "%s: header flags 0x%x set; this glimpse knows none (a newer or corrupt file)", path, flags);
+        goto fail;
+    }
     uint32_t crc = le32_load(file + 16), raw_len = le32_load(file + 20);
     uint64_t zlen = le64_load(file + 24);
     if (zlen > len - HEADER_SIZE) {
@@ -251,9 +258,15 @@ int mf_read(MfFile *f, const char *path, GlmError *err)
         if (c.bad || t->ndim < 1 || t->ndim > MF_MAX_DIMS) goto corrupt;
         uint64_t count = 1;
         for (int d = 0; d < t->ndim; d++) {
-            t->dims[d] = (int)get_u32(&c);
-            count *= (uint32_t)t->dims[d];
-            if (t->dims[d] <= 0 || count > raw_len) goto corrupt;
+            const uint32_t dim = get_u32(&c);
+            if (c.bad) goto corrupt;
+            if (dim == 0 || dim > (uint32_t)INT32_MAX) {
+                glm_fail(err, GLM_EINPUT, "%s: tensor %s has dimension %d of size %u", path, t->name, d, dim);
+                goto fail;
+            }
+            t->dims[d] = (int)dim;
+            count *= dim;
+            if (count > raw_len) goto corrupt;
         }
         const unsigned char *p = take(&c, (size_t)count * 4);
         if (!p) goto corrupt;

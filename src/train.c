@@ -7,13 +7,15 @@
 
 #include <cblas.h>
 
+#include "vocab.h"
+
 
 TrainOptions train_default_options(void)
 {
     return (TrainOptions){
         .reward = REWARD_CIDER, .baseline = BASELINE_GREEDY,
         .entropy = 0.01f, .rl_weight = 0.5f, .soft_mix = 0.0f, .doubly = 1.0f,
-        .batch = 32, .lr = 3e-3f, .lr_decay = 0.5f, .lr_decay_every = 3000, .warmup = 100,
+        .batch = 32, .min_count = VOCAB_DEFAULT_MIN_COUNT, .lr = 3e-3f, .lr_decay = 0.5f, .lr_decay_every = 3000, .warmup = 100,
         .clip = 5.0f, .steps = 2000, .seed = RNG_DEFAULT_SEED,
     };
 }

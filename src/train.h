@@ -50,6 +50,7 @@ typedef struct {
                               reference (the data sets' canonical, left-to-right
                               caption) the words follow one order, so the object
                               the policy looks at is the one the next words name */
+    int min_count;         /* words seen fewer times in training become <unk> (vocab.h) */
     float lr;              /* peak learning rate */
     float lr_decay;        /* lr multiplied by this every lr_decay_every steps (smoothly) */
     long lr_decay_every;

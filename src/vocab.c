@@ -308,6 +308,15 @@ nomem:
 
 int vocab_size(const Vocab *v) { return v->n; }
 
+const char *vocab_first_difference(const Vocab *a, const Vocab *b)
+{
+    for (int i = 0; i < a->n; i++)
+        if (strmap_get(&b->ids, a->words[i]) != i) return a->words[i];
+    for (int i = 0; i < b->n; i++)
+        if (strmap_get(&a->ids, b->words[i]) != i) return b->words[i];
+    return NULL;
+}
+
 const char *const *vocab_words(const Vocab *v) { return v->words; }
 
 const char *vocab_word(const Vocab *v, int id)

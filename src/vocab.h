@@ -106,6 +106,9 @@ void vocab_free(Vocab *v);
 
 /* V, and the word list (V strings, owned by v) for saving. */
 int vocab_size(const Vocab *v);
+/* NULL when a and b have the same words with the same ids; else a word
+ * that one of them has and the other has not (or has under another id). */
+const char *vocab_first_difference(const Vocab *a, const Vocab *b);
 const char *const *vocab_words(const Vocab *v);
 /* The word of an id (0 <= id < V, asserted). */
 const char *vocab_word(const Vocab *v, int id);

@@ -1,10 +1,12 @@
 /* test_modelfile.c - the model file: save -> load -> save gives the same
  * bytes, and every loader check names what was wrong. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "model.h"
+#include "modelfile.h"
 #include "test.h"
 
 static const char *tmp_path(const char *name)
@@ -100,6 +102,7 @@ static void flip_payload(char *p, size_t *n) { p[*n - 10] ^= 0x40; }
 static void bad_magic(char *p, size_t *n) { (void)n; p[0] = 'X'; }
 static void bad_version(char *p, size_t *n) { (void)n; p[8] = 9; }
 static void add_trailer(char *p, size_t *n) { memcpy(p + *n, "junk", 4); *n += 4; }
+static void set_flag(char *p, size_t *n) { (void)n; p[12] = 4; }
 
 TEST(modelfile_each_loader_check)
 {
@@ -109,6 +112,58 @@ TEST(modelfile_each_loader_check)
     expect_load_error("magic.glm", bad_magic, "magic");
     expect_load_error("version.glm", bad_version, "version 9");
     expect_load_error("trailer.glm", add_trailer, "unexpected bytes");
+    expect_load_error("flags.glm", set_flag, "header flags 0x4 set");
+}
+
+/* Writes f as NAME after damage(f), then loads it: GLM_EINPUT with why. */
+static void expect_file_error(const char *name, void (*damage)(MfFile *f), const char *why)
+{
+    Model m;
+    GlmError err = {0};
+    REQUIRE(make_model(&m, 5) == GLM_OK);
+    REQUIRE(model_save(&m, tmp_path(name), NULL, 0, &err) == GLM_OK);
+    model_free(&m);
+    MfFile f;
+    REQUIRE(mf_read(&f, tmp_path(name), &err) == GLM_OK);
+    damage(&f);
+    REQUIRE(mf_write(tmp_path(name), &f, &err) == GLM_OK);
+    mf_free(&f);
+    CHECK_EQ_INT(model_load(&m, tmp_path(name), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, why);
+    CHECK(m.params == NULL);
+}
+
+static MfTensor *tensor(MfFile *f, const char *name)
+{
+    for (int i = 0; i < f->n_tensors; i++)
+        if (!strcmp(f->tensors[i].name, name)) return &f->tensors[i];
+    return NULL;
+}
+static void nan_weight(MfFile *f) { tensor(f, "att_w")->data[1] = NAN; }
+static void inf_weight(MfFile *f) { tensor(f, "embed")->data[0] = -INFINITY; }
+static void word_with_tab(MfFile *f) { f->words[5][1] = '\t'; }
+static void empty_word(MfFile *f) { f->words[4][0] = 0; }
+static void twice_word(MfFile *f) { strcpy(f->words[5], f->words[4]); }
+
+/* Hostile model files (issue 16): non-finite weights would print "p":nan
+ * into JSON; words with a tab, an empty word or a word twice break output
+ * lines; all are refused when the model is loaded. */
+TEST(modelfile_refuses_non_finite_weights_and_bad_words)
+{
+    expect_file_error("nan.glm", nan_weight, "tensor att_w holds NaN at entry 1");
+    expect_file_error("inf.glm", inf_weight, "tensor embed holds an infinity at entry 0");
+    expect_file_error("tab.glm", word_with_tab, "is not a lowercase token");
+    expect_file_error("empty.glm", empty_word, "is not a lowercase token");
+    expect_file_error("twice.glm", twice_word, "repeats word 4");
+    /* a zero dimension is named as such, not as a section running past its end */
+    Model m;
+    GlmError err = {0};
+    REQUIRE(make_model(&m, 5) == GLM_OK);
+    MfTensor zero = {.name = "train.zero", .ndim = 1, .dims = {0}, .data = m.params};
+    REQUIRE(model_save(&m, tmp_path("zero.glm"), &zero, 1, &err) == GLM_OK);
+    model_free(&m);
+    CHECK_EQ_INT(model_load(&m, tmp_path("zero.glm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "tensor train.zero has dimension 0 of size 0");
 }
 
 TEST(modelfile_shape_and_config_checks)

@@ -289,3 +289,25 @@ TEST(train_preset_is_the_recipe_spelled_out)
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/g.glm --attention soft --gate %s", bin, dir, tmp, small), 0);
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/g.glm --gate %s", bin, dir, tmp, small), 2);
 }
+
+/* --resume on captions that make another vocabulary used to turn every new
+ * word into <unk> silently: refused, exit 2, naming a word that differs. */
+TEST(train_resume_refuses_another_vocabulary)
+{
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir(), *dir = data_dir();
+    REQUIRE(dir[0]);
+    REQUIRE(test_run("%s train --data %s --out %s/voc.glm --steps 2 " TINY, bin, dir, tmp) == 0);
+    char other[600];
+    snprintf(other, sizeof other, "%s/voc-fashion", tmp);
+    REQUIRE(test_run("%s data fashion --out %s --count 12 --seed 3 --quiet", bin, other) == 0);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/voc2.glm --resume %s/voc.glm.ckpt --steps 3 -q", bin, other,
+                          tmp, tmp), 2);
+    char path[700];
+    snprintf(path, sizeof path, "%s/last.err", tmp);
+    char *msg = test_slurp(path, NULL);
+    CHECK_STR_CONTAINS(msg, "another vocabulary than the checkpoint's");
+    free(msg);
+    /* the same data resumes */
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/voc2.glm --resume %s/voc.glm.ckpt --steps 3 -q", bin, dir,
+                          tmp, tmp), 0);
+}

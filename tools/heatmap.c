@@ -306,7 +306,7 @@ int main(int argc, char **argv)
         printf("%s\n", html);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        cli_error("error writing to stdout");
+        cli_error("standard output: %s", errno ? strerror(errno) : "write failed");
         status = 1;
     }
 
