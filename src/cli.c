@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "evaluate.h"
 
 static const char *program = "glimpse";
 
@@ -135,6 +136,20 @@ int cli_load_split(Dataset *out, const CliData *d, const char *split, int allow_
     for (int i = 0; i < out->n_messages; i++) cli_error("warning: %s", out->messages[i]);
     char line[512];
     if (dataset_skip_summary(line, sizeof line, out)) cli_error("%s: %s", split, line);
+    return GLM_OK;
+}
+
+int cli_split_features(float **x, int **sizes, Dataset *d, const CliData *cd, const FeatConfig *cfg, const char *split,
+                       void (*progress)(void *ctx, int done, int total), void *ctx)
+{
+    const int msgs = d->n_messages, skipped = dataset_n_skipped(d);
+    GlmError err = {0};
+    const int rc = eval_features(x, sizes, d, cfg, cd->strict, progress, ctx, &err);
+    if (rc) return cli_report(&err), rc;
+    for (int i = msgs; i < d->n_messages; i++) cli_error("warning: %s", d->messages[i]);
+    if (dataset_n_skipped(d) > skipped)
+        cli_error("%s: %d unreadable image%s skipped (--strict makes that an error)", split,
+                  dataset_n_skipped(d) - skipped, dataset_n_skipped(d) - skipped == 1 ? "" : "s");
     return GLM_OK;
 }
 

@@ -90,6 +90,13 @@ typedef struct {
  * every image of the caption file. */
 int cli_load_split(Dataset *out, const CliData *d, const char *split, int allow_empty, int *empty);
 
+/* The region vectors of a loaded split (eval_features): an image that
+ * turns out unreadable is skipped with a warning, like a missing one at
+ * load time, unless d->strict; then, and on any other failure, the error
+ * is printed and its code returned. */
+int cli_split_features(float **x, int **sizes, Dataset *d, const CliData *cd, const FeatConfig *cfg, const char *split,
+                       void (*progress)(void *ctx, int done, int total), void *ctx);
+
 /* For --data DIR with an objects.tsv (a generated data set): loads the
  * ground truth into *out and sets *have; else *have = 0. Prints the error
  * and returns its code on failure. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "text.h"
 #include "search.h"
 #include "features.h"
 #include "model.h"
@@ -68,7 +69,7 @@ static void print_caption_text(FILE *out, const Model *m, const SearchResult *r)
 static void print_result(const Model *m, const char *path, const SearchResult *r, int json)
 {
     if (!json) {
-        fputs(path, stdout);
+        text_put_name(stdout, path);
         fputc('\t', stdout);
         print_caption_text(stdout, m, r);
         fputc('\n', stdout);

@@ -7,6 +7,7 @@
  * (train/eval take those directly).
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,13 @@ typedef struct {
     const char *kind;
     int quiet;
 } Progress;
+
+/* SIGINT, SIGTERM, SIGHUP: the generator stops at the next scene and
+ * removes its temporary directory (tens of MB), then the signal is raised
+ * again with its default action, so the caller sees how we ended. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
 
 static void progress(void *ctx, int done, int total)
 {
@@ -146,7 +154,23 @@ int cmd_data(int argc, char **argv)
 
     Progress pr = {argv[0], quiet};
     GlmError err = {0};
-    if (scene_generate_dataset(out, &p, progress, &pr, &err)) return cli_report(&err);
+    const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa = {.sa_handler = on_signal}, old[3];
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; i++) {
+        sigaction(sigs[i], NULL, &old[i]);
+        if (old[i].sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);   /* nohup stays nohup */
+    }
+    p.stop = &stop_signal;
+    const int rc = scene_generate_dataset(out, &p, progress, &pr, &err);
+    for (int i = 0; i < 3; i++) sigaction(sigs[i], &old[i], NULL);
+    if (stop_signal) {
+        cli_error("%s", err.msg);
+        signal(stop_signal, SIG_DFL);
+        raise(stop_signal);
+        return 1;
+    }
+    if (rc) return cli_report(&err);
     int counts[3];
     scene_split_counts(counts, p.count, p.split);
     printf("wrote %d %s scenes to %s (train %d, val %d, test %d; seed %llu%s, size %d)\n", p.count,

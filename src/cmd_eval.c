@@ -121,8 +121,11 @@ int cmd_eval(int argc, char **argv)
     openblas_set_num_threads((int)threads);
     double t0 = glm_seconds();
     EvalResult r;
-    if ((rc = eval_features(&x, &sizes, &d, &model.cfg.feat, NULL, NULL, &err)) ||
-        (rc = eval_run(&r, &model, &d, x, sizes, have_objects ? &objects : NULL, (int)beam, out, &err))) {
+    if ((rc = cli_split_features(&x, &sizes, &d, &data, &model.cfg.feat, split, NULL, NULL))) {
+        status = glm_exit_code(rc);
+        goto done;
+    }
+    if ((rc = eval_run(&r, &model, &d, x, sizes, have_objects ? &objects : NULL, (int)beam, out, &err))) {
         status = cli_report(&err);
         goto done;
     }

@@ -366,9 +366,9 @@ int cmd_train(int argc, char **argv)
                 train.n_images, train.n_captions, have_val ? val.n_images : 0, mc.vocab,
                 attn_name(mc.attention), reinforce_reward_name(o.reward),
                 reinforce_baseline_name(o.baseline), (unsigned long long)o.seed, threads, threads == 1 ? "" : "s");
-    if ((rc = eval_features(&x, &sizes, &train, &mc.feat, progress_features, &show, &err)) ||
-        (have_val && (rc = eval_features(&vx, &vsizes, &val, &mc.feat, progress_features, &show, &err)))) {
-        status = cli_report(&err);
+    if ((rc = cli_split_features(&x, &sizes, &train, &data, &mc.feat, "train", progress_features, &show)) ||
+        (have_val && (rc = cli_split_features(&vx, &vsizes, &val, &data, &mc.feat, "val", progress_features, &show)))) {
+        status = glm_exit_code(rc);
         goto done;
     }
     if ((rc = trainer_init(&tr, &model, &train, x, &o, &err)) || (resume && (rc = checkpoint_restore(&tr, resume, &err)))) {

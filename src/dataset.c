@@ -504,6 +504,13 @@ static int load_caption_file(Dataset *d, const char *path, int json, const char 
     size_t len;
     int rc = fileio_read(&buf, &len, path, FILEIO_TEXT_MAX, err);
     if (rc != GLM_OK) return rc;
+    /* A UTF-8 byte-order mark (editors on Windows write one) is not text:
+     * left in, it hid the '{' of a COCO file, which was then read as a
+     * Flickr token file. */
+    if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
+        memmove(buf, buf + 3, len - 2);   /* with the NUL */
+        len -= 3;
+    }
     if (json < 0) {
         size_t i = 0;
         while (i < len && is_space(buf[i])) i++;
@@ -572,7 +579,41 @@ void dataset_free(Dataset *d)
     dataset_init(d);
 }
 
-int dataset_find(const Dataset *d, const char *name) { return strmap_get(&d->by_name, name); }
+int dataset_find(const Dataset *d, const char *name)
+{
+    const int i = strmap_get(&d->by_name, name);
+    return i < d->n_images ? i : -1;   /* a dropped image maps past the end */
+}
+
+int dataset_drop_image(Dataset *d, int i, const char *why)
+{
+    GLM_ASSERT(i >= 0 && i < d->n_images);
+    skip(d, DATASET_SKIP_MISSING_IMAGE, "%s", why);
+    const DatasetImage gone = d->images[i];
+    const int T = d->seq_len;
+    /* its captions leave the caption arrays, the later ones move up */
+    for (int c = gone.first + gone.n_captions; c < d->n_captions; c++) {
+        const int to = c - gone.n_captions;
+        d->captions[to] = d->captions[c];
+        d->caption_image[to] = d->caption_image[c] - 1;
+        if (d->ids) {
+            memcpy(d->ids + (size_t)to * (size_t)T, d->ids + (size_t)c * (size_t)T, (size_t)T * sizeof *d->ids);
+            d->lengths[to] = d->lengths[c];
+        }
+    }
+    d->n_captions -= gone.n_captions;
+    for (int k = i + 1; k < d->n_images; k++) {
+        d->images[k - 1] = d->images[k];
+        d->images[k - 1].first -= gone.n_captions;
+    }
+    d->n_images--;
+    /* The names stay in the map (it owns their strings); the later ones
+     * get their new indices, and the dropped one an index past the end,
+     * which dataset_find reads as absent. */
+    for (int k = i; k < d->n_images; k++)
+        if (strmap_put(&d->by_name, d->images[k].name, k, NULL) != GLM_OK) return GLM_ENOMEM;
+    return strmap_put(&d->by_name, gone.name, INT32_MAX, NULL);
+}
 
 int dataset_n_skipped(const Dataset *d)
 {

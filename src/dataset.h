@@ -117,6 +117,12 @@ void dataset_free(Dataset *d);
 /* The index of the image called name, or -1. */
 int dataset_find(const Dataset *d, const char *name);
 
+/* Removes image i and its captions (and their encoding, if any): an image
+ * found unreadable after loading (a truncated PNG) is skipped like a
+ * missing one, counted as DATASET_SKIP_MISSING_IMAGE with the message why.
+ * Later images move up one index. GLM_ENOMEM on failure. */
+int dataset_drop_image(Dataset *d, int i, const char *why);
+
 /* Total number of skips of every kind. */
 int dataset_n_skipped(const Dataset *d);
 /* A short name of a skip kind, e.g. "missing image". */

@@ -8,10 +8,11 @@
 #include "search.h"
 #include "features.h"
 #include "metrics_corpus.h"
+#include "text.h"
 
 #define EVAL_BATCH 64   /* images decoded together */
 
-int eval_features(float **x, int **sizes, const Dataset *d, const FeatConfig *cfg,
+int eval_features(float **x, int **sizes, Dataset *d, const FeatConfig *cfg, int strict,
                   void (*progress)(void *ctx, int done, int total), void *ctx, GlmError *err)
 {
     const size_t per = (size_t)features_regions(cfg) * features_dim(cfg);
@@ -23,10 +24,23 @@ int eval_features(float **x, int **sizes, const Dataset *d, const FeatConfig *cf
         rc = glm_fail(err, GLM_ENOMEM, "out of memory for the features of %d images", d->n_images);
         goto done;
     }
-    for (int i = 0; i < d->n_images && rc == GLM_OK; i++) {
+    const int total = d->n_images;
+    for (int i = 0, seen = 0; i < d->n_images && rc == GLM_OK; seen++) {
+        GlmError why = {0};
         rc = features_from_file(*x + i * per, &(*sizes)[2 * i], &(*sizes)[2 * i + 1], d->images[i].path, cfg,
-                                scratch, err);
-        if (rc == GLM_OK && progress && (i % 256 == 255 || i + 1 == d->n_images)) progress(ctx, i + 1, d->n_images);
+                                scratch, &why);
+        if (rc == GLM_EINPUT && !strict && d->n_images > 1) {
+            /* unreadable after all (truncated, corrupt): skipped like a missing file */
+            rc = dataset_drop_image(d, i, why.msg);
+            if (rc) glm_fail(err, rc, "out of memory dropping an image");
+            continue;
+        }
+        if (rc) {
+            glm_fail(err, rc, "%s%s", why.msg, strict && rc == GLM_EINPUT ? " (strict)" : "");
+            break;
+        }
+        i++;
+        if (progress && (seen % 256 == 255 || seen + 1 == total)) progress(ctx, seen + 1, total);
     }
 done:
     free(scratch);
@@ -89,7 +103,10 @@ int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, 
             const DatasetImage *im = &d->images[start + k];
             const SearchResult *r = &dec.results[k];
             eval_caption_text(text, sizeof text, m, r->words, r->len);
-            if (captions_out) fprintf(captions_out, "%s\t%s\n", im->name, text);
+            if (captions_out) {
+                text_put_name(captions_out, im->name);
+                fprintf(captions_out, "\t%s\n", text);
+            }
             rc = metrics_corpus_add(corpus, im->name, text, d->captions + im->first, im->n_captions, err);
             int n_obj;
             const SceneObject *o = objs ? dataset_objects_find(objs, im->name, &n_obj) : NULL;

@@ -39,8 +39,11 @@ typedef struct {
 /* Region vectors of every image of d: *x gets (n_images, L, F), *sizes
  * (n_images, 2) the images' original width and height. Both malloc'd, the
  * caller frees. progress (may be NULL) is called now and then with the
- * number of images done. An unreadable image is an error naming it. */
-int eval_features(float **x, int **sizes, const Dataset *d, const FeatConfig *cfg,
+ * number of images done. An image that turns out unreadable (truncated,
+ * corrupt) is dropped from d with a skip message, as the loader does with a
+ * missing one (dataset_drop_image), and x, sizes cover the images kept;
+ * with strict, or when it is the only image, it is an error naming it. */
+int eval_features(float **x, int **sizes, Dataset *d, const FeatConfig *cfg, int strict,
                   void (*progress)(void *ctx, int done, int total), void *ctx, GlmError *err);
 
 /* 1 when the region `region` of cfg's grid, scaled to an image of size

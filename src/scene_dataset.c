@@ -121,7 +121,9 @@ static int check_out_dir(const char *out, GlmError *err)
     struct stat st;
     if (stat(out, &st) != 0) {
         if (errno == ENOENT) return GLM_OK;
-        return glm_fail(err, GLM_EIO, "%s: %s", out, strerror(errno));
+        /* a path through a file, or where we may not look: the user's to fix */
+        return glm_fail(err, errno == ENOTDIR || errno == EACCES || errno == ELOOP || errno == ENAMETOOLONG
+                                 ? GLM_EINPUT : GLM_EIO, "%s: %s", out, strerror(errno));
     }
     if (!S_ISDIR(st.st_mode))
         return glm_fail(err, GLM_EINPUT, "%s: exists and is not a directory", out);
@@ -209,6 +211,10 @@ static int write_scenes(const char *tmp, const SceneGenParams *p, SceneProgressF
     int n_train_photos = train_set.images.count;
     int val_lo = n_train_photos - n_train_photos / 10;
     for (int i = 0; i < p->count; i++) {
+        if (p->stop && *p->stop) {
+            rc = glm_fail(err, GLM_EIO, "%s: interrupted after %d of %d images; nothing was kept", tmp, i, p->count);
+            goto done;
+        }
         int split = i < counts[0] ? 0 : i < counts[0] + counts[1] ? 1 : 2;
         if (fashion) {
             const FashionSet *fs = split == 2 ? &test_set : &train_set;
@@ -271,7 +277,8 @@ int scene_generate_dataset(const char *out_dir, const SceneGenParams *p, ScenePr
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out);
     if (!mkdtemp(tmp))
-        return glm_fail(err, GLM_EIO, "%s: cannot create a directory next to it: %s", out,
+        return glm_fail(err, errno == ENOENT || errno == ENOTDIR || errno == EACCES || errno == EROFS
+                                 ? GLM_EINPUT : GLM_EIO, "%s: cannot create a directory next to it: %s", out,
                         strerror(errno));
     rc = write_scenes(tmp, p, progress, ctx, err);
     if (!rc) {

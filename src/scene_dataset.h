@@ -18,6 +18,7 @@
 #ifndef GLIMPSE_SCENE_DATASET_H
 #define GLIMPSE_SCENE_DATASET_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "common.h"
@@ -31,6 +32,10 @@ typedef struct {
     int size;               /* canvas side */
     double split[3];        /* train, val, test fractions, summing to 1 */
     const char *fashion_dir;  /* where the Fashion-MNIST .gz files are */
+    /* Unless NULL: checked before every scene; once nonzero (a signal
+     * handler sets it) the generation stops, removes its temporary
+     * directory and fails with "interrupted". */
+    const volatile sig_atomic_t *stop;
 } SceneGenParams;
 
 /* Defaults: 1000 images, seed RNG_DEFAULT_SEED, the kind's default size,

@@ -48,3 +48,12 @@ int text_ref_key(const char *key, size_t n, size_t *name_len)
         if (key[i] < '0' || key[i] > '9') return TEXT_KEY_BAD_NUMBER;
     return TEXT_KEY_OK;
 }
+
+int text_put_name(FILE *f, const char *name)
+{
+    for (const char *p = name; *p; p++) {
+        const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : NULL;
+        if (esc ? fputs(esc, f) == EOF : fputc(*p, f) == EOF) return EOF;
+    }
+    return 0;
+}

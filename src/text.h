@@ -10,6 +10,7 @@
 #define GLIMPSE_TEXT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Tokenizes s. The tokens are written NUL-terminated into buf (cap bytes;
  * strlen(s) + 1 always suffices) and toks[i] points at the i-th of them.
@@ -23,5 +24,11 @@ int text_tokenize(const char *s, char *buf, size_t cap, char **toks, int max_tok
 enum { TEXT_KEY_OK = 0, TEXT_KEY_NO_HASH, TEXT_KEY_NO_NAME, TEXT_KEY_BAD_NUMBER };
 #define TEXT_KEY_MAX_DIGITS 9
 int text_ref_key(const char *key, size_t n, size_t *name_len);
+
+/* Writes name to f for an IMAGE<TAB>caption line: a backslash, tab,
+ * newline or carriage return in it becomes \\, \t, \n or \r (C escapes),
+ * so one picture is always one line with one tab; other names as they are.
+ * Returns what fputs would (EOF on a write error). */
+int text_put_name(FILE *f, const char *name);
 
 #endif

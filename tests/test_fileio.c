@@ -172,12 +172,17 @@ TEST(fileio_write_never_replaces_a_fifo_or_device)
     REQUIRE(stat(fifo, &st) == 0);
     CHECK(S_ISFIFO(st.st_mode));
     CHECK_EQ_INT(temporaries_in(dir), 0);
-    /* /dev/full: the short write is an error, and the device stays a device */
-    if (access("/dev/full", W_OK) == 0) {
-        CHECK_EQ_INT(fileio_write("/dev/full", "x", 1, &err), GLM_EIO);
+    /* A full device (a private copy of /dev/full, so that a regression
+     * destroys only the copy): the short write is an error, and the device
+     * stays a device. Making one needs root. */
+    const char *full = path_in(dir, "full");
+    if (test_run("mknod -m 666 %s c 1 7", full) == 0) {
+        CHECK_EQ_INT(fileio_write(full, "x", 1, &err), GLM_EIO);
         CHECK_STR_CONTAINS(err.msg, "No space left");
-        REQUIRE(stat("/dev/full", &st) == 0);
+        REQUIRE(stat(full, &st) == 0);
         CHECK(S_ISCHR(st.st_mode));
-        CHECK(access("/dev/full.ckpt", F_OK) != 0);
+        CHECK_EQ_INT(temporaries_in(dir), 0);
+    } else {
+        printf("  (not root: the full-device case is skipped)\n");
     }
 }

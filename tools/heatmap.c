@@ -92,6 +92,23 @@ static void per_image_path(char *buf, size_t size, const char *out, const char *
              *ext ? ext : ".png");
 }
 
+/* The longest side a loaded picture is kept at (or --panel, if larger). */
+#define KEEP_SIDE 1024
+
+/* Scales *img down, aspect kept, until its longer side is at most side. */
+static int shrink_to(Image *img, int side, GlmError *err)
+{
+    const int longer = GLM_MAX(img->w, img->h);
+    if (longer <= side) return GLM_OK;
+    const int w = GLM_MAX(1, (int)((long)img->w * side / longer)), h = GLM_MAX(1, (int)((long)img->h * side / longer));
+    Image small;
+    int rc = image_resize(&small, img, w, h, err);
+    if (rc) return rc;
+    image_free(img);
+    *img = small;
+    return GLM_OK;
+}
+
 /* What one image needs to be drawn; the strings point into the model. */
 typedef struct {
     Image img;
@@ -255,9 +272,12 @@ int main(int argc, char **argv)
         goto done;
     }
     for (int i = 0; i < n; i++) {
-        /* the picture itself is kept: the heat maps are drawn on it */
+        /* The picture is kept, the heat maps are drawn on it, but no larger
+         * than a panel can show: one photo of 8000x8000 is 768 MB of floats,
+         * so keeping every one at full size ran to gigabytes. */
         if (image_load(&figs[i].img, argv[optind + i], &err) ||
-            features_of_image(x + (size_t)i * L * F, &figs[i].img, fc, NULL, &err)) {
+            features_of_image(x + (size_t)i * L * F, &figs[i].img, fc, NULL, &err) ||
+            shrink_to(&figs[i].img, GLM_MAX(lay.panel, KEEP_SIDE), &err)) {
             status = cli_report(&err);
             goto done;
         }
