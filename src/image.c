@@ -33,10 +33,11 @@ void image_free(Image *img)
 }
 
 /* Converts n pixels of `comp` channels (1 grey, 2 grey+alpha, 3 RGB,
- * 4 RGBA), each channel scaled by 1/maxval, into RGB with alpha over white. */
+ * 4 RGBA), each channel scaled by 1/maxval, into RGB with alpha composited
+ * over bg (RGB in [0, 1]). */
 #define CONVERT_PIXELS(TYPE)                                                      \
     static void convert_##TYPE(float *dst, const TYPE *src, size_t n, int comp,   \
-                               float inv_max)                                     \
+                               float inv_max, const float bg[3])                  \
     {                                                                             \
         for (size_t i = 0; i < n; i++, src += comp, dst += 3) {                   \
             float r, g, b, a = 1.0f;                                              \
@@ -49,9 +50,33 @@ void image_free(Image *img)
                 b = (float)src[2] * inv_max;                                      \
                 if (comp == 4) a = (float)src[3] * inv_max;                       \
             }                                                                     \
-            dst[0] = r * a + (1.0f - a);                                          \
-            dst[1] = g * a + (1.0f - a);                                          \
-            dst[2] = b * a + (1.0f - a);                                          \
+            dst[0] = r * a + bg[0] * (1.0f - a);                                  \
+            dst[1] = g * a + bg[1] * (1.0f - a);                                  \
+            dst[2] = b * a + bg[2] * (1.0f - a);                                  \
+        }                                                                         \
+    }                                                                             \
+    /* The median colour of the mostly opaque pixels of the border ring     */  \
+    /* (w x h picture), or white when the whole border is transparent.      */  \
+    static void alpha_background_##TYPE(float bg[3], const TYPE *src, int w, int h, int comp,  \
+                                        float inv_max)                            \
+    {                                                                             \
+        bg[0] = bg[1] = bg[2] = 1.0f;                                             \
+        if (comp != 2 && comp != 4) return;                                       \
+        int hist[3][256] = {{0}}, n = 0;                                          \
+        for (int y = 0; y < h; y++)                                               \
+            for (int x = 0; x < w; x += (y == 0 || y == h - 1) ? 1 : GLM_MAX(1, w - 1)) { \
+                const TYPE *p = src + ((size_t)y * w + x) * comp;                 \
+                if ((float)p[comp - 1] * inv_max < 0.5f) continue;                \
+                for (int c = 0; c < 3; c++) {                                     \
+                    const float v = (float)p[comp <= 2 ? 0 : c] * inv_max;        \
+                    hist[c][(int)(v * 255.0f + 0.5f)]++;                          \
+                }                                                                 \
+                n++;                                                              \
+            }                                                                     \
+        for (int c = 0; c < 3 && n > 0; c++) {                                    \
+            int k = 0, seen = hist[c][0];                                         \
+            while (2 * seen < n) seen += hist[c][++k];                            \
+            bg[c] = (float)k / 255.0f;                                            \
         }                                                                         \
     }
 typedef unsigned char u8;
@@ -241,13 +266,55 @@ int image_load(Image *img, const char *path, GlmError *err)
             unsigned short *q = pixels;
             for (size_t i = 0; i < np * (size_t)comp; i++) q[i] = (unsigned short)(q[i] << 8 | q[i] >> 8);
         }
-        if (is16) convert_u16(img->data, pixels, np, comp, 1.0f / 65535.0f);
-        else convert_u8(img->data, pixels, np, comp, 1.0f / 255.0f);
+        /* Transparent pixels take the picture's own background, estimated
+         * from its opaque border, not a white that may be nothing like it. */
+        float bg[3];
+        if (is16) {
+            alpha_background_u16(bg, pixels, w, h, comp, 1.0f / 65535.0f);
+            convert_u16(img->data, pixels, np, comp, 1.0f / 65535.0f, bg);
+        } else {
+            alpha_background_u8(bg, pixels, w, h, comp, 1.0f / 255.0f);
+            convert_u8(img->data, pixels, np, comp, 1.0f / 255.0f, bg);
+        }
     }
     stbi_image_free(pixels);
 out:
     free(file);
     return rc;
+}
+
+void image_border_colour(float bg[3], const Image *img)
+{
+    /* per-channel median of the outermost ring, by a 256-level histogram */
+    int hist[3][256] = {{0}}, n = 0;
+    for (int y = 0; y < img->h; y++)
+        for (int x = 0; x < img->w; x += (y == 0 || y == img->h - 1) ? 1 : GLM_MAX(1, img->w - 1)) {
+            const float *p = img->data + 3 * ((size_t)y * img->w + x);
+            for (int c = 0; c < 3; c++) {
+                const float v = p[c] < 0 ? 0 : p[c] > 1 ? 1 : p[c];
+                hist[c][(int)(v * 255.0f + 0.5f)]++;
+            }
+            n++;
+        }
+    for (int c = 0; c < 3; c++) {
+        int k = 0, seen = hist[c][0];
+        while (2 * seen < n) seen += hist[c][++k];
+        bg[c] = (float)k / 255.0f;
+    }
+}
+
+int image_pad_square(Image *dst, const Image *src, const float bg[3], int *off_x, int *off_y, GlmError *err)
+{
+    const int S = GLM_MAX(src->w, src->h), ox = (S - src->w) / 2, oy = (S - src->h) / 2;
+    int rc = image_init(dst, S, S, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < (size_t)S * S; i++) memcpy(dst->data + 3 * i, bg, 3 * sizeof(float));
+    for (int y = 0; y < src->h; y++)
+        memcpy(dst->data + 3 * ((size_t)(y + oy) * S + ox), src->data + 3 * (size_t)y * src->w,
+               3 * sizeof(float) * (size_t)src->w);
+    if (off_x) *off_x = ox;
+    if (off_y) *off_y = oy;
+    return GLM_OK;
 }
 
 /* One axis of the resampling: output pixel j takes taps[j*max_taps + k]

@@ -3,8 +3,10 @@
  * An Image is {w, h, data} with data laid out (h, w, 3), RGB in [0, 1].
  * Loading accepts PNG, JPEG, BMP, GIF (first frame), TGA, PNM, PSD; grey,
  * grey+alpha, RGB and RGBA; 8 and 16 bits per channel. Grey is copied to
- * the three channels; alpha is composited over white (so a transparent
- * background looks like paper, not like black).
+ * the three channels; alpha is composited over the picture's own
+ * background, the median colour of its opaque border pixels (white when the
+ * whole border is transparent), so transparency looks like the rest of the
+ * background, not like a white or black frame.
  *
  * Not here: colour management (sRGB values are used as they are), EXIF
  * orientation, animation (a GIF gives its first frame).
@@ -48,5 +50,14 @@ int image_load(Image *img, const char *path, GlmError *err);
  * (pixel centres aligned, edges clamped). The aspect ratio is NOT kept: a
  * non-square image is stretched to the model's square input. */
 int image_resize(Image *dst, const Image *src, int w, int h, GlmError *err);
+
+/* The median colour of img's outermost ring of pixels (per channel): what
+ * a picture's background is, for padding it. */
+void image_border_colour(float bg[3], const Image *img);
+
+/* A new square image *dst (caller frees) of side max(w, h), filled with bg,
+ * with src in its middle at (*off_x, *off_y) (either may be NULL). The
+ * aspect ratio is kept: what is around the picture is its own background. */
+int image_pad_square(Image *dst, const Image *src, const float bg[3], int *off_x, int *off_y, GlmError *err);
 
 #endif
