@@ -213,6 +213,8 @@ int cli_feature_option(FeatConfig *c, int opt, const char *arg)
         {CLI_O_HOG, "--hog-cells", 1, 64, offsetof(FeatConfig, hog_cells)},
         {CLI_O_COLOR, "--color-levels", 1, 8, offsetof(FeatConfig, color_levels)},
         {CLI_O_RECENTRE, "--recentre", 0, 1024, offsetof(FeatConfig, recentre)},
+        {CLI_O_FIGURE, "--figure", 0, 1, offsetof(FeatConfig, figure)},
+        {CLI_O_KEEP_ASPECT, "--keep-aspect", 0, 1, offsetof(FeatConfig, keep_aspect)},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         if (table[i].opt != opt) continue;
@@ -235,6 +237,12 @@ void cli_feature_help(const FeatConfig *d)
            "  --color-levels Q      colour histogram levels per channel (default %d)\n"
            "  --recentre PX         read the shape blocks (hog, patch) from the window moved\n"
            "                        onto its edge centroid, at most PX pixels; 0 keeps them\n"
-           "                        on the window (default %d; src/features.h)\n",
-           d->input, d->grid, d->window, d->stride, d->patch, d->hog_cells, d->color_levels, d->recentre);
+           "                        on the window (default %d; src/features.h)\n"
+           "  --figure 0|1          1: the blocks are read from how far each pixel stands from the\n"
+           "                        picture's background (any background, either polarity, any\n"
+           "                        contrast); 0: from grey levels, as feature version 3 (default %d)\n"
+           "  --keep-aspect 0|1     1: pad a picture that is not square with its own background\n"
+           "                        before resizing; 0: stretch it (default %d)\n",
+           d->input, d->grid, d->window, d->stride, d->patch, d->hog_cells, d->color_levels, d->recentre, d->figure,
+           d->keep_aspect);
 }

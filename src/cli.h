@@ -60,12 +60,13 @@ int cli_can_create_file(const char *path);
  * and let cli_feature_option handle its values. */
 enum {
     CLI_O_INPUT = 900, CLI_O_GRID, CLI_O_WINDOW, CLI_O_STRIDE, CLI_O_PATCH, CLI_O_HOG, CLI_O_COLOR,
-    CLI_O_RECENTRE,
+    CLI_O_RECENTRE, CLI_O_FIGURE, CLI_O_KEEP_ASPECT,
 };
 #define CLI_FEATURE_OPTIONS                                                                          \
     {"input", 1, 0, CLI_O_INPUT}, {"grid", 1, 0, CLI_O_GRID}, {"window", 1, 0, CLI_O_WINDOW},        \
     {"stride", 1, 0, CLI_O_STRIDE}, {"patch", 1, 0, CLI_O_PATCH}, {"hog-cells", 1, 0, CLI_O_HOG},    \
-    {"color-levels", 1, 0, CLI_O_COLOR}, {"recentre", 1, 0, CLI_O_RECENTRE}
+    {"color-levels", 1, 0, CLI_O_COLOR}, {"recentre", 1, 0, CLI_O_RECENTRE},                         \
+    {"figure", 1, 0, CLI_O_FIGURE}, {"keep-aspect", 1, 0, CLI_O_KEEP_ASPECT}
 /* For a getopt value: 0 when it is not a feature option; 1 when it was and
  * *c took its value; -1 (message printed) when the value is out of range. */
 int cli_feature_option(FeatConfig *c, int opt, const char *arg);

@@ -76,9 +76,11 @@ static int info_one(const char *path)
     printf("  features        extractor version %d; %d-px input, %dx%d grid of %d-px windows %d px apart; "
            "%d numbers per region\n", f->version, f->input, f->grid, f->grid, f->window, f->stride,
            features_dim(f));
-    printf("                  colour levels %d, orientation cells %dx%d of %d bins, grey patch %dx%d, "
+    printf("                  colour levels %d, orientation cells %dx%d of %d bins, patch %dx%d, "
            "re-centring %d px\n", f->color_levels, f->hog_cells, f->hog_cells, f->orient_bins, f->patch, f->patch,
            f->recentre);
+    printf("                  %s; %s\n", f->figure ? "figure map against the background" : "grey levels (as version 3)",
+           f->keep_aspect ? "aspect ratio kept (padded)" : "pictures stretched to the square");
     TrainOptions o = train_default_options();
     GlmError none;
     if (checkpoint_options(&o, path, &none) == GLM_OK) print_training(&o);

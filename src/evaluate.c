@@ -57,9 +57,16 @@ int eval_grounded(const FeatConfig *cfg, int region, int w, int h, const SceneBo
 {
     int x0, y0, x1, y1;
     features_region_cell(cfg, region / cfg->grid, region % cfg->grid, &x0, &y0, &x1, &y1);
-    /* Scale the cell from model-input pixels to image pixels. */
-    double sx = (double)w / cfg->input, sy = (double)h / cfg->input;
-    double rx0 = x0 * sx, rx1 = x1 * sx, ry0 = y0 * sy, ry1 = y1 * sy;
+    /* The cell from model-input pixels to the picture's: each axis scaled
+     * on its own (stretched), or one scale and the padding's offset
+     * (keep_aspect, features.h). */
+    double sx = (double)w / cfg->input, sy = (double)h / cfg->input, ox0 = 0, oy0 = 0;
+    if (cfg->keep_aspect) {
+        const double side = GLM_MAX(w, h);
+        sx = sy = side / cfg->input;
+        ox0 = (double)((long)(side - w) / 2), oy0 = (double)((long)(side - h) / 2);
+    }
+    double rx0 = x0 * sx - ox0, rx1 = x1 * sx - ox0, ry0 = y0 * sy - oy0, ry1 = y1 * sy - oy0;
     double ox = GLM_MIN(rx1, (double)box->x1) - GLM_MAX(rx0, (double)box->x0);
     double oy = GLM_MIN(ry1, (double)box->y1) - GLM_MAX(ry0, (double)box->y0);
     if (ox <= 0 || oy <= 0) return 0;

@@ -14,11 +14,123 @@
 
 #define PI_F 3.14159265358979f
 
+static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* The mean block of a window with figure coverage m is the figure's colour
+ * pulled towards 0.5 grey with the weight of this fraction of the window:
+ * a window that holds nothing says "grey", not noise. */
+#define FIGURE_MEAN_PRIOR 0.02f
+#define D_BINS 512   /* histogram of d for its median and percentile */
+/* f reaches 1 at this fraction of the picture's strongest contrast (its
+ * 99th percentile of d): an object that stands out half as much as the
+ * most striking one is still wholly figure. */
+#define FIGURE_SATURATE 0.5f
+
+/* Solves the 3x3 system A z = r (Cramer); z = 0 when A is singular. */
+static void solve3(double z[3], const double A[3][3], const double r[3])
+{
+    const double det = A[0][0] * (A[1][1] * A[2][2] - A[1][2] * A[2][1]) -
+                       A[0][1] * (A[1][0] * A[2][2] - A[1][2] * A[2][0]) +
+                       A[0][2] * (A[1][0] * A[2][1] - A[1][1] * A[2][0]);
+    z[0] = z[1] = z[2] = 0;
+    if (fabs(det) < 1e-12) return;
+    for (int k = 0; k < 3; k++) {
+        double M[3][3];
+        memcpy(M, A, sizeof M);
+        for (int i = 0; i < 3; i++) M[i][k] = r[i];
+        z[k] = (M[0][0] * (M[1][1] * M[2][2] - M[1][2] * M[2][1]) - M[0][1] * (M[1][0] * M[2][2] - M[1][2] * M[2][0]) +
+                M[0][2] * (M[1][0] * M[2][1] - M[1][1] * M[2][0])) / det;
+    }
+}
+
+/* The value at which the count of hist (n values, bin width w) reaches
+ * frac of n. */
+static float hist_quantile(const int *hist, int n, float w, double frac)
+{
+    long seen = 0;
+    for (int b = 0; b < D_BINS; b++)
+        if ((seen += hist[b]) >= frac * n) return ((float)b + 0.5f) * w;
+    return (float)D_BINS * w;
+}
+
+/* What the figure map was made from: the background plane per channel
+ * (z[ch] = a, b, c of a + b x/S + c y/S), the texture floor t and the
+ * contrast c (features.h). */
+typedef struct {
+    double z[3][3];
+    float t, c;
+    int S;
+} FigureModel;
+
+/* How much the pixel (x, y) of colour px is figure, from its own colour
+ * (no 3x3 mean): the weight of its colour in the colour blocks, so the
+ * background colour at an object's edge does not tint the object. */
+static float figure_weight(const FigureModel *m, const float *px, int x, int y)
+{
+    double ss = 0;
+    for (int ch = 0; ch < 3; ch++) {
+        const double e = px[ch] - (m->z[ch][0] + m->z[ch][1] * x / m->S + m->z[ch][2] * y / m->S);
+        ss += e * e;
+    }
+    const float v = ((float)sqrt(ss) - m->t) / (m->c - m->t);
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+/* The figure map f (S, S) of rgb (S, S, 3), as features.h defines it, and
+ * the model it was made from; d (S, S) is scratch. */
+static void figure_map(float *f, FigureModel *fm, float *d, const float *rgb, int S)
+{
+    const int R = GLM_MIN(FEAT_RING, S / 2);
+    /* least-squares plane per channel over the ring: [1 x y] z = value */
+    double A[3][3] = {{0}}, r[3][3] = {{0}}, z[3][3];
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            if (x >= R && x < S - R && y >= R && y < S - R) continue;
+            const double u[3] = {1.0, (double)x / S, (double)y / S};
+            for (int i = 0; i < 3; i++) {
+                for (int j = 0; j < 3; j++) A[i][j] += u[i] * u[j];
+                for (int ch = 0; ch < 3; ch++) r[ch][i] += u[i] * rgb[3 * (y * S + x) + ch];
+            }
+        }
+    for (int ch = 0; ch < 3; ch++) solve3(z[ch], A, r[ch]);
+    /* d: distance of the 3x3 mean from the plane */
+    const float w = 1.7320508f / D_BINS;   /* d lies in [0, sqrt 3] */
+    int all[D_BINS] = {0}, ring[D_BINS] = {0}, n_ring = 0;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            float m[3] = {0, 0, 0};
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    const float *p = rgb + 3 * (clampi(y + dy, 0, S - 1) * S + clampi(x + dx, 0, S - 1));
+                    m[0] += p[0], m[1] += p[1], m[2] += p[2];
+                }
+            double ss = 0;
+            for (int ch = 0; ch < 3; ch++) {
+                const double b = z[ch][0] + z[ch][1] * x / S + z[ch][2] * y / S, e = m[ch] / 9.0 - b;
+                ss += e * e;
+            }
+            const float v = (float)sqrt(ss);
+            d[y * S + x] = v;
+            const int bin = clampi((int)(v / w), 0, D_BINS - 1);
+            all[bin]++;
+            if (x < R || x >= S - R || y < R || y >= S - R) ring[bin]++, n_ring++;
+        }
+    const float t = 2.0f * hist_quantile(ring, n_ring, w, 0.5);
+    const float c = GLM_MAX(FIGURE_SATURATE * hist_quantile(all, S * S, w, 0.99), t + FEAT_MIN_CONTRAST);
+    for (int i = 0; i < S * S; i++) {
+        const float v = (d[i] - t) / (c - t);
+        f[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+    memcpy(fm->z, z, sizeof z);
+    fm->t = t, fm->c = c, fm->S = S;
+}
+
 FeatConfig features_default_config(void)
 {
     return (FeatConfig){
         .version = FEAT_VERSION, .input = 64, .grid = 4, .window = 24, .stride = 16,
-        .color_levels = 3, .hog_cells = 2, .orient_bins = 8, .patch = 4, .recentre = 0,
+        .color_levels = 3, .hog_cells = 2, .orient_bins = 8, .patch = 4, .recentre = 0, .figure = 1,
+        .keep_aspect = 1,
     };
 }
 
@@ -38,6 +150,9 @@ int features_check_config(const FeatConfig *c, GlmError *err)
     if (c->patch < 1 || c->patch > GLM_MIN(c->window, FEAT_MAX_PATCH))
         return glm_fail(err, GLM_EINPUT, "feature config: patch %d not in [1, min(window, %d)]", c->patch, FEAT_MAX_PATCH);
     if (c->recentre < 0 || c->recentre > c->window) return glm_fail(err, GLM_EINPUT, "feature config: recentre %d not in [0, window]", c->recentre);
+    if (c->figure < 0 || c->figure > 1) return glm_fail(err, GLM_EINPUT, "feature config: figure %d is not 0 or 1", c->figure);
+    if (c->keep_aspect < 0 || c->keep_aspect > 1)
+        return glm_fail(err, GLM_EINPUT, "feature config: keep_aspect %d is not 0 or 1", c->keep_aspect);
     return GLM_OK;
 }
 
@@ -83,17 +198,34 @@ void features_region_cell(const FeatConfig *c, int r, int col, int *x0, int *y0,
     *y1 = GLM_MIN(ay + c->stride, c->input);
 }
 
-size_t features_scratch_floats(const FeatConfig *c)
+void features_cell_in_picture(const FeatConfig *c, int r, int col, int w, int h, int *x0, int *y0, int *x1,
+                              int *y1)
 {
-    return (size_t)3 * c->input * c->input;
+    int cx0, cy0, cx1, cy1;
+    features_region_cell(c, r, col, &cx0, &cy0, &cx1, &cy1);
+    const int S = c->input;
+    if (!c->keep_aspect) {   /* each axis stretched on its own; round outwards */
+        *x0 = (int)((long)cx0 * w / S), *y0 = (int)((long)cy0 * h / S);
+        *x1 = (int)(((long)cx1 * w + S - 1) / S), *y1 = (int)(((long)cy1 * h + S - 1) / S);
+    } else {                 /* one scale, and the padding's offset */
+        const long side = GLM_MAX(w, h), ox = (side - w) / 2, oy = (side - h) / 2;
+        *x0 = (int)((long)cx0 * side / S - ox), *y0 = (int)((long)cy0 * side / S - oy);
+        *x1 = (int)(((long)cx1 * side + S - 1) / S - ox), *y1 = (int)(((long)cy1 * side + S - 1) / S - oy);
+    }
+    *x0 = clampi(*x0, 0, w), *x1 = clampi(*x1, 0, w), *y0 = clampi(*y0, 0, h), *y1 = clampi(*y1, 0, h);
 }
 
-static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+size_t features_scratch_floats(const FeatConfig *c)
+{
+    return (size_t)4 * c->input * c->input;
+}
+
 
 /* The blocks that stay with the fixed window at (ax, ay): mean, colour
- * histogram and edge moments. */
+ * histogram and edge moments. fig: the figure model weighting the colour
+ * blocks (figure_weight), or NULL for plain window averages. */
 static void window_blocks(float *v, const FeatLayout *lay, int ax, int ay, const FeatConfig *c,
-                          const float *rgb, const float *mag)
+                          const float *rgb, const float *mag, const FigureModel *fig)
 {
     const int S = c->input, W = c->window, q = c->color_levels;
     float *mean = v + lay->mean, *hist = v + lay->colour;
@@ -102,18 +234,21 @@ static void window_blocks(float *v, const FeatLayout *lay, int ax, int ay, const
     /* Edge-energy moments: sum m, m u, m v, m u^2, m v^2 with (u, v) the
      * pixel centre in window coordinates scaled to [-1, 1]. */
     double e0 = 0, eu = 0, ev = 0, euu = 0, evv = 0;
+    float mass = 0;   /* sum of the weights */
     for (int wy = 0; wy < W; wy++) {
         const int y = clampi(ay + wy, 0, S - 1);
         for (int wx = 0; wx < W; wx++) {
             const int x = clampi(ax + wx, 0, S - 1);
             const float *px = rgb + 3 * (y * S + x);
-            mean[0] += px[0];
-            mean[1] += px[1];
-            mean[2] += px[2];
+            const float fw = fig ? figure_weight(fig, px, x, y) : 1.0f, wt = fw * fw;
+            mean[0] += wt * px[0];
+            mean[1] += wt * px[1];
+            mean[2] += wt * px[2];
+            mass += wt;
             int lr = clampi((int)(px[0] * q), 0, q - 1);
             int lg = clampi((int)(px[1] * q), 0, q - 1);
             int lb = clampi((int)(px[2] * q), 0, q - 1);
-            hist[(lr * q + lg) * q + lb] += 1.0f;
+            hist[(lr * q + lg) * q + lb] += wt;
             const double m = mag[y * S + x];
             const double u = ((double)wx + 0.5) * 2.0 / W - 1.0, vv = ((double)wy + 0.5) * 2.0 / W - 1.0;
             e0 += m;
@@ -124,7 +259,13 @@ static void window_blocks(float *v, const FeatLayout *lay, int ax, int ay, const
         }
     }
     const float inv_area = 1.0f / (float)(W * W);
-    for (int i = 0; i < 3; i++) mean[i] *= inv_area;
+    if (fig) {
+        /* the colour of the figure; a window without any tends to 0.5 grey */
+        const float prior = FIGURE_MEAN_PRIOR * (float)(W * W);
+        for (int i = 0; i < 3; i++) mean[i] = (mean[i] + 0.5f * prior) / (mass + prior);
+    } else {
+        for (int i = 0; i < 3; i++) mean[i] *= inv_area;
+    }
     for (int i = 0; i < q * q * q; i++) hist[i] *= inv_area;
     /* A full-contrast straight edge across the window has e0 ~ 2W: the
      * energy is reported as e / (e + 1) with e = e0 / 2W. The +W/4 in the
@@ -217,13 +358,18 @@ void features_compute(float *out, const Image *img, const FeatConfig *c, float *
     GLM_ASSERT(img->w == c->input && img->h == c->input);
     const int S = c->input, k = c->orient_bins, W = c->window;
     const FeatLayout lay = features_layout(c);
-    float *grey = scratch;             /* (S, S) */
+    float *grey = scratch;             /* (S, S) grey level, or the figure map */
     float *mag = scratch + S * S;      /* (S, S) gradient magnitude */
     float *ori = scratch + 2 * S * S;  /* (S, S) orientation in bins, [0, k) */
 
-    for (int i = 0; i < S * S; i++) {
-        const float *p = img->data + 3 * i;
-        grey[i] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+    FigureModel fm;
+    if (c->figure) {
+        figure_map(grey, &fm, scratch + 3 * S * S, img->data, S);
+    } else {
+        for (int i = 0; i < S * S; i++) {
+            const float *p = img->data + 3 * i;
+            grey[i] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+        }
     }
     for (int y = 0; y < S; y++) {
         for (int x = 0; x < S; x++) {
@@ -244,7 +390,7 @@ void features_compute(float *out, const Image *img, const FeatConfig *c, float *
         for (int col = 0; col < c->grid; col++) {
             float *v = out + (size_t)(r * c->grid + col) * lay.dim;
             const int ax = off + col * c->stride, ay = off + r * c->stride;
-            window_blocks(v, &lay, ax, ay, c, img->data, mag);
+            window_blocks(v, &lay, ax, ay, c, img->data, mag, c->figure ? &fm : NULL);
             int dx = 0, dy = 0;
             if (c->recentre > 0) edge_centroid_shift(&dx, &dy, ax, ay, c, mag);
             shape_blocks(v + lay.hog, v + lay.patch, ax + dx, ay + dy, c, grey, mag, ori);
@@ -260,15 +406,22 @@ int features_of_image(float *out, const Image *img, const FeatConfig *c, float *
     if (!scratch && !(scratch = own = glm_malloc_array(features_scratch_floats(c), sizeof(float))))
         return glm_fail(err, GLM_ENOMEM, "out of memory for feature scratch");
     int rc = GLM_OK;
+    Image square = {0}, small;
+    if (c->keep_aspect && img->w != img->h) {
+        /* padded with its own background, so the shapes keep their shape */
+        float bg[3];
+        image_border_colour(bg, img);
+        if ((rc = image_pad_square(&square, img, bg, NULL, NULL, err))) goto out;
+        img = &square;
+    }
     if (img->w == c->input && img->h == c->input) {
         features_compute(out, img, c, scratch);
-    } else {
-        Image small;
-        if ((rc = image_resize(&small, img, c->input, c->input, err)) == GLM_OK) {
-            features_compute(out, &small, c, scratch);
-            image_free(&small);
-        }
+    } else if ((rc = image_resize(&small, img, c->input, c->input, err)) == GLM_OK) {
+        features_compute(out, &small, c, scratch);
+        image_free(&small);
     }
+out:
+    image_free(&square);
     free(own);
     return rc;
 }

@@ -46,8 +46,42 @@
  * apart) R = 10, with more training scenes, lifted the model's item
  * accuracy from 0.71 to 0.85 (README, Results).
  *
- * Not here: anything learned (the model projects these vectors), colour
- * constancy, scale invariance beyond what the window gives.
+ * The figure map (figure = 1, version 4). Pictures that glimpse did not
+ * draw differ in what the caption does not care about: the background's
+ * brightness, colour or gradient, whether an item is darker or lighter
+ * than it, the global contrast, JPEG noise. So the blocks are read not from
+ * the grey level but from how far each pixel stands from the background:
+ *   B(x, y)  the background, a plane a + b x + c y per channel fitted (least
+ *            squares) to the outermost FEAT_RING pixels of the picture;
+ *   d(x, y)  |rgb - B| (Euclidean, over a 3x3 mean, which damps JPEG and
+ *            sensor noise);
+ *   f(x, y)  (d - t) / (c - t) clamped to [0, 1]: t = 2 x the median d of
+ *            the ring (what background texture gives), c = half the 99th
+ *            percentile of d (so what stands out half as much as the most
+ *            striking object is still wholly figure), at least
+ *            t + FEAT_MIN_CONTRAST.
+ * f is 0 on the background and 1 on anything clearly not it, whatever the
+ * polarity and contrast. With figure = 1 the hog, moment and re-centring
+ * gradients and the patch are computed on f instead of grey; the mean
+ * block is the mean colour of the window's figure (the colour of what is
+ * in it, not of the background; 0.5 grey for an empty window) and the
+ * colour histogram counts each pixel with that weight, so it sums to the
+ * window's figure coverage. The weight is f^2 of the pixel's own colour
+ * (without the 3x3 mean), so the blend of object and background at an
+ * anti-aliased edge counts little. figure = 0 is version 3's grey-level
+ * blocks.
+ *
+ * Keeping the aspect ratio (keep_aspect = 1): a picture that is not square
+ * is first padded to a square with its own background (image_pad_square,
+ * the border's median colour), then resized; features_cell_in_picture
+ * maps a region back to the picture's own pixels. keep_aspect = 0
+ * stretches it, as version 3 did.
+ *
+ * Models of version 3 load as version 4 with figure = 0 and keep_aspect =
+ * 0, which compute exactly what version 3 did.
+ *
+ * Not here: anything learned (the model projects these vectors), scale
+ * invariance beyond what the window gives.
  */
 #ifndef GLIMPSE_FEATURES_H
 #define GLIMPSE_FEATURES_H
@@ -58,7 +92,9 @@
 #define FEAT_MAX_PATCH 32
 /* The block layout and formulas above; a model remembers the version its
  * weights were trained on, and a different one is refused at load. */
-#define FEAT_VERSION 3
+#define FEAT_VERSION 4
+#define FEAT_RING 2               /* pixels of border the background is fitted to */
+#define FEAT_MIN_CONTRAST 0.2f    /* of d (RGB distance), so a blank picture's noise stays faint */
 
 typedef struct {
     int version;       /* FEAT_VERSION */
@@ -71,6 +107,8 @@ typedef struct {
     int orient_bins;   /* k: orientation bins per cell */
     int patch;         /* p: grey patch cells per side */
     int recentre;      /* R: most pixels the shape blocks' window may move, 0 none */
+    int figure;        /* 1: blocks from the figure map against the background (version 4) */
+    int keep_aspect;   /* 1: pad to a square with the picture's background before resizing */
 } FeatConfig;
 
 /* Offsets of each block inside a region vector, and the total F. */
@@ -96,7 +134,14 @@ void features_region_box(const FeatConfig *cfg, int r, int c, int *x0, int *y0, 
  * cell is what grounding is measured on and what a heatmap outlines. */
 void features_region_cell(const FeatConfig *cfg, int r, int c, int *x0, int *y0, int *x1, int *y1);
 
-/* Floats of scratch that features_compute needs (three input x input planes). */
+/* Region r's grid cell (features_region_cell) in the pixels of a w x h
+ * picture, as it was brought to the input: stretched, or (keep_aspect)
+ * padded to a square first. Clipped to the picture; may be empty (x1 <= x0)
+ * for a cell that falls on the padding. */
+void features_cell_in_picture(const FeatConfig *cfg, int r, int c, int w, int h, int *x0, int *y0, int *x1,
+                              int *y1);
+
+/* Floats of scratch that features_compute needs (four input x input planes). */
 size_t features_scratch_floats(const FeatConfig *cfg);
 
 /* out: (L, F) region vectors of img, which must be input x input.

@@ -150,7 +150,8 @@ static int setting_refs(ModelConfig *c, SettingRef *r)
         {"feat.window", &c->feat.window},         {"feat.stride", &c->feat.stride},
         {"feat.color_levels", &c->feat.color_levels}, {"feat.hog_cells", &c->feat.hog_cells},
         {"feat.orient_bins", &c->feat.orient_bins}, {"feat.patch", &c->feat.patch},
-        {"feat.recentre", &c->feat.recentre},
+        {"feat.recentre", &c->feat.recentre},     {"feat.figure", &c->feat.figure},
+        {"feat.keep_aspect", &c->feat.keep_aspect},
         {"model.vocab", &c->vocab},   {"model.embed", &c->embed},
         {"model.hidden", &c->hidden}, {"model.proj", &c->proj},
         {"model.att", &c->att},       {"model.max_len", &c->max_len},
@@ -220,7 +221,10 @@ int model_load(Model *m, const char *path, GlmError *err)
     /* The feature version first: a model from another extractor version may
      * lack settings added since, and the version is the reason to report. */
     int64_t fv;
-    if (mf_find_setting(&f, "feat.version", &fv) && fv != FEAT_VERSION) {
+    /* Version 3 is version 4 with the figure map and the aspect ratio off
+     * (features.h): such a model loads and computes what it always did. */
+    const int v3 = mf_find_setting(&f, "feat.version", &fv) && fv == 3;
+    if (mf_find_setting(&f, "feat.version", &fv) && fv != FEAT_VERSION && !v3) {
         rc = glm_fail(err, GLM_EINPUT, "%s: feature extractor version %lld; this glimpse computes version %d (retrain the model)",
                       path, (long long)fv, FEAT_VERSION);
         goto out;
@@ -230,6 +234,14 @@ int model_load(Model *m, const char *path, GlmError *err)
     int n_set = setting_refs(&c, refs);
     for (int i = 0; i < n_set; i++) {
         int64_t v;
+        if (v3 && !strcmp(refs[i].key, "feat.version")) {
+            *refs[i].field = FEAT_VERSION;
+            continue;
+        }
+        if (v3 && (!strcmp(refs[i].key, "feat.figure") || !strcmp(refs[i].key, "feat.keep_aspect"))) {
+            *refs[i].field = 0;
+            continue;
+        }
         if (!mf_find_setting(&f, refs[i].key, &v)) {
             rc = glm_fail(err, GLM_EINPUT, "%s: setting %s is missing", path, refs[i].key);
             goto out;

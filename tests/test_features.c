@@ -21,9 +21,19 @@ static Image white_image(int s)
     return img;
 }
 
-TEST(features_layout_sizes)
+/* The blocks of version 3 (figure 0: grey levels, stretched pictures),
+ * which these tests pin down; the figure map has tests of its own below. */
+static FeatConfig grey_config(void)
 {
     FeatConfig c = features_default_config();
+    c.figure = 0;
+    c.keep_aspect = 0;
+    return c;
+}
+
+TEST(features_layout_sizes)
+{
+    FeatConfig c = grey_config();
     FeatLayout l = features_layout(&c);
     CHECK_EQ_INT(l.mean, 0);
     CHECK_EQ_INT(l.colour, 3);
@@ -45,7 +55,7 @@ TEST(features_layout_sizes)
 
 TEST(features_red_square_lights_only_its_region)
 {
-    FeatConfig c = features_default_config();
+    FeatConfig c = grey_config();
     const FeatLayout lay = features_layout(&c);
     const int L = features_regions(&c), q = c.color_levels;
     const int red_bin = lay.colour + ((q - 1) * q + 0) * q + 0;   /* R high, G and B low */
@@ -97,7 +107,7 @@ static int argmax(const float *v, int n)
 
 TEST(features_edges_light_the_right_orientation_bin)
 {
-    FeatConfig c = features_default_config();
+    FeatConfig c = grey_config();
     const int k = c.orient_bins, L = features_regions(&c), dim = features_dim(&c);
     float *feat = malloc(sizeof(float) * (size_t)L * dim), *scratch = malloc(sizeof(float) * features_scratch_floats(&c));
     REQUIRE(feat && scratch);
@@ -139,7 +149,7 @@ TEST(features_edges_light_the_right_orientation_bin)
 
 TEST(features_position_patch_and_batch)
 {
-    FeatConfig c = features_default_config();
+    FeatConfig c = grey_config();
     const FeatLayout lay = features_layout(&c);
     const int L = features_regions(&c);
     /* Two images of different sizes through the one feature path. */
@@ -180,7 +190,7 @@ TEST(features_position_patch_and_batch)
 
 TEST(features_moments_say_where_and_how_big)
 {
-    FeatConfig c = features_default_config();
+    FeatConfig c = grey_config();
     const FeatLayout lay = features_layout(&c);
     const int L = features_regions(&c);
     float *feat = malloc(sizeof(float) * (size_t)L * lay.dim), *scratch = malloc(sizeof(float) * features_scratch_floats(&c));
@@ -234,7 +244,7 @@ TEST(features_recentre_follows_the_object)
      * a 3x3 grid, drawn twice, the second 4 px right and 3 down. Re-centred, the shape
      * blocks of that window describe both from the same place; unmoved, they
      * differ. Mean, colour, moments and position stay with the window. */
-    FeatConfig c = features_default_config();
+    FeatConfig c = grey_config();
     c.input = 64;
     c.grid = 3;
     c.window = 24;
@@ -292,4 +302,140 @@ TEST(features_recentre_follows_the_object)
     free(a);
     free(b);
     free(scratch);
+}
+
+/* ---- the figure map (version 4) ---------------------------------------- */
+
+/* A w x h picture: background bg (top) fading linearly to bg2 (bottom), a
+ * circle (shape 0) or a square (shape 1) of colour fg centred at (cx, cy)
+ * with radius r, and a second, blue square at (sx, sy). Coordinates are
+ * fractions of the longer side, as a picture drawn at two sizes would be. */
+static Image scene_picture(int w, int h, const float bg[3], const float bg2[3], int shape, const float fg[3],
+                           float cx, float cy, float r, float sx, float sy)
+{
+    Image img;
+    GlmError err;
+    GLM_ASSERT(image_init(&img, w, h, &err) == GLM_OK);
+    const float L = (float)(w > h ? w : h), ox = (L - (float)w) / 2, oy = (L - (float)h) / 2;
+    const float blue[3] = {0.16f, 0.38f, 0.86f};
+    enum { SS = 4 };   /* 4 x 4 samples a pixel: anti-aliased, as drawing programs draw */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const float t = (float)y / (float)(h - 1);
+            float *p = img.data + 3 * ((size_t)y * w + x);
+            for (int c = 0; c < 3; c++) p[c] = 0;
+            for (int j = 0; j < SS * SS; j++) {
+                const float u = ((float)x + ((float)(j % SS) + 0.5f) / SS + ox) / L;
+                const float v = ((float)y + ((float)(j / SS) + 0.5f) / SS + oy) / L;
+                const int in = shape == 0 ? (u - cx) * (u - cx) + (v - cy) * (v - cy) < r * r
+                                          : fabsf(u - cx) < r * 0.85f && fabsf(v - cy) < r * 0.85f;
+                const int sq = fabsf(u - sx) < 0.08f && fabsf(v - sy) < 0.08f;
+                for (int c = 0; c < 3; c++)
+                    p[c] += (sq ? blue[c] : in ? fg[c] : bg[c] * (1 - t) + bg2[c] * t) / (SS * SS);
+            }
+        }
+    return img;
+}
+
+static double feature_distance(const float *a, const float *b, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) s += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    return sqrt(s);
+}
+
+/* Issue 12's test of invariance: the same scene drawn on a light and on a
+ * dark background, on a gradient, at two canvas sizes and on a non-square
+ * canvas gives region vectors much closer to each other than to those of
+ * the same layout with another shape. Grey-level features (version 3)
+ * fail the same comparison for the dark background. */
+TEST(features_figure_map_ignores_background_polarity_and_canvas)
+{
+    FeatConfig c = features_default_config();   /* figure 1, keep_aspect 1 */
+    REQUIRE(c.figure == 1 && c.keep_aspect == 1);
+    const int L = features_regions(&c), F = features_dim(&c), n = L * F;
+    const float light[3] = {0.92f, 0.92f, 0.9f}, dark[3] = {0.08f, 0.08f, 0.1f}, pale[3] = {0.95f, 0.88f, 0.8f};
+    const float grad[3] = {0.6f, 0.65f, 0.7f}, red[3] = {0.86f, 0.14f, 0.14f};
+    enum { N_VAR = 6 };
+    Image var[N_VAR] = {
+        scene_picture(64, 64, light, light, 0, red, 0.3f, 0.35f, 0.12f, 0.7f, 0.7f),
+        scene_picture(64, 64, dark, dark, 0, red, 0.3f, 0.35f, 0.12f, 0.7f, 0.7f),
+        scene_picture(128, 128, light, light, 0, red, 0.3f, 0.35f, 0.12f, 0.7f, 0.7f),
+        scene_picture(64, 64, pale, grad, 0, red, 0.3f, 0.35f, 0.12f, 0.7f, 0.7f),
+        scene_picture(160, 120, light, light, 0, red, 0.3f, 0.35f, 0.12f, 0.7f, 0.7f),
+        scene_picture(96, 96, dark, grad, 0, red, 0.3f, 0.35f, 0.12f, 0.7f, 0.7f),
+    };
+    const char *names[N_VAR] = {"light 64", "dark 64", "light 128", "gradient", "160x120", "dark-to-grey 96"};
+    Image other = scene_picture(64, 64, light, light, 1, red, 0.3f, 0.35f, 0.12f, 0.7f, 0.7f);
+    float *f = malloc(sizeof(float) * (size_t)n * (N_VAR + 1));
+    REQUIRE(f);
+    GlmError err;
+    for (int k = 0; k < N_VAR; k++) REQUIRE(features_of_image(f + (size_t)k * n, &var[k], &c, NULL, &err) == GLM_OK);
+    REQUIRE(features_of_image(f + (size_t)N_VAR * n, &other, &c, NULL, &err) == GLM_OK);
+    const double apart = feature_distance(f, f + (size_t)N_VAR * n, n);   /* circle vs square */
+    for (int k = 1; k < N_VAR; k++) {
+        const double d = feature_distance(f, f + (size_t)k * n, n);
+        printf("  figure map: %-16s %.3f from light 64 (another shape: %.3f)\n", names[k], d, apart);
+        if (!(d < 0.5 * apart))
+            test_failed(__FILE__, __LINE__, "%s: distance %.3f, not under half of a shape change's %.3f", names[k], d,
+                        apart);
+    }
+    /* the comparison has teeth: grey levels do not survive the dark background */
+    FeatConfig g = grey_config();
+    const int ng = features_regions(&g) * features_dim(&g);
+    float *q = malloc(sizeof(float) * (size_t)ng * 3);
+    REQUIRE(q);
+    REQUIRE(features_of_image(q, &var[0], &g, NULL, &err) == GLM_OK);
+    REQUIRE(features_of_image(q + ng, &var[1], &g, NULL, &err) == GLM_OK);
+    REQUIRE(features_of_image(q + 2 * ng, &other, &g, NULL, &err) == GLM_OK);
+    const double gd = feature_distance(q, q + ng, ng), ga = feature_distance(q, q + 2 * ng, ng);
+    printf("  grey levels: dark 64 %.3f from light 64 (another shape: %.3f)\n", gd, ga);
+    CHECK(gd > ga);
+    free(q);
+    free(f);
+    for (int k = 0; k < N_VAR; k++) image_free(&var[k]);
+    image_free(&other);
+}
+
+/* keep_aspect: a 300x100 picture is padded to 300x300 (its background
+ * above and below), and the cell that holds an object maps back onto the
+ * object's own pixels. */
+TEST(features_keep_aspect_maps_cells_back_to_the_picture)
+{
+    FeatConfig c = features_default_config();
+    const int G = c.grid;
+    /* 300 x 100: the padded square spans y -100 .. 200 of the picture; an
+     * object at picture (200..240, 30..70) sits at square (200..240, 130..170) */
+    int hits = 0;
+    for (int i = 0; i < G * G; i++) {
+        int x0, y0, x1, y1;
+        features_cell_in_picture(&c, i / G, i % G, 300, 100, &x0, &y0, &x1, &y1);
+        CHECK(x0 >= 0 && x1 <= 300 && y0 >= 0 && y1 <= 100);
+        /* the cell of square pixel (220, 150), i.e. picture (220, 50) */
+        int sx0, sy0, sx1, sy1;
+        features_region_cell(&c, i / G, i % G, &sx0, &sy0, &sx1, &sy1);
+        const double s = 300.0 / c.input;
+        if (220 >= sx0 * s && 220 < sx1 * s && 150 >= sy0 * s && 150 < sy1 * s) {
+            hits++;
+            CHECK(x0 <= 220 && 220 < x1 && y0 <= 50 && 50 < y1);
+        }
+    }
+    CHECK_EQ_INT(hits, 1);
+    /* and the features see the object there, not stretched: the same
+     * circle on a 300x100 and a 300x300 canvas gives nearly the same vectors */
+    const float light[3] = {0.9f, 0.9f, 0.9f}, red[3] = {0.86f, 0.14f, 0.14f};
+    Image wide = scene_picture(300, 100, light, light, 0, red, 0.7f, 0.5f, 0.06f, 0.3f, 0.5f);
+    Image square = scene_picture(300, 300, light, light, 0, red, 0.7f, 0.5f, 0.06f, 0.3f, 0.5f);
+    const int n = features_regions(&c) * features_dim(&c);
+    float *a = malloc(sizeof(float) * (size_t)n * 2);
+    REQUIRE(a);
+    GlmError err;
+    REQUIRE(features_of_image(a, &wide, &c, NULL, &err) == GLM_OK);
+    REQUIRE(features_of_image(a + n, &square, &c, NULL, &err) == GLM_OK);
+    const double d = feature_distance(a, a + n, n);
+    printf("  300x100 against 300x300, the same circle: %.3f\n", d);
+    CHECK(d < 0.3);
+    free(a);
+    image_free(&wide);
+    image_free(&square);
 }

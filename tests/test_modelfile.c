@@ -229,8 +229,10 @@ TEST(modelfile_shape_and_config_checks)
     CHECK_STR_CONTAINS(err.msg, "5 words stored");
     f.n_words++;
 
-    /* 5. A model of the previous feature extractor, without the setting
-     * added since: the version is what is reported, not the missing key. */
+    /* 5. A model of an older feature extractor (version 2, which version 3
+     * and 4 no longer compute), without the setting added since: the
+     * version is what is reported, not the missing key. (Version 3 models
+     * still load: see modelfile_version_3_models_load.) */
     int ver = -1, rec = -1;
     for (int i = 0; i < f.n_settings; i++) {
         if (!strcmp(f.settings[i].key, "feat.version")) ver = i;
@@ -238,7 +240,7 @@ TEST(modelfile_shape_and_config_checks)
     }
     REQUIRE(ver >= 0 && rec >= 0);
     MfSetting last = f.settings[f.n_settings - 1], dropped = f.settings[rec];
-    f.settings[ver].value = FEAT_VERSION - 1;
+    f.settings[ver].value = 2;
     f.settings[rec] = last;
     f.n_settings--;
     REQUIRE(mf_write(tmp_path("oldfeat.glm"), &f, &err) == GLM_OK);
@@ -293,5 +295,33 @@ TEST(modelfile_extra_tensors_and_atomic_save)
         CHECK(system(cmd) == 0);
     }
     CHECK_EQ_INT(test_run("ls %s | grep -c tmp-", test_tmpdir()), 1);   /* grep found none */
+    model_free(&m);
+}
+
+/* A model of feature version 3 (the shipped models before the figure map)
+ * loads as version 4 with the figure map and the aspect ratio off, which
+ * compute exactly what version 3 did. */
+TEST(modelfile_version_3_models_load)
+{
+    Model m;
+    GlmError err;
+    REQUIRE(make_model(&m, 5) == GLM_OK);
+    REQUIRE(model_save(&m, tmp_path("v3.glm"), NULL, 0, &err) == GLM_OK);
+    model_free(&m);
+    MfFile f;
+    REQUIRE(mf_read(&f, tmp_path("v3.glm"), &err) == GLM_OK);
+    int kept = 0;
+    for (int i = 0; i < f.n_settings; i++) {
+        if (!strcmp(f.settings[i].key, "feat.version")) f.settings[i].value = 3;
+        if (strcmp(f.settings[i].key, "feat.figure") && strcmp(f.settings[i].key, "feat.keep_aspect"))
+            f.settings[kept++] = f.settings[i];   /* version 3 files have neither */
+    }
+    f.n_settings = kept;
+    REQUIRE(mf_write(tmp_path("v3.glm"), &f, &err) == GLM_OK);
+    mf_free(&f);
+    REQUIRE(model_load(&m, tmp_path("v3.glm"), &err) == GLM_OK);
+    CHECK_EQ_INT(m.cfg.feat.version, FEAT_VERSION);
+    CHECK_EQ_INT(m.cfg.feat.figure, 0);
+    CHECK_EQ_INT(m.cfg.feat.keep_aspect, 0);
     model_free(&m);
 }

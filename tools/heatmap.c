@@ -109,6 +109,23 @@ static int shrink_to(Image *img, int side, GlmError *err)
     return GLM_OK;
 }
 
+/* A model that keeps the aspect ratio saw the picture padded to a square
+ * with its own background (features.h): draw that, so the grid, the heat
+ * and the boxes sit on what the model saw, the picture's pixels unscaled in
+ * the middle. */
+static int pad_like_the_model(Image *img, GlmError *err)
+{
+    if (img->w == img->h) return GLM_OK;
+    float bg[3];
+    image_border_colour(bg, img);
+    Image square;
+    int rc = image_pad_square(&square, img, bg, NULL, NULL, err);
+    if (rc) return rc;
+    image_free(img);
+    *img = square;
+    return GLM_OK;
+}
+
 /* What one image needs to be drawn; the strings point into the model. */
 typedef struct {
     Image img;
@@ -138,20 +155,16 @@ static int build_input(HeatmapInput *in, Figure *fig, const char *path, const Mo
         strcat(fig->caption, fig->words[t]);
     }
     /* Region cells (what a region stands for in the grid, and what grounding
-     * is measured on; the windows that feed the features overlap them) from
-     * the model's input pixels to the image's: the image was stretched to
-     * input x input, so each axis scales on its own. Round outwards so a tiny
-     * image still gets non-empty boxes. */
-    const int W = fig->img.w, H = fig->img.h, S = fc->input;
+     * is measured on; the windows that feed the features overlap them) in
+     * the picture's pixels (features_cell_in_picture). The picture drawn is
+     * square when the model keeps the aspect ratio (padded as the model saw
+     * it, main below), so every cell lands on it; at least one pixel each. */
+    const int W = fig->img.w, H = fig->img.h;
     for (int i = 0; i < G * G; i++) {
-        int x0, y0, x1, y1, *b = fig->boxes + 4 * i;
-        features_region_cell(fc, i / G, i % G, &x0, &y0, &x1, &y1);
-        b[0] = (int)((long)x0 * W / S);
-        b[1] = (int)((long)y0 * H / S);
-        b[2] = GLM_MAX(b[0] + 1, (int)(((long)x1 * W + S - 1) / S));
-        b[3] = GLM_MAX(b[1] + 1, (int)(((long)y1 * H + S - 1) / S));
-        b[2] = GLM_MIN(b[2], W);
-        b[3] = GLM_MIN(b[3], H);
+        int *b = fig->boxes + 4 * i;
+        features_cell_in_picture(fc, i / G, i % G, W, H, &b[0], &b[1], &b[2], &b[3]);
+        b[0] = GLM_MIN(b[0], W - 1), b[1] = GLM_MIN(b[1], H - 1);
+        b[2] = GLM_MAX(b[2], b[0] + 1), b[3] = GLM_MAX(b[3], b[1] + 1);
     }
     *in = (HeatmapInput){.img = &fig->img, .name = path, .caption = fig->caption,
                          .n_words = n_words, .words = fig->words, .p = r->p, .region = r->regions,
@@ -277,7 +290,8 @@ int main(int argc, char **argv)
          * so keeping every one at full size ran to gigabytes. */
         if (image_load(&figs[i].img, argv[optind + i], &err) ||
             features_of_image(x + (size_t)i * L * F, &figs[i].img, fc, NULL, &err) ||
-            shrink_to(&figs[i].img, GLM_MAX(lay.panel, KEEP_SIDE), &err)) {
+            shrink_to(&figs[i].img, GLM_MAX(lay.panel, KEEP_SIDE), &err) ||
+            (fc->keep_aspect && pad_like_the_model(&figs[i].img, &err))) {
             status = cli_report(&err);
             goto done;
         }
