@@ -30,8 +30,8 @@ static void help(void)
            "for fashion). See docs/data-format.md.\n"
            "\n"
            "  shapes   1-3 non-overlapping shapes (circle, square, triangle, cross) in 6\n"
-           "           colours and 2 sizes on a pale, lightly textured background\n"
-           "  fashion  2-3 Fashion-MNIST photos (distinct classes) on a pale canvas; train\n"
+           "           colours and 2 sizes on a lightly textured background\n"
+           "  fashion  2-3 Fashion-MNIST photos (distinct classes) on such a canvas; train\n"
            "           and val scenes use the 60000 training photos (train the first 90%%,\n"
            "           val the last 10%%), test scenes only the 10000 t10k photos\n"
            "\n"
@@ -45,6 +45,12 @@ static void help(void)
            "  --split T,V,E      train, val, test fractions summing to 1 (default 0.8,0.1,0.1)\n"
            "  --fashion-dir DIR  where {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz are\n"
            "                     (default %s)\n"
+           "  --vary 0|1         1: vary what a caption does not care about, as pictures drawn\n"
+           "                     elsewhere do: pale, dark or tinted backgrounds, often with a\n"
+           "                     gradient, object sides within +-15%%, fashion items light on\n"
+           "                     dark as well as dark on light; 0: the pale background only,\n"
+           "                     the data the shipped models before feature version 4 saw\n"
+           "                     (default 1)\n"
            "  --quiet            no progress lines on stderr\n"
            "  -h, --help         this text\n"
            "\n"
@@ -105,6 +111,7 @@ int cmd_data(int argc, char **argv)
         {"seed", required_argument, 0, 's'},  {"size", required_argument, 0, 'z'},
         {"split", required_argument, 0, 'p'}, {"fashion-dir", required_argument, 0, 'f'},
         {"quiet", no_argument, 0, 'q'},       {"help", no_argument, 0, 'h'},
+        {"vary", required_argument, 0, 'v'},
         {0, 0, 0, 0},
     };
     SceneGenParams p = scene_gen_default_params(kind);
@@ -141,6 +148,10 @@ int cmd_data(int argc, char **argv)
         case 'f':
             p.fashion_dir = optarg;
             dir_given = 1;
+            break;
+        case 'v':
+            if (!cli_parse_int("--vary", optarg, 0, 1, &v)) return 2;
+            p.vary = (int)v;
             break;
         case 'q': quiet = 1; break;
         case 'h': help(); return 0;

@@ -37,6 +37,7 @@ SceneGenParams scene_gen_default_params(SceneKind kind)
     p.split[1] = 0.1;
     p.split[2] = 0.1;
     p.fashion_dir = FASHION_DEFAULT_DIR;
+    p.vary = 1;
     return p;
 }
 
@@ -184,6 +185,7 @@ static int write_scenes(const char *tmp, const SceneGenParams *p, SceneProgressF
         if (counts[2] > 0 && (rc = fashion_load(&test_set, p->fashion_dir, "t10k", err))) goto done;
     }
     if ((rc = scene_init(&sc, p->size, err))) goto done;
+    sc.vary = p->vary;
     work = glm_malloc_array(png_work_size(p->size, p->size), 1);
     if (!work) {
         rc = glm_fail(err, GLM_ENOMEM, "out of memory");
@@ -244,8 +246,8 @@ static int write_scenes(const char *tmp, const SceneGenParams *p, SceneProgressF
         if (progress && ((i + 1) % every == 0 || i + 1 == p->count)) progress(ctx, i + 1, p->count);
     }
     out_printf(&files[6], "glimpse-dataset 1\nkind %s\nseed %llu\ncount %d\nsize %d\n"
-               "train %d\nval %d\ntest %d\n", prefix, (unsigned long long)p->seed, p->count,
-               p->size, counts[0], counts[1], counts[2]);
+               "train %d\nval %d\ntest %d\nvary %d\n", prefix, (unsigned long long)p->seed, p->count,
+               p->size, counts[0], counts[1], counts[2], p->vary);
 done:
     for (int i = 0; i < 7; i++) {
         GlmError e2;

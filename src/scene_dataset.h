@@ -32,6 +32,7 @@ typedef struct {
     int size;               /* canvas side */
     double split[3];        /* train, val, test fractions, summing to 1 */
     const char *fashion_dir;  /* where the Fashion-MNIST .gz files are */
+    int vary;               /* Scene.vary: backgrounds, polarity and sizes varied (default 1) */
     /* Unless NULL: checked before every scene; once nonzero (a signal
      * handler sets it) the generation stops, removes its temporary
      * directory and fails with "interrupted". */
@@ -39,7 +40,7 @@ typedef struct {
 } SceneGenParams;
 
 /* Defaults: 1000 images, seed RNG_DEFAULT_SEED, the kind's default size,
- * split 0.8/0.1/0.1, FASHION_DEFAULT_DIR. */
+ * split 0.8/0.1/0.1, FASHION_DEFAULT_DIR, vary 1. */
 SceneGenParams scene_gen_default_params(SceneKind kind);
 
 /* Called now and then during generation (done of total images written). */

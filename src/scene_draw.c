@@ -109,11 +109,28 @@ static uint8_t clamp_u8(float v)
  * little to look like an object. The grain is grey (the same on R, G, B)
  * because colour grain made the PNGs 50% bigger and slower to compress. */
 #define BG_LATTICE 5
-static void draw_background(uint8_t *rgb /* (S, S, 3) */, int S, Rng *r)
+
+/* vary = 1 (scene_draw.h): half the backgrounds pale (grey 200..245), a
+ * quarter dark (15..70), a quarter tinted (any grey 40..230, each channel
+ * moved up to +-28); four in ten then get a linear ramp of up to +-40
+ * levels in a random direction. Returns the mean grey of the base, which
+ * decides the polarity of fashion items. */
+static float draw_background(uint8_t *rgb /* (S, S, 3) */, int S, Rng *r, int vary)
 {
     float base[3];
     float grey = 224.0f + 14.0f * rng_uniform(r);
-    for (int c = 0; c < 3; c++) base[c] = grey - 4.0f + 8.0f * rng_uniform(r);
+    float tint = 4.0f, ramp_x = 0, ramp_y = 0;
+    if (vary) {
+        const uint32_t kind = rng_below(r, 4);
+        grey = kind < 2 ? 200.0f + 45.0f * rng_uniform(r) : kind == 2 ? 15.0f + 55.0f * rng_uniform(r)
+                                                                      : 40.0f + 190.0f * rng_uniform(r);
+        tint = kind == 3 ? 28.0f : 4.0f;
+        if (rng_uniform(r) < 0.4f) {
+            const float angle = 6.2831853f * rng_uniform(r), amp = 10.0f + 30.0f * rng_uniform(r);
+            ramp_x = amp * cosf(angle) / (float)S, ramp_y = amp * sinf(angle) / (float)S;
+        }
+    }
+    for (int c = 0; c < 3; c++) base[c] = grey - tint + 2.0f * tint * rng_uniform(r);
     float lat[BG_LATTICE][BG_LATTICE];
     for (int i = 0; i < BG_LATTICE; i++)
         for (int j = 0; j < BG_LATTICE; j++) lat[i][j] = -6.0f + 12.0f * rng_uniform(r);
@@ -133,9 +150,11 @@ static void draw_background(uint8_t *rgb /* (S, S, 3) */, int S, Rng *r)
             if (k == 0) bits = rng_u32(r);
             int grain = (int)(((bits >> (8 * k)) & 0xffu) * 7u >> 8) - 3;
             uint8_t *px = rgb + ((size_t)y * S + x) * 3;
-            for (int c = 0; c < 3; c++) px[c] = clamp_u8(base[c] + swell + (float)grain);
+            const float ramp = ramp_x * (float)(2 * x - S) + ramp_y * (float)(2 * y - S);
+            for (int c = 0; c < 3; c++) px[c] = clamp_u8(base[c] + swell + (float)grain + ramp);
         }
     }
+    return grey;
 }
 
 /* Is the point (u, v), relative to the shape's top-left corner, inside a
@@ -190,7 +209,7 @@ int scene_make_shapes(Scene *s, Rng *r, GlmError *err)
     float pad = S / 32.0f;
     int gap = GLM_MAX(1, S / 32);
     int margin = diag_margin(S);
-    struct { int shape, colour, size; float fx, fy; } spec[3];
+    struct { int shape, colour, size; float fx, fy, side; } spec[3];
     /* The object count is drawn once, outside the retry loop, so rejected
      * layouts (more likely with 3 objects) do not skew the counts. */
     int n = 1 + (int)rng_below(r, 3);
@@ -209,7 +228,9 @@ int scene_make_shapes(Scene *s, Rng *r, GlmError *err)
                     dup |= spec[j].shape == spec[i].shape && spec[j].colour == spec[i].colour &&
                            spec[j].size == spec[i].size;
             } while (dup);
-            float sd = side[spec[i].size];
+            /* varied scenes: the side anywhere within +-15% of its class */
+            float sd = side[spec[i].size] * (s->vary ? 0.85f + 0.3f * rng_uniform(r) : 1.0f);
+            spec[i].side = sd;
             int placed = 0;
             for (int t = 0; t < 50 && !placed; t++) {
                 float fx = pad + rng_uniform(r) * (S - 2 * pad - sd);
@@ -233,13 +254,12 @@ int scene_make_shapes(Scene *s, Rng *r, GlmError *err)
         s->n_objects = n;
         break;
     }
-    draw_background(s->rgb, S, r);
+    draw_background(s->rgb, S, r, s->vary);
     for (int i = 0; i < s->n_objects; i++) {
         float col[3];
         for (int c = 0; c < 3; c++)
             col[c] = colour_rgb[spec[i].colour][c] + (float)((int)rng_below(r, 13) - 6);
-        draw_shape(s->rgb, S, spec[i].shape, spec[i].fx, spec[i].fy, side[spec[i].size], col,
-                   &s->objects[i].box);
+        draw_shape(s->rgb, S, spec[i].shape, spec[i].fx, spec[i].fy, spec[i].side, col, &s->objects[i].box);
         s->source[i] = -1;
         s->label[i] = -1;
     }
@@ -331,17 +351,19 @@ int scene_make_fashion(Scene *s, Rng *r, const FashionSet *fs, int lo, int hi, G
         s->n_objects = n;
         break;
     }
-    draw_background(s->rgb, S, r);
-    /* Dark item on the pale background: the photo value (item bright on
-     * black) is used as ink coverage, so 0 leaves the background and 255
-     * gives FASHION_INK grey; every grey level of the photo survives. */
+    const float bg = draw_background(s->rgb, S, r, s->vary);
+    /* The photo value (item bright on black) is used as ink coverage, so 0
+     * leaves the background and 255 gives the ink; every grey level of the
+     * photo survives. Dark ink on a light background, light ink on a dark
+     * one (varied scenes only have those). */
+    const float ink = bg < 128.0f ? 255.0f - FASHION_INK : FASHION_INK;
     for (int i = 0; i < s->n_objects; i++) {
         const uint8_t *ph = fs->images.pixels + (size_t)s->source[i] * P * P;
         for (int y = 0; y < P; y++) {
             for (int x = 0; x < P; x++) {
                 float a = ph[y * P + x] / 255.0f;
                 uint8_t *q = s->rgb + ((size_t)(py[i] + y) * S + px[i] + x) * 3;
-                for (int c = 0; c < 3; c++) q[c] = clamp_u8(q[c] + a * (FASHION_INK - q[c]));
+                for (int c = 0; c < 3; c++) q[c] = clamp_u8(q[c] + a * (ink - q[c]));
             }
         }
     }

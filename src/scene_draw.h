@@ -1,9 +1,10 @@
 /* scene_draw.h - one synthetic scene: its layout and its pixels. Two
  * generators: shape scenes (1-3 anti-aliased circles, squares, triangles and
  * crosses in six colours and two sizes) and fashion scenes (2-3 real
- * Fashion-MNIST photos, dark on the canvas), each on a pale textured
- * background, each object with its words and pixel box, and the scene's five
- * reference captions (scene_captions, scenes.h).
+ * Fashion-MNIST photos, dark on a light canvas or light on a dark one),
+ * each on a textured background (pale, or varied: Scene.vary), each object
+ * with its words and pixel box, and the scene's five reference captions
+ * (scene_captions, scenes.h).
  *
  *     Scene s;  Rng r;  GlmError err;
  *     if (scene_init(&s, 64, &err)) return err.code;
@@ -43,6 +44,14 @@ typedef struct {
     int source[SCENE_MAX_OBJECTS];          /* fashion: photo index in its IDX file; shapes: -1 */
     int label[SCENE_MAX_OBJECTS];           /* fashion: class 0..9; shapes: -1 */
     char captions[SCENE_N_REFS][SCENE_CAPTION_LEN];
+    /* Set by the caller before making scenes: 0 draws every scene on the
+     * pale textured background with fixed object sizes and dark fashion
+     * items (the data the version-3 models saw); 1 varies what a caption
+     * does not care about, as pictures drawn elsewhere do: a pale, dark or
+     * tinted background, often with a linear gradient across it, object
+     * sides within +-15% of their size class, and fashion items light on a
+     * dark background and dark on a light one. Words and boxes stay exact. */
+    int vary;
 } Scene;
 
 #define SCENE_SHAPES_DEFAULT_SIZE 64

@@ -53,15 +53,21 @@ static int list_has(const char *list_path, const char *name)
     return found;
 }
 
-static int gen(const char *dir, SceneKind kind, int count, uint64_t seed)
+static int gen_vary(const char *dir, SceneKind kind, int count, uint64_t seed, int vary)
 {
     SceneGenParams p = scene_gen_default_params(kind);
     p.count = count;
     p.seed = seed;
+    p.vary = vary;
     GlmError err = {0};
     int rc = scene_generate_dataset(dir, &p, NULL, NULL, &err);
     if (rc) test_failed(__FILE__, __LINE__, "generate %s: %s", dir, err.msg);
     return rc;
+}
+
+static int gen(const char *dir, SceneKind kind, int count, uint64_t seed)
+{
+    return gen_vary(dir, kind, count, seed, 1);
 }
 
 /* Checks every reference caption of a generated data set against its
@@ -128,10 +134,12 @@ TEST(scene_dataset_same_seed_same_bytes_other_seed_other_bytes)
     CHECK_EQ_INT(test_run("cmp -s '%s/objects.tsv' '%s/objects.tsv'", a, c), 1);
 }
 
+/* The pale background (vary 0): every pixel outside the boxes is pale and
+ * nearly grey; the object centres have their colour. */
 TEST(scene_dataset_png_pixels_match_the_boxes)
 {
     char dir[512], path[700];
-    REQUIRE(gen(tpath(dir, sizeof dir, "pix"), SCENE_KIND_SHAPES, 30, 3) == GLM_OK);
+    REQUIRE(gen_vary(tpath(dir, sizeof dir, "pix"), SCENE_KIND_SHAPES, 30, 3, 0) == GLM_OK);
     DatasetObjects set;
     GlmError err = {0};
     REQUIRE(dataset_objects_load(&set, dir, &err) == GLM_OK);
@@ -351,4 +359,47 @@ TEST(scene_dataset_cli_unwritable_out_leaves_nothing)
     snprintf(p, sizeof p, "%s/fout", T);
     CHECK(!exists(p));
     CHECK_EQ_INT(test_run("ls -d '%s'/fout.tmp-* '%s'/ds.tmp-* 2>/dev/null | wc -l | grep -qx 0", T, T), 0);
+}
+
+/* Varied scenes (vary 1, the default): the objects keep their colours at
+ * their box centres, and the backgrounds range from dark to pale. */
+TEST(scene_dataset_varied_backgrounds_keep_the_objects)
+{
+    char dir[512], path[700];
+    REQUIRE(gen(tpath(dir, sizeof dir, "vary"), SCENE_KIND_SHAPES, 40, 5) == GLM_OK);
+    DatasetObjects set;
+    GlmError err = {0};
+    REQUIRE(dataset_objects_load(&set, dir, &err) == GLM_OK);
+    int dark = 0, pale = 0;
+    for (int im = 0; im < set.n_images; im++) {
+        snprintf(path, sizeof path, "%s/images/%s", dir, set.images[im].name);
+        int w, h, ch;
+        uint8_t *px = stbi_load(path, &w, &h, &ch, 3);
+        REQUIRE(px);
+        int n;
+        const SceneObject *objs = dataset_objects_find(&set, set.images[im].name, &n);
+        REQUIRE(objs && n >= 1);
+        for (int j = 0; j < n; j++) {
+            const SceneBox *b = &objs[j].box;
+            const uint8_t *c = px + (((b->y0 + b->y1) / 2) * w + (b->x0 + b->x1) / 2) * 3;
+            char colour[16];
+            REQUIRE(sscanf(objs[j].words, "%*s %15s", colour) == 1);
+            uint8_t want[3];
+            REQUIRE(scene_colour_rgb(want, colour));
+            for (int k = 0; k < 3; k++) CHECK(abs(c[k] - want[k]) <= 8);
+        }
+        const uint8_t *corner = px;   /* the top-left pixel is background */
+        const int grey = (corner[0] + corner[1] + corner[2]) / 3;
+        dark += grey < 90, pale += grey > 190;
+        stbi_image_free(px);
+    }
+    CHECK(dark >= 3);
+    CHECK(pale >= 10);
+    CHECK_EQ_INT(check_all_references(dir), 40 * SCENE_N_REFS);
+    dataset_objects_free(&set);
+    char info[700];
+    snprintf(info, sizeof info, "%s/info.txt", dir);
+    char *text = test_slurp(info, NULL);
+    CHECK_STR_CONTAINS(text, "vary 1");
+    free(text);
 }
