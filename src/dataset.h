@@ -112,6 +112,21 @@ int dataset_load_coco(Dataset *d, const char *json_path, const char *images_dir,
 int dataset_load_captions(Dataset *d, const char *captions_path, const char *images_dir,
                           const char *split_path, int strict, GlmError *err);
 
+/* For readers of formats whose references are written, not read
+ * (dataset_labels.h): images[0..n), each with its references and the line
+ * of src where it was first named; then as the loaders above: the split
+ * list (split_path, NULL for every image), the image files checked and
+ * skipped ("IMAGES/NAME: reason (from SRC:LINE)"), strict. Names are
+ * expected once each (a repeated one gets the references of both). */
+typedef struct {
+    const char *name;          /* file name inside images_dir */
+    int line;                  /* where src first names it, for messages */
+    const char *const *refs;   /* (n_refs) reference captions, trimmed, with a word; copied */
+    int n_refs;
+} DatasetRefImage;
+int dataset_load_refs(Dataset *d, const DatasetRefImage *images, int n, const char *src, const char *images_dir,
+                      const char *split_path, int strict, GlmError *err);
+
 void dataset_free(Dataset *d);
 
 /* The index of the image called name, or -1. */
