@@ -80,10 +80,10 @@ static int label_line(void *ctx, char *line, size_t n, int has_nul, int lineno, 
     LabelReader *R = ctx;
     const char *path = R->path;
     if (has_nul) return glm_fail(err, GLM_EINPUT, "%s:%d: NUL byte in the line", path, lineno);
-    char *s = strip(line);
-    if (!*s || *s == '#') return GLM_OK;   /* blank line or comment */
+    const char *first = line + strspn(line, " \t\r");
+    if (!*first || *first == '#') return GLM_OK;   /* blank line or comment */
     char *f[3];
-    int nf = fileio_fields(s, '\t', f, 3);
+    int nf = fileio_fields(line, '\t', f, 3);
     if (nf == 1)
         return glm_fail(err, GLM_EINPUT, "%s:%d: no tab: want IMAGE<TAB>WORDS<TAB>x0 y0 x1 y1", path, lineno);
     if (nf != 3)
