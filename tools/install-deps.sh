@@ -21,10 +21,11 @@
 #   imagemagick (tests and evaluation only)  another program's drawing: `make eval-ood` scores the
 #                          models on shape scenes ImageMagick's convert draws (tools/ood_shapes.py),
 #                          pictures glimpse did not make; never needed to build or run glimpse
+#   python3 (tests and evaluation only)  runs tools/ood_shapes.py and tools/ood_fashion.py (standard library)
 set -eu
 
 BUILD_PACKAGES="build-essential pkg-config libstb-dev libopenblas-dev zlib1g-dev libcjson-dev dataset-fashion-mnist fonts-dejavu-core"
-TEST_PACKAGES="chromium imagemagick"
+TEST_PACKAGES="chromium imagemagick python3"
 
 check=0 test=0
 for arg in "$@"; do
