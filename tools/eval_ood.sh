@@ -2,7 +2,7 @@
 # tools/eval_ood.sh - the out-of-generator evaluation (issue 12): the shipped
 # models scored on pictures glimpse did not draw. `make eval-ood` runs it.
 #
-#   tools/eval_ood.sh
+#   tools/eval_ood.sh            (or: make eval-ood; --help prints this text)
 #
 # Makes two sets with fixed seeds that no training run uses:
 #   - shape scenes drawn by ImageMagick (tools/ood_shapes.py): other canvas
@@ -32,6 +32,11 @@
 #   GLIMPSE            the glimpse binary (default bin/glimpse)
 #   PYTHON             default python3
 set -eu
+case ${1:-} in
+    -h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    '') ;;
+    *) echo "eval-ood: unknown argument '$1' (try $0 --help)" >&2; exit 2 ;;
+esac
 
 DIR=${OOD_DIR:-build/ood}
 SHAPES_COUNT=${OOD_SHAPES_COUNT:-1000}
