@@ -37,7 +37,6 @@ Python 3 standard library only. Exit status: 0 ok, 1 the photos cannot be
 read, 2 bad usage.
 """
 
-import argparse
 import gzip
 import os
 import random
@@ -155,19 +154,12 @@ def make_picture(rng, i, n_photos, pixels, labels):
 
 
 def main():
-    ap = argparse.ArgumentParser(
-        description="Fashion-MNIST test photos on plain canvases at both polarities, with labels files "
-                    "for glimpse eval --labels.",
-        epilog="Exit status: 0 ok, 1 the photos cannot be read, 2 bad usage.")
-    ap.add_argument("--out", required=True, help="output directory (must not exist, or be empty)")
-    ap.add_argument("--count", type=int, default=400, help="pictures (default 400)")
-    ap.add_argument("--seed", type=int, default=9302, help="random seed (default 9302)")
+    ap = ood_lib.arg_parser("Fashion-MNIST test photos on plain canvases at both polarities, with labels files "
+                            "for glimpse eval --labels.",
+                            "Exit status: 0 ok, 1 the photos cannot be read, 2 bad usage.", 400, 9302)
     ap.add_argument("--fashion-dir", default="/usr/share/datasets/fashion-mnist",
                     help="where t10k-*-idx*-ubyte.gz are (default /usr/share/datasets/fashion-mnist)")
-    ap.add_argument("--quiet", action="store_true", help="no summary line")
-    a = ap.parse_args()
-    if not 1 <= a.count <= 1000000:
-        ap.error("--count: %d is not in [1, 1000000]" % a.count)
+    a = ood_lib.parse_args(ap)
     n_photos, pixels, labels = load_test_split(a.fashion_dir)
     rng = random.Random(a.seed)
     pictures = {"stored": [], "inverted": []}
@@ -183,14 +175,8 @@ def main():
                 f.write(data)
             pictures[polarity].append((name, objs))
         head = ["tools/ood_fashion.py --seed %d --count %d (Fashion-MNIST t10k photos)" % (a.seed, a.count)]
-        every = sorted(pictures["stored"] + pictures["inverted"])
-        ood_lib.write_text(os.path.join(tmp, "labels.tsv"), ood_lib.labels_text(head + ["both polarities"], every))
-        for p in pictures:
-            ood_lib.write_text(os.path.join(tmp, "labels-%s.tsv" % p),
-                               ood_lib.labels_text(head + ["polarity: " + p], pictures[p]))
-    if not a.quiet:
-        print("wrote %d fashion pictures to %s (stored %d, inverted %d; seed %d)" % (
-            a.count, a.out, len(pictures["stored"]), len(pictures["inverted"]), a.seed))
+        ood_lib.write_labels(tmp, head, "polarity", pictures)
+    ood_lib.summary("fashion pictures", a, pictures)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ exactly what a person sees.
 Python 3 standard library only. Not a program: imported by the two tools.
 """
 
+import argparse
 import os
 import shutil
 import sys
@@ -78,6 +79,41 @@ def place(rng, w, h, sides, box_of, pad, gap, tries=400):
             assert all(relation(p[2], q[2]) for p in out for q in out if p is not q)
             return out
     return None
+
+
+def arg_parser(description, epilog, count, seed):
+    """The options both tools take: --out, --count, --seed, --quiet."""
+    ap = argparse.ArgumentParser(description=description, epilog=epilog)
+    ap.add_argument("--out", required=True, help="output directory (must not exist, or be empty)")
+    ap.add_argument("--count", type=int, default=count, help="pictures (default %d)" % count)
+    ap.add_argument("--seed", type=int, default=seed, help="random seed (default %d)" % seed)
+    ap.add_argument("--quiet", action="store_true", help="no summary line")
+    return ap
+
+
+def parse_args(ap):
+    a = ap.parse_args()
+    if not 1 <= a.count <= 1000000:
+        ap.error("--count: %d is not in [1, 1000000]" % a.count)
+    return a
+
+
+def write_labels(directory, header, kind, groups):
+    """DIR/labels.tsv with every picture and DIR/labels-NAME.tsv per group.
+    groups: {NAME: [(picture name, [(words, box), ...]), ...]}, in order;
+    kind names what the groups are ("polarity") in each file's header."""
+    every = sorted(p for g in groups.values() for p in g)
+    write_text(os.path.join(directory, "labels.tsv"), labels_text(header + ["every %s" % kind], every))
+    for name, pictures in groups.items():
+        write_text(os.path.join(directory, "labels-%s.tsv" % name),
+                   labels_text(header + ["%s: %s" % (kind, name)], pictures))
+
+
+def summary(what, a, groups):
+    """The line a tool prints when done (unless --quiet)."""
+    if not a.quiet:
+        print("wrote %d %s to %s (%s; seed %d)" % (
+            a.count, what, a.out, ", ".join("%s %d" % (g, len(p)) for g, p in groups.items()), a.seed))
 
 
 def labels_text(header, pictures):

@@ -44,7 +44,6 @@ program, not a wrapper found earlier on PATH. Python 3 standard library only.
 Exit status: 0 ok, 1 convert failed or is missing, 2 bad usage.
 """
 
-import argparse
 import colorsys
 import math
 import os
@@ -198,18 +197,11 @@ def make_picture(rng, i, seed):
 
 
 def main():
-    ap = argparse.ArgumentParser(
-        description="Shape scenes drawn by ImageMagick, with labels files for glimpse eval --labels.",
-        epilog="Exit status: 0 ok, 1 convert failed or is missing, 2 bad usage.")
-    ap.add_argument("--out", required=True, help="output directory (must not exist, or be empty)")
-    ap.add_argument("--count", type=int, default=500, help="pictures (default 500)")
-    ap.add_argument("--seed", type=int, default=9301, help="random seed (default 9301)")
+    ap = ood_lib.arg_parser("Shape scenes drawn by ImageMagick, with labels files for glimpse eval --labels.",
+                            "Exit status: 0 ok, 1 convert failed or is missing, 2 bad usage.", 500, 9301)
     ap.add_argument("--convert", default="/usr/bin/convert",
                     help="ImageMagick's convert, by full path (default /usr/bin/convert)")
-    ap.add_argument("--quiet", action="store_true", help="no summary line")
-    a = ap.parse_args()
-    if not 1 <= a.count <= 1000000:
-        ap.error("--count: %d is not in [1, 1000000]" % a.count)
+    a = ood_lib.parse_args(ap)
     convert, version = find_convert(a.convert)
     rng = random.Random(a.seed)
     pictures = {f: [] for f in FAMILIES}
@@ -228,14 +220,8 @@ def main():
                 sys.exit("ood_shapes.py: convert failed on %s: %s" % (name, r.stderr.strip()))
             pictures[family].append((name, objs))
         head = ["tools/ood_shapes.py --seed %d --count %d (%s)" % (a.seed, a.count, version)]
-        every = sorted(p for f in FAMILIES for p in pictures[f])
-        ood_lib.write_text(os.path.join(tmp, "labels.tsv"), ood_lib.labels_text(head + ["all families"], every))
-        for f in FAMILIES:
-            ood_lib.write_text(os.path.join(tmp, "labels-%s.tsv" % f),
-                               ood_lib.labels_text(head + ["background family: " + f], pictures[f]))
-    if not a.quiet:
-        print("wrote %d shape pictures to %s (%s; seed %d)" % (
-            a.count, a.out, ", ".join("%s %d" % (f, len(pictures[f])) for f in FAMILIES), a.seed))
+        ood_lib.write_labels(tmp, head, "background family", pictures)
+    ood_lib.summary("shape pictures", a, pictures)
 
 
 if __name__ == "__main__":
