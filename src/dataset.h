@@ -21,7 +21,9 @@
  *  - a COCO captions JSON (captions_train2014.json): images[].id/file_name,
  *    annotations[].image_id/caption; images in IMAGES/file_name.
  * The last two take an optional split list (names one per line); without it
- * the split is every image of the caption file.
+ * the split is every image of the caption file. A reader whose references
+ * are written rather than read (a labels file, dataset_labels.h) hands its
+ * images and references to dataset_load_refs, which does the rest alike.
  *
  * Order: images come in split-list order, or else in order of first
  * appearance in the caption file (COCO: the order of images[]); each image's
