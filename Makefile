@@ -7,6 +7,7 @@
 #   make CC=clang   any C11 compiler (programs in build/clang/bin); warnings are errors under gcc and clang
 #   make install PREFIX=/usr/local   binaries to PREFIX/bin, models to PREFIX/share/glimpse/models
 #   make bench      speed measurements (not part of the tests)
+#   make eval-ood   the shipped models on pictures glimpse did not draw (needs ImageMagick)
 #   make mutate     apply each mutation of tests/mutate.sh and check the suite catches it
 
 CC ?= cc
@@ -152,6 +153,17 @@ eval-models: all
 	$(BIN)/glimpse data fashion --out $(MODEL_DATA)/fashion-heldout --count 2000 --seed 9002 --split 0,0,1 --quiet
 	$(BIN)/glimpse eval --model models/shapes.glm --data $(MODEL_DATA)/shapes-heldout --json
 	$(BIN)/glimpse eval --model models/fashion.glm --data $(MODEL_DATA)/fashion-heldout --json
+	$(MAKE) eval-ood
+
+# Score the shipped models on pictures glimpse did not draw (issue 12): shape
+# scenes drawn by ImageMagick (tools/ood_shapes.py, 1000 pictures, seed 9301)
+# and Fashion-MNIST test photos at both polarities (tools/ood_fashion.py,
+# 1000 pictures, seed 9302), made into build/ood/ and scored with
+# `glimpse eval --labels`, one table row per labels file (tools/eval_ood.sh).
+# Installs the test packages first; without ImageMagick it says so and fails.
+eval-ood: all
+	@tools/install-deps.sh --test
+	GLIMPSE=$(BIN)/glimpse tools/eval_ood.sh
 
 # The README's attention ablation: hard + REINFORCE (each baseline), the
 # paper's loglik reward, soft, random regions and no attention, trained with
@@ -193,7 +205,7 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all deps test mutate demo models model-shapes model-fashion eval-models ablation bench install clean
+.PHONY: all deps test mutate demo models model-shapes model-fashion eval-models eval-ood ablation bench install clean
 .DELETE_ON_ERROR:
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%.d) $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%.d)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "dataset_labels.h"
 #include "evaluate.h"
 
 static const char *program = "glimpse";
@@ -110,6 +111,14 @@ int cli_default_model(char *buf, size_t size, const char *name)
     return 0;
 }
 
+/* The skip warnings of a load (the first ones, then a summary). */
+static void print_skips(const Dataset *out, const char *what)
+{
+    for (int i = 0; i < out->n_messages; i++) cli_error("warning: %s", out->messages[i]);
+    char line[512];
+    if (dataset_skip_summary(line, sizeof line, out)) cli_error("%s: %s", what, line);
+}
+
 int cli_load_split(Dataset *out, const CliData *d, const char *split, int allow_empty, int *empty)
 {
     GlmError err = {0};
@@ -133,9 +142,25 @@ int cli_load_split(Dataset *out, const CliData *d, const char *split, int allow_
         cli_error("%s", err.msg);
         return rc;
     }
-    for (int i = 0; i < out->n_messages; i++) cli_error("warning: %s", out->messages[i]);
-    char line[512];
-    if (dataset_skip_summary(line, sizeof line, out)) cli_error("%s: %s", split, line);
+    print_skips(out, split);
+    return GLM_OK;
+}
+
+int cli_load_labels(Dataset *out, DatasetObjects *objs, const CliData *d)
+{
+    GlmError err = {0};
+    int rc = dataset_labels_load(out, objs, d->labels, d->images, d->lists[2], d->strict, &err);
+    if (rc) return cli_error("%s", err.msg), rc;
+    print_skips(out, d->labels);
+    return GLM_OK;
+}
+
+int cli_check_boxes(const DatasetObjects *objs, const Dataset *d, const int *sizes, const char *src)
+{
+    GlmError err = {0};
+    for (int i = 0; i < d->n_images; i++)
+        if (dataset_objects_check_size(objs, d->images[i].name, sizes[2 * i], sizes[2 * i + 1], src, &err))
+            return cli_report(&err), GLM_EINPUT;
     return GLM_OK;
 }
 

@@ -75,10 +75,12 @@ void cli_feature_help(const FeatConfig *d);
 
 /* Where a command's captioned images come from: --data DIR (the glimpse
  * data set format, with a split), or --captions FILE --images DIR with an
- * optional split list (Flickr8k token file or COCO JSON). */
+ * optional split list (Flickr8k token file or COCO JSON), or (eval only)
+ * --labels FILE --images DIR (a labels file, dataset_labels.h). */
 typedef struct {
     const char *data_dir;
     const char *captions, *images;
+    const char *labels;
     const char *lists[3];   /* train, val, test split lists for --captions */
     int strict;
 } CliData;
@@ -102,6 +104,17 @@ int cli_split_features(float **x, int **sizes, Dataset *d, const CliData *cd, co
  * ground truth into *out and sets *have; else *have = 0. Prints the error
  * and returns its code on failure. */
 int cli_load_objects(DatasetObjects *out, const CliData *d, int *have);
+
+/* For --labels FILE --images DIR: the images (restricted to d->lists[2]
+ * when given) and their objects, with the skip warnings printed as by
+ * cli_load_split. Prints the error and returns its code on failure. */
+int cli_load_labels(Dataset *out, DatasetObjects *objs, const CliData *d);
+
+/* Checks that every object box of the loaded images fits its picture
+ * (sizes as from cli_split_features; dataset_objects_check_size). src is
+ * the file the objects came from, for the message. Prints the error and
+ * returns GLM_EINPUT on the first that does not. */
+int cli_check_boxes(const DatasetObjects *objs, const Dataset *d, const int *sizes, const char *src);
 
 int cmd_regions(int argc, char **argv);
 int cmd_data(int argc, char **argv);

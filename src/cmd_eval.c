@@ -16,56 +16,70 @@
 
 static void help(void)
 {
-    printf("usage: glimpse eval --model FILE (--data DIR | --captions FILE --images DIR) [options]\n"
+    printf("usage: glimpse eval --model FILE (--data DIR | --captions FILE --images DIR |\n"
+           "                                  --labels FILE --images DIR) [options]\n"
            "\n"
            "Captions every image of a split and scores the captions against the references:\n"
-           "BLEU-1..4 (corpus, COCO counting), CIDEr-D (x10), ROUGE-L, and for generated data\n"
-           "sets semantic, object and grounding accuracy (docs: glimpse score --help,\n"
-           "src/evaluate.h). images/s counts loading, features and decoding.\n"
+           "BLEU-1..4 (corpus, COCO counting), CIDEr-D (x10), ROUGE-L, and where the objects\n"
+           "are known (generated data sets, labels files) semantic, object, grounding and\n"
+           "count accuracy: captions exactly right; objects named with exactly their words;\n"
+           "named objects whose word looked at them; images whose caption names as many\n"
+           "things as they hold (docs: glimpse score --help, src/evaluate.h). images/s\n"
+           "counts loading, features and decoding.\n"
            "\n"
            "options:\n"
            "  --model FILE       the model (default: the shipped shapes.glm)\n"
            "  --data DIR         a glimpse data set\n"
            "  --split NAME       train, val or test (default test)\n"
            "  --captions FILE    Flickr8k token file or COCO JSON, with --images DIR\n"
-           "  --list FILE        image names to evaluate (default: all), with --captions\n"
+           "  --labels FILE      your own pictures: a labels file, one object per line,\n"
+           "                     IMAGE<TAB>WORDS<TAB>x0 y0 x1 y1 (docs/labels-format.md), with\n"
+           "                     --images DIR; the references are written from the objects\n"
+           "  --images DIR       where the pictures of --captions or --labels are\n"
+           "  --list FILE        image names to evaluate (default: all), with --captions or\n"
+           "                     --labels\n"
            "  --strict           any skipped line or image is an error (exit 2)\n"
            "  --beam K           beam width, 1 = greedy (default %d, as glimpse caption, so the\n"
            "                     scores describe what caption prints; validation during\n"
            "                     training decodes greedily)\n"
            "  --threads T        OpenBLAS threads (default 1)\n"
            "  --json             one JSON object with bleu1 bleu2 bleu3 bleu4 cider rouge_l\n"
-           "                     semantic_accuracy object_accuracy grounding_accuracy images\n"
-           "                     images_per_second (null where a metric does not apply)\n"
+           "                     semantic_accuracy object_accuracy grounding_accuracy\n"
+           "                     count_accuracy images images_per_second (null where a\n"
+           "                     metric does not apply)\n"
            "  --out FILE         also write the captions, NAME<TAB>caption per line\n"
            "  -h, --help         this text\n"
            "\n"
            "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input (a missing or\n"
-           "malformed data set, an unreadable model).\n",
+           "malformed data set, a bad line in a labels file, a box past its picture, an\n"
+           "unreadable model).\n",
            CLI_DEFAULT_BEAM);
 }
 
 int cmd_eval(int argc, char **argv)
 {
-    enum { O_MODEL = 256, O_DATA, O_SPLIT, O_CAPTIONS, O_IMAGES, O_LIST, O_STRICT, O_BEAM, O_THREADS, O_JSON, O_OUT };
+    enum { O_MODEL = 256, O_DATA, O_SPLIT, O_CAPTIONS, O_LABELS, O_IMAGES, O_LIST, O_STRICT, O_BEAM, O_THREADS,
+           O_JSON, O_OUT };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"data", 1, 0, O_DATA}, {"split", 1, 0, O_SPLIT},
-        {"captions", 1, 0, O_CAPTIONS}, {"images", 1, 0, O_IMAGES}, {"list", 1, 0, O_LIST},
+        {"captions", 1, 0, O_CAPTIONS}, {"labels", 1, 0, O_LABELS}, {"images", 1, 0, O_IMAGES},
+        {"list", 1, 0, O_LIST},
         {"strict", 0, 0, O_STRICT}, {"beam", 1, 0, O_BEAM}, {"threads", 1, 0, O_THREADS},
         {"json", 0, 0, O_JSON}, {"out", 1, 0, O_OUT}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     CliData data = {0};
     const char *model_path = NULL, *split = "test", *out_path = NULL;
     long beam = CLI_DEFAULT_BEAM, threads = 1;
-    int json = 0, opt;
+    int json = 0, split_given = 0, opt;
     optind = 1;
     opterr = 0;   /* one line per error: ours */
     while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case O_MODEL: model_path = optarg; break;
         case O_DATA: data.data_dir = optarg; break;
-        case O_SPLIT: split = optarg; break;
+        case O_SPLIT: split = optarg; split_given = 1; break;
         case O_CAPTIONS: data.captions = optarg; break;
+        case O_LABELS: data.labels = optarg; break;
         case O_IMAGES: data.images = optarg; break;
         case O_LIST: data.lists[0] = data.lists[1] = data.lists[2] = optarg; break;
         case O_STRICT: data.strict = 1; break;
@@ -78,8 +92,12 @@ int cmd_eval(int argc, char **argv)
         }
     }
     if (optind < argc) return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
-    if (!data.data_dir == !data.captions) return cli_usage_error("eval", "give --data DIR or --captions FILE");
+    if (!!data.data_dir + !!data.captions + !!data.labels != 1)
+        return cli_usage_error("eval", "give one of --data DIR, --captions FILE, --labels FILE");
     if (data.captions && !data.images) return cli_usage_error("eval", "--captions needs --images DIR");
+    if (data.labels && !data.images) return cli_usage_error("eval", "--labels needs --images DIR");
+    if (data.labels && split_given)
+        return cli_usage_error("eval", "--split: a labels file is one set (--list FILE picks images from it)");
     if (strcmp(split, "train") && strcmp(split, "val") && strcmp(split, "test"))
         return cli_usage_error("eval", "--split: '%s' is not train, val or test", split);
     if (out_path && !cli_can_create(out_path)) return 2;
@@ -106,11 +124,13 @@ int cmd_eval(int argc, char **argv)
         status = cli_report(&err);
         goto done;
     }
-    if ((rc = cli_load_split(&d, &data, split, 0, NULL))) {
-        status = glm_exit_code(rc);
-        goto done;
+    if (data.labels) {
+        rc = cli_load_labels(&d, &objects, &data);
+        have_objects = rc == GLM_OK;
+    } else if (!(rc = cli_load_split(&d, &data, split, 0, NULL))) {
+        rc = cli_load_objects(&objects, &data, &have_objects);
     }
-    if ((rc = cli_load_objects(&objects, &data, &have_objects))) {
+    if (rc) {
         status = glm_exit_code(rc);
         goto done;
     }
@@ -121,9 +141,18 @@ int cmd_eval(int argc, char **argv)
     openblas_set_num_threads((int)threads);
     double t0 = glm_seconds();
     EvalResult r;
-    if ((rc = cli_split_features(&x, &sizes, &d, &data, &model.cfg.feat, split, NULL, NULL))) {
+    if ((rc = cli_split_features(&x, &sizes, &d, &data, &model.cfg.feat, data.labels ? data.labels : split, NULL,
+                                 NULL))) {
         status = glm_exit_code(rc);
         goto done;
+    }
+    if (have_objects) {
+        char src[4096];
+        snprintf(src, sizeof src, "%s%s", data.labels ? data.labels : data.data_dir, data.labels ? "" : "/objects.tsv");
+        if ((rc = cli_check_boxes(&objects, &d, sizes, src))) {
+            status = glm_exit_code(rc);
+            goto done;
+        }
     }
     if ((rc = eval_run(&r, &model, &d, x, sizes, have_objects ? &objects : NULL, (int)beam, out, &err))) {
         status = cli_report(&err);
@@ -148,18 +177,24 @@ int cmd_eval(int argc, char **argv)
                "\"rouge_l\": %.6f, ",
                s->bleu[0], s->bleu[1], s->bleu[2], s->bleu[3], s->cider, s->rouge_l);
         if (r.has_scenes)
-            printf("\"semantic_accuracy\": %.6f, \"object_accuracy\": %.6f, \"grounding_accuracy\": %.6f, ",
-                   r.semantic_accuracy, r.object_accuracy, r.grounding_accuracy);
+            printf("\"semantic_accuracy\": %.6f, \"object_accuracy\": %.6f, \"grounding_accuracy\": %.6f, "
+                   "\"count_accuracy\": %.6f, ",
+                   r.semantic_accuracy, r.object_accuracy, r.grounding_accuracy, r.count_accuracy);
         else
-            printf("\"semantic_accuracy\": null, \"object_accuracy\": null, \"grounding_accuracy\": null, ");
+            printf("\"semantic_accuracy\": null, \"object_accuracy\": null, \"grounding_accuracy\": null, "
+                   "\"count_accuracy\": null, ");
         printf("\"images\": %d, \"images_per_second\": %.1f}\n", r.images, ips);
     } else {
-        printf("model   %s\nimages  %d (%s split%s)\n", model_path, r.images, split, beam > 1 ? ", beam search" : "");
+        if (data.labels)
+            printf("model   %s\nimages  %d (labels %s%s)\n", model_path, r.images, data.labels,
+                   beam > 1 ? ", beam search" : "");
+        else
+            printf("model   %s\nimages  %d (%s split%s)\n", model_path, r.images, split, beam > 1 ? ", beam search" : "");
         printf("BLEU-1  %.4f\nBLEU-2  %.4f\nBLEU-3  %.4f\nBLEU-4  %.4f\nCIDEr-D %.4f\nROUGE-L %.4f\n",
                s->bleu[0], s->bleu[1], s->bleu[2], s->bleu[3], s->cider, s->rouge_l);
         if (r.has_scenes)
-            printf("semantic_accuracy  %.4f\nobject_accuracy    %.4f\ngrounding_accuracy %.4f\n",
-                   r.semantic_accuracy, r.object_accuracy, r.grounding_accuracy);
+            printf("semantic_accuracy  %.4f\nobject_accuracy    %.4f\ngrounding_accuracy %.4f\ncount_accuracy     %.4f\n",
+                   r.semantic_accuracy, r.object_accuracy, r.grounding_accuracy, r.count_accuracy);
         printf("images/s %.1f\n", ips);
     }
     status = 0;

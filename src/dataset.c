@@ -472,6 +472,17 @@ out:
 
 /* ---- the loaders --------------------------------------------------------- */
 
+/* After the caption file was parsed into L (rc its status): selects the
+ * split, fills L->d, frees L; on failure L->d is left empty. */
+static int load_finish(Loader *L, int rc, const char *images_dir, int strict, GlmError *err)
+{
+    if (rc == GLM_OK) rc = select_split(L, err);
+    if (rc == GLM_OK) rc = finish(L, images_dir, strict, err);
+    loader_free(L);
+    if (rc != GLM_OK) dataset_free(L->d);
+    return rc;
+}
+
 /* Parses buf (the caption file, format told by is_json), selects the split
  * and fills d. Frees buf. */
 static int load(Dataset *d, char *buf, size_t len, int is_json, const char *src, const char *images_dir,
@@ -485,11 +496,7 @@ static int load(Dataset *d, char *buf, size_t len, int is_json, const char *src,
     L.is_json = is_json;
     int rc = is_json ? coco_parse(&L, buf, len, err) : fileio_lines(buf, len, flickr_line, &L, err);
     free(buf);
-    if (rc == GLM_OK) rc = select_split(&L, err);
-    if (rc == GLM_OK) rc = finish(&L, images_dir, strict, err);
-    loader_free(&L);
-    if (rc != GLM_OK) dataset_free(d);
-    return rc;
+    return load_finish(&L, rc, images_dir, strict, err);
 }
 
 static void dataset_init(Dataset *d) { memset(d, 0, sizeof *d); }
@@ -535,6 +542,25 @@ int dataset_load_captions(Dataset *d, const char *captions_path, const char *ima
                           int strict, GlmError *err)
 {
     return load_caption_file(d, captions_path, -1, images_dir, split_path, strict, err);
+}
+
+int dataset_load_refs(Dataset *d, const DatasetRefImage *images, int n, const char *src, const char *images_dir,
+                      const char *split_path, int strict, GlmError *err)
+{
+    dataset_init(d);
+    Loader L;
+    memset(&L, 0, sizeof L);
+    L.d = d;
+    L.src = src;
+    L.split_path = split_path;
+    int rc = GLM_OK;
+    for (int i = 0; i < n && rc == GLM_OK; i++) {
+        int c = candidate(&L, images[i].name, images[i].line);
+        if (c < 0) rc = nomem(err, src);
+        for (int k = 0; rc == GLM_OK && k < images[i].n_refs; k++)
+            if (add_caption(&L, c, images[i].refs[k], strlen(images[i].refs[k])) != GLM_OK) rc = nomem(err, src);
+    }
+    return load_finish(&L, rc, images_dir, strict, err);
 }
 
 int dataset_load_dir(Dataset *d, const char *dir, const char *split, int strict, GlmError *err)

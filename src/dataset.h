@@ -21,7 +21,9 @@
  *  - a COCO captions JSON (captions_train2014.json): images[].id/file_name,
  *    annotations[].image_id/caption; images in IMAGES/file_name.
  * The last two take an optional split list (names one per line); without it
- * the split is every image of the caption file.
+ * the split is every image of the caption file. A reader whose references
+ * are written rather than read (a labels file, dataset_labels.h) hands its
+ * images and references to dataset_load_refs, which does the rest alike.
  *
  * Order: images come in split-list order, or else in order of first
  * appearance in the caption file (COCO: the order of images[]); each image's
@@ -111,6 +113,21 @@ int dataset_load_coco(Dataset *d, const char *json_path, const char *images_dir,
  * non-blank byte is '{'. This is what --captions FILE --images DIR uses. */
 int dataset_load_captions(Dataset *d, const char *captions_path, const char *images_dir,
                           const char *split_path, int strict, GlmError *err);
+
+/* For readers of formats whose references are written, not read
+ * (dataset_labels.h): images[0..n), each with its references and the line
+ * of src where it was first named; then as the loaders above: the split
+ * list (split_path, NULL for every image), the image files checked and
+ * skipped ("IMAGES/NAME: reason (from SRC:LINE)"), strict. Names are
+ * expected once each (a repeated one gets the references of both). */
+typedef struct {
+    const char *name;          /* file name inside images_dir */
+    int line;                  /* where src first names it, for messages */
+    const char *const *refs;   /* (n_refs) reference captions, trimmed, with a word; copied */
+    int n_refs;
+} DatasetRefImage;
+int dataset_load_refs(Dataset *d, const DatasetRefImage *images, int n, const char *src, const char *images_dir,
+                      const char *split_path, int strict, GlmError *err);
 
 void dataset_free(Dataset *d);
 

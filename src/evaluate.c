@@ -98,7 +98,7 @@ int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, 
         search_free(&dec);
         return rc ? rc : GLM_ENOMEM;
     }
-    long n_semantic = 0, n_objects = 0, n_named = 0, n_grounded = 0;
+    long n_semantic = 0, n_objects = 0, n_named = 0, n_grounded = 0, n_counted = 0;
     int scene_images = 0;
     char text[4096];
     const char *toks[256];
@@ -124,6 +124,7 @@ int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, 
             scene_check_caption(&ck, o, n_obj, toks, nt);
             scene_images++;
             n_semantic += ck.correct;
+            n_counted += ck.n_phrases == n_obj;
             n_objects += n_obj;
             n_named += ck.n_correct;
             for (int j = 0; j < n_obj; j++) {
@@ -144,6 +145,7 @@ int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, 
         out->semantic_accuracy = (double)n_semantic / scene_images;
         out->object_accuracy = n_objects ? (double)n_named / n_objects : 0;
         out->grounding_accuracy = n_named ? (double)n_grounded / n_named : 0;
+        out->count_accuracy = (double)n_counted / scene_images;
     }
     out->seconds = glm_seconds() - t0;
     return GLM_OK;

@@ -1,13 +1,20 @@
 /* evaluate.h - captioning a data set split with a model and scoring it:
  * corpus BLEU-1..4, CIDEr-D and ROUGE-L against the references, and, for
- * generated data sets (those with objects.tsv), semantic, object and
- * grounding accuracy. Used by `glimpse eval` and by validation in training.
+ * data sets with ground truth (objects.tsv, or a labels file:
+ * dataset_labels.h), semantic, object, grounding and count accuracy. Used
+ * by `glimpse eval` and by validation in training.
  *
  * Grounding (hard attention's point): a correctly named object counts as
  * grounded when the region chosen at the step that emitted its noun overlaps
  * the object's box by at least a third of the region's area, the region
  * being its grid cell (features_region_cell) scaled to the image's pixels.
  * grounding_accuracy = grounded / correctly named objects.
+ *
+ * Count (how many things the caption says there are): an image counts when
+ * its caption has as many noun phrases as the image has objects, whatever
+ * words they carry (SceneCheck.n_phrases, the checker's lenient phrase scan,
+ * so a caption that breaks the grammar is still counted).
+ * count_accuracy = such images / images with objects.
  *
  * Not here: decoding itself (search.h), the metric formulas (metrics.h), the
  * caption grammar (scenes.h).
@@ -32,6 +39,7 @@ typedef struct {
     double semantic_accuracy;  /* images whose caption is semantically correct */
     double object_accuracy;    /* objects named with exactly their words */
     double grounding_accuracy; /* correctly named objects whose noun looked at them */
+    double count_accuracy;     /* images whose caption names as many things as they hold */
     int images;
     double seconds;            /* decoding and scoring, not image loading */
 } EvalResult;

@@ -122,6 +122,19 @@ int fileio_lines(char *buf, size_t len, FileioLineFn fn, void *ctx, GlmError *er
     return GLM_OK;
 }
 
+int fileio_fields(char *line, char sep, char **fields, int max)
+{
+    int n = 0;
+    for (char *p = line;;) {
+        if (n == max) return max + 1;
+        fields[n++] = p;
+        char *cut = strchr(p, sep);
+        if (!cut) return n;
+        *cut = 0;
+        p = cut + 1;
+    }
+}
+
 /* ---- writing ---------------------------------------------------------- */
 
 static int write_fd(int fd, const void *data, size_t len)

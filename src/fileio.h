@@ -4,6 +4,7 @@
  *     char *text; size_t len;
  *     if (fileio_read(&text, &len, path, FILEIO_TEXT_MAX, &err)) return err.code;
  *     fileio_lines(text, len, on_line, ctx, &err);      // text is cut in place
+ *     ... in on_line: n = fileio_fields(line, '\t', f, 4);   // a line's tab-separated fields
  *     free(text);
  *     ...
  *     fileio_write(out_path, bytes, n, &err);          // all or nothing
@@ -54,6 +55,11 @@ int fileio_check_regular(const char *path, GlmError *err);
  * returns, the first status that is not GLM_OK. */
 typedef int (*FileioLineFn)(void *ctx, char *line, size_t n, int has_nul, int lineno, GlmError *err);
 int fileio_lines(char *buf, size_t len, FileioLineFn fn, void *ctx, GlmError *err);
+
+/* Cuts line in place at each sep into at most max fields (fields[i] point
+ * into line). Returns the number of fields, max + 1 when there are more
+ * (fields then holds the first max, the last one cut too). */
+int fileio_fields(char *line, char sep, char **fields, int max);
 
 /* Writes data[0..len) to path as described above. */
 int fileio_write(const char *path, const void *data, size_t len, GlmError *err);

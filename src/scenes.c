@@ -225,14 +225,15 @@ static int caption_chain(StrBuf *b, const SceneObject *objs, const int *ord, int
 int scene_captions(char caps[SCENE_N_REFS][SCENE_CAPTION_LEN], const SceneObject *objs, int n,
                    GlmError *err)
 {
-    if (n < 1 || n > 3)
-        return glm_fail(err, GLM_EINPUT, "scene captions: %d objects (generated scenes have 1-3)", n);
+    if (n < 1 || n > SCENE_CAPTION_MAX_OBJECTS)
+        return glm_fail(err, GLM_EINPUT, "scene captions: %d objects (generated scenes have 1-%d)", n,
+                        SCENE_CAPTION_MAX_OBJECTS);
     for (int i = 0; i < n; i++)
         if (!scene_words_valid(objs[i].words))
             return glm_fail(err, GLM_EINPUT, "scene captions: object words '%s' not understood",
                             objs[i].words);
     /* Left to right by centre x (ties: top first, then input order). */
-    int ord[3], rev[3];
+    int ord[SCENE_CAPTION_MAX_OBJECTS], rev[SCENE_CAPTION_MAX_OBJECTS];
     for (int i = 0; i < n; i++) ord[i] = i;
     for (int i = 1; i < n; i++) {
         for (int j = i; j > 0; j--) {

@@ -43,6 +43,7 @@
 
 #define SCENE_MAX_OBJECTS 8     /* per image, in objects.tsv and the checker */
 #define SCENE_WORDS_LEN 64      /* an object's words, NUL included */
+#define SCENE_CAPTION_MAX_OBJECTS 3   /* objects scene_captions writes references for */
 #define SCENE_N_REFS 5          /* reference captions per generated image */
 #define SCENE_CAPTION_LEN 160   /* longest generated caption, NUL included */
 #define SCENE_MAX_CAPTION_WORDS 20  /* longest generated caption in tokens */
@@ -102,7 +103,8 @@ int scene_words_valid(const char *words);
  *   4: "there is " + caption 0
  * A single object gives NP, "there is NP", "a picture of NP",
  * "an image of NP", NP. Returns GLM_EINPUT when two objects in a row have no
- * relation (ties; generated layouts never have them) or n is out of range. */
+ * relation (ties; generated layouts never have them) or n is not
+ * 1..SCENE_CAPTION_MAX_OBJECTS. */
 int scene_captions(char caps[SCENE_N_REFS][SCENE_CAPTION_LEN], const SceneObject *objs, int n,
                    GlmError *err);
 

@@ -4,7 +4,7 @@
 # and before every `make test` (test packages); safe to run by hand.
 #
 #   tools/install-deps.sh          install the missing build packages (apt-get; sudo if not root)
-#   tools/install-deps.sh --test   the same for the packages only the tests use; where they
+#   tools/install-deps.sh --test   the same for the packages only the tests and `make eval-ood` use; where they
 #                                  cannot be installed it says SKIP and exits 0, and the tests
 #                                  that need them skip with a visible message
 #   tools/install-deps.sh --check [--test]   only report; exit 1 when something is missing
@@ -18,10 +18,14 @@
 #   dataset-fashion-mnist  real product photos for the fashion data set and benchmark
 #   fonts-dejavu-core      the TrueType font for heatmap captions
 #   chromium (tests only)  headless browser: the heatmap page test clicks a word and reads the DOM
+#   imagemagick (tests and evaluation only)  another program's drawing: `make eval-ood` scores the
+#                          models on shape scenes ImageMagick's convert draws (tools/ood_shapes.py),
+#                          pictures glimpse did not make; never needed to build or run glimpse
+#   python3 (tests and evaluation only)  runs tools/ood_shapes.py and tools/ood_fashion.py (standard library)
 set -eu
 
 BUILD_PACKAGES="build-essential pkg-config libstb-dev libopenblas-dev zlib1g-dev libcjson-dev dataset-fashion-mnist fonts-dejavu-core"
-TEST_PACKAGES="chromium"
+TEST_PACKAGES="chromium imagemagick python3"
 
 check=0 test=0
 for arg in "$@"; do
@@ -53,7 +57,7 @@ give_up() {
 
 missing=""
 if ! command -v dpkg-query >/dev/null 2>&1; then
-    [ "$test" -eq 1 ] && { echo "install-deps: not a Debian system; browser tests skip unless chromium is on PATH"; exit 0; }
+    [ "$test" -eq 1 ] && { echo "install-deps: not a Debian system; browser tests skip unless chromium is on PATH, and make eval-ood needs ImageMagick's /usr/bin/convert"; exit 0; }
     echo "install-deps: dpkg-query not found: this is not a Debian system." >&2
     echo "install-deps: install the equivalents of: $PACKAGES" >&2
     exit 1
