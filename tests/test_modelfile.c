@@ -100,6 +100,9 @@ static void flip_payload(char *p, size_t *n) { p[*n - 10] ^= 0x40; }
 static void bad_magic(char *p, size_t *n) { (void)n; p[0] = 'X'; }
 static void bad_version(char *p, size_t *n) { (void)n; p[8] = 9; }
 static void add_trailer(char *p, size_t *n) { memcpy(p + *n, "junk", 4); *n += 4; }
+/* Found by fuzz_model: the raw size is outside the CRC, and 0xf0000000
+ * made the loader allocate 3.75 GiB for a 600-byte file before inflating. */
+static void huge_raw_size(char *p, size_t *n) { (void)n; memcpy(p + 20, "\0\0\0\xf0", 4); }
 
 TEST(modelfile_each_loader_check)
 {
@@ -109,6 +112,7 @@ TEST(modelfile_each_loader_check)
     expect_load_error("magic.glm", bad_magic, "magic");
     expect_load_error("version.glm", bad_version, "version 9");
     expect_load_error("trailer.glm", add_trailer, "unexpected bytes");
+    expect_load_error("rawsize.glm", huge_raw_size, "inflates to 4026531840 bytes, more than");
 }
 
 TEST(modelfile_shape_and_config_checks)
