@@ -198,6 +198,27 @@ TEST(modelfile_shape_and_config_checks)
     f.settings[f.n_settings - 1] = last;
     f.settings[ver].value = FEAT_VERSION;
 
+    /* 6. Found by fuzz_model: every size at the top of its range and the
+     * tiny tensors left as they are. The config alone asks for 155 G
+     * parameters; the loader must blame the tensors, not run out of memory
+     * allocating for them. */
+    MfSetting *keep = malloc((size_t)f.n_settings * sizeof *keep);
+    REQUIRE(keep);
+    memcpy(keep, f.settings, (size_t)f.n_settings * sizeof *keep);
+    static const struct { const char *key; int v; } top[] = {
+        {"feat.input", 1024}, {"feat.window", 1024}, {"feat.hog_cells", 1024}, {"feat.orient_bins", 36},
+        {"model.proj", 4096}, {"model.hidden", 4096}, {"model.embed", 4096},
+    };
+    for (int i = 0; i < f.n_settings; i++)
+        for (size_t k = 0; k < sizeof top / sizeof top[0]; k++)
+            if (!strcmp(f.settings[i].key, top[k].key)) f.settings[i].value = top[k].v;
+    REQUIRE(mf_write(tmp_path("huge.glm"), &f, &err) == GLM_OK);
+    CHECK_EQ_INT(model_load(&bad, tmp_path("huge.glm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "proj_W has shape");
+    CHECK(bad.params == NULL);
+    memcpy(f.settings, keep, (size_t)f.n_settings * sizeof *keep);
+    free(keep);
+
     /* Restored, the container loads again: the edits above were the cause. */
     REQUIRE(mf_write(tmp_path("restored.glm"), &f, &err) == GLM_OK);
     CHECK_EQ_INT(model_load(&bad, tmp_path("restored.glm"), &err), GLM_OK);

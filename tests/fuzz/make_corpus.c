@@ -370,6 +370,22 @@ static void models(void)
     g = f;
     g.n_words--;
     put_model_payload("gen-vocab-mismatch", &g);
+
+    /* Every size at the top of its range, the tensors still tiny: a model
+     * of about 150 G parameters that the file does not hold. */
+    static const struct { const char *key; int64_t v; } big[] = {
+        {"feat.input", 1024}, {"feat.window", 1024}, {"feat.hog_cells", 1024}, {"feat.orient_bins", 36},
+        {"feat.patch", 32}, {"model.proj", 4096}, {"model.hidden", 4096}, {"model.embed", 4096},
+    };
+    MfSetting *set = malloc((size_t)f.n_settings * sizeof *set);
+    memcpy(set, f.settings, (size_t)f.n_settings * sizeof *set);
+    for (int i = 0; i < f.n_settings; i++)
+        for (size_t k = 0; k < sizeof big / sizeof big[0]; k++)
+            if (!strcmp(set[i].key, big[k].key)) set[i].value = big[k].v;
+    g = f;
+    g.settings = set;
+    put_model_payload("gen-huge-config", &g);
+    free(set);
     mf_free(&f);
     model_free(&m);
 }
