@@ -67,8 +67,9 @@ CONVERT_PIXELS(u16)
  * what is missing with zeros and returns an image, so a truncated BMP, TGA,
  * GIF or PSD used to come back as a picture with a black bottom. */
 
-/* The formats stb reads, by their first bytes (TGA has no magic), to name
- * the format in messages. */
+/* The formats stb reads, by their first bytes, to name the format in
+ * messages. TGA has no magic: a file stb reads that is none of these is a
+ * TGA. */
 static const char *format_name(const unsigned char *p, size_t n)
 {
     if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8)) return "PNG";
@@ -77,7 +78,18 @@ static const char *format_name(const unsigned char *p, size_t n)
     if (n >= 2 && p[0] == 'B' && p[1] == 'M') return "BMP";
     if (n >= 4 && !memcmp(p, "8BPS", 4)) return "PSD";
     if (n >= 2 && p[0] == 'P' && p[1] >= '1' && p[1] <= '7') return "PNM";
+    if (n >= 2 && p[0] == '#' && p[1] == '?') return "HDR";
+    if (n >= 92 && !memcmp(p, "\x53\x80\xf6\x34", 4) && !memcmp(p + 88, "PICT", 4)) return "PIC";
     return NULL;
+}
+
+/* The most pixels one byte of a file of this format can decode to
+ * (image.h says why). */
+static double max_pixels_per_byte(const char *fmt)
+{
+    if (fmt && (!strcmp(fmt, "PNG") || !strcmp(fmt, "JPEG") || !strcmp(fmt, "PIC"))) return IMAGE_MAX_PIXELS_PER_BYTE;
+    if (fmt && !strcmp(fmt, "GIF")) return IMAGE_MAX_PIXELS_PER_BYTE_GIF;
+    return IMAGE_MAX_PIXELS_PER_BYTE_RLE;   /* BMP, PSD, PNM, HDR, and TGA (fmt NULL) */
 }
 
 /* A PNG's IHDR size, read by hand: stb refuses a PNG over its own limits
@@ -172,16 +184,17 @@ static int stb_swaps_pnm16(void)
 }
 
 /* Checks what the header declares before anything is decoded. */
-static int check_declared(const char *path, const unsigned char *p, size_t n, int w, int h, int comp, GlmError *err)
+static int check_declared(const char *path, const unsigned char *p, size_t n, const char *fmt, int w, int h, int comp,
+                          GlmError *err)
 {
     if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE)
         return glm_fail(err, GLM_EINPUT, "%s: image is %dx%d, more than %d pixels on a side", path, w, h,
                         IMAGE_MAX_SIDE);
     if ((long)w * (long)h > IMAGE_MAX_PIXELS)
         return glm_fail(err, GLM_EINPUT, "%s: image is %dx%d, more than %ld Mpx", path, w, h, IMAGE_MAX_PIXELS >> 20);
-    if ((double)w * h > IMAGE_FREE_PIXELS + IMAGE_MAX_PIXELS_PER_BYTE * (double)n)
-        return glm_fail(err, GLM_EINPUT, "%s: the header declares %dx%d pixels, implausible for a file of %zu bytes "
-                        "(corrupt or hostile)", path, w, h, n);
+    if ((double)w * h > IMAGE_FREE_PIXELS + max_pixels_per_byte(fmt) * (double)n)
+        return glm_fail(err, GLM_EINPUT, "%s: the %s header declares %dx%d pixels, implausible for a file of %zu bytes "
+                        "(corrupt or hostile)", path, fmt ? fmt : "TGA", w, h, n);
     int maxval;
     size_t off;
     if (pnm_header(p, n, &maxval, &off)) {
@@ -220,7 +233,7 @@ int image_load(Image *img, const char *path, GlmError *err)
             rc = glm_fail(err, GLM_EINPUT, "%s: not an image glimpse reads (PNG, JPEG, BMP, GIF, TGA, PSD, PNM)", path);
         goto out;
     }
-    if ((rc = check_declared(path, p, n, w, h, comp, err))) goto out;
+    if ((rc = check_declared(path, p, n, fmt, w, h, comp, err))) goto out;
     const int is16 = stbi_is_16_bit_from_memory(p, (int)n);
     int maxval;
     size_t off;

@@ -249,6 +249,52 @@ TEST(image_size_limits_refused_from_the_header)
     CHECK(strstr(err.msg, "on a side") == NULL);
 }
 
+/* A run-length TGA of grey runs 128 pixels long, 2 bytes each: the most
+ * pixels a TGA can hold per byte. n_runs of them make a w x h image when
+ * w * h = 128 * n_runs; pad adds that many junk bytes (0 for a whole file). */
+static unsigned char *tga_runs(size_t *len, int w, int h, size_t n_runs, size_t pad)
+{
+    *len = 18 + 2 * n_runs + pad;
+    unsigned char *t = calloc(*len, 1);
+    if (!t) return NULL;
+    t[2] = 11;   /* run-length grey */
+    t[12] = (unsigned char)w, t[13] = (unsigned char)(w >> 8);
+    t[14] = (unsigned char)h, t[15] = (unsigned char)(h >> 8);
+    t[16] = 8;
+    for (size_t i = 0; i < n_runs; i++) t[18 + 2 * i] = 0xff, t[19 + 2 * i] = 200;   /* 128 x grey 200 */
+    memset(t + 18 + 2 * n_runs, 0x5a, pad);
+    return t;
+}
+
+/* Found by fuzz_image (a timeout): a 7.7 KB run-length TGA declaring
+ * 8000x8000 passed the plausibility check, whose bound (16384 pixels a
+ * byte) is PNG's; stb then allocated 192 MB and decoded for a second (ten
+ * in the fuzz build) before noticing the data ended. A run-length TGA
+ * holds at most 64 pixels a byte, and the densest one still loads. */
+TEST(image_rle_header_claiming_more_than_the_file_can_hold)
+{
+    size_t n;
+    unsigned char *t = tga_runs(&n, 8000, 8000, 64, 7560);
+    REQUIRE(t);
+    REQUIRE(test_write(tmp_path("claims.tga"), t, n));
+    free(t);
+    Image img;
+    GlmError err = {0};
+    CHECK_EQ_INT(image_load(&img, tmp_path("claims.tga"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "implausible");
+    CHECK(img.data == NULL);
+
+    /* 1536 x 1536 = 2.4 Mpx from 18 432 runs in 36 882 bytes: at the bound, loads. */
+    t = tga_runs(&n, 1536, 1536, 1536 * 1536 / 128, 0);
+    REQUIRE(t);
+    REQUIRE(test_write(tmp_path("dense.tga"), t, n));
+    free(t);
+    REQUIRE(image_load(&img, tmp_path("dense.tga"), &err) == GLM_OK);
+    CHECK(img.w == 1536 && img.h == 1536);
+    CHECK_NEAR(img.data[3 * (1536 * 1536 - 1)], 200.0 / 255.0, 1e-6);
+    image_free(&img);
+}
+
 TEST(image_corrupt_truncated_missing)
 {
     unsigned char buf[PW * PH * 3];
