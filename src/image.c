@@ -144,6 +144,49 @@ static int mem_eof(void *user)
 
 static const stbi_io_callbacks mem_callbacks = {mem_read, mem_skip, mem_eof};
 
+/* stb_image 2.27, the version in Debian 12, trusts the code counts of a
+ * JPEG Huffman table (DHT): 16 counts of up to 255 codes each, which it
+ * writes into arrays of 256 and 257 entries before checking anything, so a
+ * table of more than 256 codes overwrites the decoder's state (found by
+ * fuzz_image; a heap overflow in every command that reads images). This
+ * walks the marker segments as stb does (junk between segments skipped a
+ * byte at a time, entropy-coded data up to the next marker, tables between
+ * progressive scans too, and a table read on even past the end of its
+ * segment, as stb reads it) and finds such a table first. Returns 0 when
+ * one is there; 1 for every other file, JPEG or not. */
+static int jpeg_tables_fit(const unsigned char *p, size_t n)
+{
+    size_t at = 1;
+    if (n < 2 || p[0] != 0xff) return 1;
+    while (at < n && p[at] == 0xff) at++;   /* stb skips fill bytes before SOI too */
+    if (at >= n || p[at] != 0xd8) return 1;
+    for (at++; at + 1 < n;) {
+        if (p[at] != 0xff || p[at + 1] == 0xff) {   /* junk, entropy-coded data, fill */
+            at++;
+            continue;
+        }
+        const unsigned m = p[at + 1];
+        if (m == 0xd9) return 1;   /* EOI */
+        if (m == 0x00 || m == 0x01 || (m >= 0xd0 && m <= 0xd8) || at + 3 >= n) {   /* no length */
+            at += 2;
+            continue;
+        }
+        const size_t len = (size_t)p[at + 2] << 8 | p[at + 3];
+        if (m == 0xc4) {
+            long left = (long)len - 2;
+            for (size_t q = at + 4; left > 0 && q < n;) {
+                size_t codes = 0;
+                for (size_t i = q + 1; i <= q + 16 && i < n; i++) codes += p[i];
+                if (codes > 256) return 0;
+                q += 17 + codes;
+                left -= 17 + (long)codes;
+            }
+        }
+        at += 2 + len;
+    }
+    return 1;
+}
+
 /* Binary PNM (P5 grey, P6 RGB) needs two repairs on stb_image 2.27, the
  * version in Debian 12: it does not notice pixel data cut short (its own
  * short read is not a read past the end, so the check above misses it
@@ -218,6 +261,10 @@ int image_load(Image *img, const char *path, GlmError *err)
     int w, h, comp;
     if (n == 0) {
         rc = glm_fail(err, GLM_EINPUT, "%s: empty file, not an image", path);
+        goto out;
+    }
+    if (!jpeg_tables_fit(p, n)) {
+        rc = glm_fail(err, GLM_EINPUT, "%s: corrupt JPEG (a Huffman table of more than 256 codes)", path);
         goto out;
     }
     if (!stbi_info_from_memory(p, (int)n, &w, &h, &comp)) {

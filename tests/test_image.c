@@ -295,6 +295,47 @@ TEST(image_rle_header_claiming_more_than_the_file_can_hold)
     image_free(&img);
 }
 
+/* A JPEG that is only SOI, junk, one Huffman table of `codes` codes (2 of
+ * 15 bits, the rest of 16: a valid prefix code up to 65536) and EOI. */
+static size_t jpeg_with_table(unsigned char *out, int codes, const char *junk)
+{
+    size_t n = 0, k = strlen(junk);
+    memcpy(out, "\xff\xff\xd8", 3), n = 3;   /* a fill byte before SOI, as stb allows */
+    memcpy(out + n, junk, k), n += k;
+    const size_t len = 2 + 17 + (size_t)codes;
+    out[n++] = 0xff, out[n++] = 0xc4, out[n++] = (unsigned char)(len >> 8), out[n++] = (unsigned char)len;
+    out[n++] = 0x00;   /* DC table 0 */
+    for (int i = 1; i <= 16; i++) out[n++] = i == 15 ? 2 : i == 16 ? (unsigned char)(codes - 2) : 0;
+    for (int i = 0; i < codes; i++) out[n++] = (unsigned char)i;
+    out[n++] = 0xff, out[n++] = 0xd9;
+    return n;
+}
+
+/* Found by fuzz_image (UBSan: index 257 out of bounds in stb's
+ * stbi__build_huffman): Debian's stb_image 2.27 writes a table's codes into
+ * 256- and 257-entry arrays before checking their count, so one table of
+ * 257 or more codes overwrote the decoder's memory. image_load refuses such
+ * a table before stb reads the file, wherever stb would find it. */
+TEST(image_jpeg_huffman_table_over_256_codes_refused)
+{
+    unsigned char buf[600];
+    Image img;
+    GlmError err = {0};
+    const char *junks[] = {"", "\x00\x01junk\xff"};
+    for (int j = 0; j < 2; j++) {
+        size_t n = jpeg_with_table(buf, 257, junks[j]);
+        REQUIRE(test_write(tmp_path("dht.jpg"), buf, n));
+        CHECK_EQ_INT(image_load(&img, tmp_path("dht.jpg"), &err), GLM_EINPUT);
+        CHECK_STR_CONTAINS(err.msg, "Huffman table of more than 256 codes");
+        CHECK(img.data == NULL);
+    }
+    /* 256 codes fit: refused by stb later, for having no image. */
+    size_t n = jpeg_with_table(buf, 256, "");
+    REQUIRE(test_write(tmp_path("dht256.jpg"), buf, n));
+    CHECK_EQ_INT(image_load(&img, tmp_path("dht256.jpg"), &err), GLM_EINPUT);
+    CHECK(strstr(err.msg, "Huffman") == NULL);
+}
+
 TEST(image_corrupt_truncated_missing)
 {
     unsigned char buf[PW * PH * 3];
