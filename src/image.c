@@ -187,23 +187,28 @@ static int jpeg_tables_fit(const unsigned char *p, size_t n)
     return 1;
 }
 
-/* Binary PNM (P5 grey, P6 RGB) needs two repairs on stb_image 2.27, the
+/* Binary PNM (P5 grey, P6 RGB) needs three repairs on stb_image 2.27, the
  * version in Debian 12: it does not notice pixel data cut short (its own
  * short read is not a read past the end, so the check above misses it
- * too), and it reads 16-bit samples little-endian where Netpbm stores them
- * big-endian. pnm_header parses the header so the caller can check the
- * data is all there; stb_swaps_pnm16 asks stb itself, so a fixed stb is
- * left alone. */
+ * too), it reads 16-bit samples little-endian where Netpbm stores them
+ * big-endian, and it reads the header's numbers into an int without a
+ * check (found by fuzz_image: a width of 2^32 + 2 overflowed to 2).
+ * pnm_header parses the header as stb does (the same separators and
+ * comments) but refuses a number over 2^24, so the caller can refuse such
+ * a header and check the data is all there; stb_swaps_pnm16 asks stb
+ * itself, so a fixed stb is left alone. */
+static int is_pnm(const unsigned char *p, size_t n) { return n >= 2 && p[0] == 'P' && (p[1] == '5' || p[1] == '6'); }
+
 static int pnm_header(const unsigned char *p, size_t n, int *maxval, size_t *data_offset)
 {
-    if (n < 2 || p[0] != 'P' || (p[1] != '5' && p[1] != '6')) return 0;
+    if (!is_pnm(p, n)) return 0;
     size_t at = 2;
     long v[3];
     for (int i = 0; i < 3; i++) {
-        for (;;) {   /* whitespace and # comments */
+        for (;;) {   /* whitespace and # comments, which end at a CR or LF */
             if (at >= n) return 0;
-            if (p[at] == '#') while (at < n && p[at] != '\n') at++;
-            else if (p[at] == ' ' || p[at] == '\t' || p[at] == '\n' || p[at] == '\r') at++;
+            if (p[at] == '#') while (at < n && p[at] != '\n' && p[at] != '\r') at++;
+            else if (p[at] == ' ' || (p[at] >= '\t' && p[at] <= '\r')) at++;
             else break;
         }
         if (p[at] < '0' || p[at] > '9') return 0;
@@ -267,6 +272,13 @@ int image_load(Image *img, const char *path, GlmError *err)
         rc = glm_fail(err, GLM_EINPUT, "%s: corrupt JPEG (a Huffman table of more than 256 codes)", path);
         goto out;
     }
+    int maxval;
+    size_t off;
+    if (is_pnm(p, n) && !pnm_header(p, n, &maxval, &off)) {
+        rc = glm_fail(err, GLM_EINPUT, "%s: corrupt PNM header (a size or the maximum value missing or over %d)",
+                      path, 1 << 24);
+        goto out;
+    }
     if (!stbi_info_from_memory(p, (int)n, &w, &h, &comp)) {
         unsigned long pw, ph;
         if (fmt && !strcmp(fmt, "PNG") && png_declared_size(p, n, &pw, &ph) &&
@@ -282,8 +294,6 @@ int image_load(Image *img, const char *path, GlmError *err)
     }
     if ((rc = check_declared(path, p, n, fmt, w, h, comp, err))) goto out;
     const int is16 = stbi_is_16_bit_from_memory(p, (int)n);
-    int maxval;
-    size_t off;
     const int swap16 = is16 && pnm_header(p, n, &maxval, &off) && stb_swaps_pnm16();
     MemSource src = {.p = p, .n = n};
     void *pixels = is16 ? (void *)stbi_load_16_from_callbacks(&mem_callbacks, &src, &w, &h, &comp, 0)

@@ -336,6 +336,29 @@ TEST(image_jpeg_huffman_table_over_256_codes_refused)
     CHECK(strstr(err.msg, "Huffman") == NULL);
 }
 
+/* Found by fuzz_image (UBSan: signed integer overflow in stb's
+ * stbi__pnm_getinteger): stb 2.27 reads a PNM header's numbers into an int
+ * unchecked, so a width of 2^32 + 2 came out as 2 and the file loaded as a
+ * 2x1 picture. Numbers out of range are refused before stb reads them; the
+ * separators and comments stb accepts still work. */
+TEST(image_pnm_header_numbers_out_of_range_refused)
+{
+    static const char wrap[] = "P6\n4294967298 1\n255\n\x10\x20\x30\x40\x50\x60";
+    REQUIRE(test_write(tmp_path("wrap.ppm"), wrap, sizeof wrap - 1));
+    Image img;
+    GlmError err = {0};
+    CHECK_EQ_INT(image_load(&img, tmp_path("wrap.ppm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "PNM header");
+    CHECK(img.data == NULL);
+
+    static const char seps[] = "P5\v2\f# a comment to CR\r1 # another\n255\n\x00\xff";
+    REQUIRE(test_write(tmp_path("seps.pgm"), seps, sizeof seps - 1));
+    REQUIRE(image_load(&img, tmp_path("seps.pgm"), &err) == GLM_OK);
+    CHECK(img.w == 2 && img.h == 1);
+    CHECK_NEAR(img.data[3], 1.0, 1e-6);
+    image_free(&img);
+}
+
 TEST(image_corrupt_truncated_missing)
 {
     unsigned char buf[PW * PH * 3];
