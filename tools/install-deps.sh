@@ -18,10 +18,13 @@
 #   dataset-fashion-mnist  real product photos for the fashion data set and benchmark
 #   fonts-dejavu-core      the TrueType font for heatmap captions
 #   chromium (tests only)  headless browser: the heatmap page test clicks a word and reads the DOM
+#   clang, libclang-rt-14-dev (tests only)  `make fuzz`: the fuzz targets are built with clang and
+#                          -fsanitize=fuzzer, whose libFuzzer runtime Debian 12 ships in
+#                          libclang-rt-14-dev (clang 14 is Debian 12's clang)
 set -eu
 
 BUILD_PACKAGES="build-essential pkg-config libstb-dev libopenblas-dev zlib1g-dev libcjson-dev dataset-fashion-mnist fonts-dejavu-core"
-TEST_PACKAGES="chromium"
+TEST_PACKAGES="chromium clang libclang-rt-14-dev"
 
 check=0 test=0
 for arg in "$@"; do
@@ -53,7 +56,7 @@ give_up() {
 
 missing=""
 if ! command -v dpkg-query >/dev/null 2>&1; then
-    [ "$test" -eq 1 ] && { echo "install-deps: not a Debian system; browser tests skip unless chromium is on PATH"; exit 0; }
+    [ "$test" -eq 1 ] && { echo "install-deps: not a Debian system; browser tests skip unless chromium is on PATH, make fuzz needs clang with libFuzzer"; exit 0; }
     echo "install-deps: dpkg-query not found: this is not a Debian system." >&2
     echo "install-deps: install the equivalents of: $PACKAGES" >&2
     exit 1
