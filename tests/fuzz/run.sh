@@ -11,7 +11,9 @@
 # build/fuzz/run/NAME/crash-* (leak-*, timeout-*, oom-*). Each run has
 # libFuzzer's -timeout=10 (seconds for one input) and -rss_limit_mb=2048
 # (also the cap on a single allocation). One process at a time: the
-# machine's cores are shared. Exit 1 if any target found something.
+# machine's cores are shared. Each target's scratch files (fuzz.h) go to a
+# directory in /dev/shm made for the run and removed after it, also when
+# the target crashed. Exit 1 if any target found something.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,6 +24,10 @@ fi
 secs=$1
 shift
 found=0
+shm=/dev/shm
+[ -d "$shm" ] && [ -w "$shm" ] || shm=${TMPDIR:-/tmp}
+scratch=$(mktemp -d "$shm/glimpse-fuzz-run-XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
 for t in "$@"; do
     name=${t##*/fuzz_}
     run=$(dirname "$t")/run/$name
@@ -33,10 +39,11 @@ for t in "$@"; do
         seeds=$(ls "$run/corpus" | wc -l)
     fi
     t0=$(date +%s)
-    "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    TMPDIR=$scratch "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$run/" "$run/corpus" >"$run/log" 2>&1
     rc=$?
     took=$(($(date +%s) - t0))
+    rm -rf "${scratch:?}"/*
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$run/log" | tail -n 1)
     now=$(ls "$run/corpus" | wc -l)
     artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$run/log" | head -n 1)
