@@ -14,8 +14,9 @@
  * The files live in a directory of this process's own, made on first use
  * under $TMPDIR if set, else /dev/shm (memory, so a million runs cost no
  * disk), else /tmp, and removed with everything in it when the process
- * exits normally. A crash leaves it behind, next to the crashing input
- * libFuzzer saved; it is named glimpse-fuzz-XXXXXX.
+ * exits normally. A crash leaves it behind (glimpse-fuzz-XXXXXX);
+ * tests/fuzz/run.sh, which `make fuzz` uses, sets TMPDIR to a directory of
+ * its own and removes that after each target.
  *
  * A failure here (the directory cannot be made, a write fails) is the
  * harness's, not the code under test's: it aborts with a message, which
