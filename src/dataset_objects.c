@@ -168,7 +168,9 @@ int dataset_objects_load(DatasetObjects *out, const char *dir, GlmError *err)
     RowReader R = {path, NULL, 0, 0};
     rc = fileio_lines(text, len, obj_line, &R, err);
     if (rc == GLM_OK) {
-        qsort(R.rows, R.n_rows, sizeof *R.rows, row_cmp);
+        /* A file of blank lines has no rows and R.rows is NULL, which qsort
+         * must not be given even for 0 elements. */
+        if (R.n_rows) qsort(R.rows, R.n_rows, sizeof *R.rows, row_cmp);
         rc = group_rows(out, R.rows, R.n_rows, 0, path, err);
     }
     free(R.rows);

@@ -92,8 +92,9 @@ CONVERT_PIXELS(u16)
  * what is missing with zeros and returns an image, so a truncated BMP, TGA,
  * GIF or PSD used to come back as a picture with a black bottom. */
 
-/* The formats stb reads, by their first bytes (TGA has no magic), to name
- * the format in messages. */
+/* The formats stb reads, by their first bytes, to name the format in
+ * messages. TGA has no magic: a file stb reads that is none of these is a
+ * TGA. */
 static const char *format_name(const unsigned char *p, size_t n)
 {
     if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8)) return "PNG";
@@ -102,7 +103,18 @@ static const char *format_name(const unsigned char *p, size_t n)
     if (n >= 2 && p[0] == 'B' && p[1] == 'M') return "BMP";
     if (n >= 4 && !memcmp(p, "8BPS", 4)) return "PSD";
     if (n >= 2 && p[0] == 'P' && p[1] >= '1' && p[1] <= '7') return "PNM";
+    if (n >= 2 && p[0] == '#' && p[1] == '?') return "HDR";
+    if (n >= 92 && !memcmp(p, "\x53\x80\xf6\x34", 4) && !memcmp(p + 88, "PICT", 4)) return "PIC";
     return NULL;
+}
+
+/* The most pixels one byte of a file of this format can decode to
+ * (image.h says why). */
+static double max_pixels_per_byte(const char *fmt)
+{
+    if (fmt && (!strcmp(fmt, "PNG") || !strcmp(fmt, "JPEG") || !strcmp(fmt, "PIC"))) return IMAGE_MAX_PIXELS_PER_BYTE;
+    if (fmt && !strcmp(fmt, "GIF")) return IMAGE_MAX_PIXELS_PER_BYTE_GIF;
+    return IMAGE_MAX_PIXELS_PER_BYTE_RLE;   /* BMP, PSD, PNM, HDR, and TGA (fmt NULL) */
 }
 
 /* A PNG's IHDR size, read by hand: stb refuses a PNG over its own limits
@@ -157,23 +169,71 @@ static int mem_eof(void *user)
 
 static const stbi_io_callbacks mem_callbacks = {mem_read, mem_skip, mem_eof};
 
-/* Binary PNM (P5 grey, P6 RGB) needs two repairs on stb_image 2.27, the
+/* stb_image 2.27, the version in Debian 12, trusts the code counts of a
+ * JPEG Huffman table (DHT): 16 counts of up to 255 codes each, which it
+ * writes into arrays of 256 and 257 entries before checking anything, so a
+ * table of more than 256 codes overwrites the decoder's state (found by
+ * fuzz_image; a heap overflow in every command that reads images). This
+ * walks the marker segments as stb does (junk between segments skipped a
+ * byte at a time, entropy-coded data up to the next marker, tables between
+ * progressive scans too, and a table read on even past the end of its
+ * segment, as stb reads it) and finds such a table first. Returns 0 when
+ * one is there; 1 for every other file, JPEG or not. */
+static int jpeg_tables_fit(const unsigned char *p, size_t n)
+{
+    size_t at = 1;
+    if (n < 2 || p[0] != 0xff) return 1;
+    while (at < n && p[at] == 0xff) at++;   /* stb skips fill bytes before SOI too */
+    if (at >= n || p[at] != 0xd8) return 1;
+    for (at++; at + 1 < n;) {
+        if (p[at] != 0xff || p[at + 1] == 0xff) {   /* junk, entropy-coded data, fill */
+            at++;
+            continue;
+        }
+        const unsigned m = p[at + 1];
+        if (m == 0xd9) return 1;   /* EOI */
+        if (m == 0x00 || m == 0x01 || (m >= 0xd0 && m <= 0xd8) || at + 3 >= n) {   /* no length */
+            at += 2;
+            continue;
+        }
+        const size_t len = (size_t)p[at + 2] << 8 | p[at + 3];
+        if (m == 0xc4) {
+            long left = (long)len - 2;
+            for (size_t q = at + 4; left > 0 && q < n;) {
+                size_t codes = 0;
+                for (size_t i = q + 1; i <= q + 16 && i < n; i++) codes += p[i];
+                if (codes > 256) return 0;
+                q += 17 + codes;
+                left -= 17 + (long)codes;
+            }
+        }
+        at += 2 + len;
+    }
+    return 1;
+}
+
+/* Binary PNM (P5 grey, P6 RGB) needs three repairs on stb_image 2.27, the
  * version in Debian 12: it does not notice pixel data cut short (its own
  * short read is not a read past the end, so the check above misses it
- * too), and it reads 16-bit samples little-endian where Netpbm stores them
- * big-endian. pnm_header parses the header so the caller can check the
- * data is all there; stb_swaps_pnm16 asks stb itself, so a fixed stb is
- * left alone. */
+ * too), it reads 16-bit samples little-endian where Netpbm stores them
+ * big-endian, and it reads the header's numbers into an int without a
+ * check (found by fuzz_image: a width of 2^32 + 2 overflowed to 2).
+ * pnm_header parses the header as stb does (the same separators and
+ * comments) but refuses a number over 2^24, so the caller can refuse such
+ * a header and check the data is all there; stb_swaps_pnm16 asks stb
+ * itself, so a fixed stb is left alone. */
+static int is_pnm(const unsigned char *p, size_t n) { return n >= 2 && p[0] == 'P' && (p[1] == '5' || p[1] == '6'); }
+
 static int pnm_header(const unsigned char *p, size_t n, int *maxval, size_t *data_offset)
 {
-    if (n < 2 || p[0] != 'P' || (p[1] != '5' && p[1] != '6')) return 0;
+    if (!is_pnm(p, n)) return 0;
     size_t at = 2;
     long v[3];
     for (int i = 0; i < 3; i++) {
-        for (;;) {   /* whitespace and # comments */
+        for (;;) {   /* whitespace and # comments, which end at a CR or LF */
             if (at >= n) return 0;
-            if (p[at] == '#') while (at < n && p[at] != '\n') at++;
-            else if (p[at] == ' ' || p[at] == '\t' || p[at] == '\n' || p[at] == '\r') at++;
+            if (p[at] == '#') while (at < n && p[at] != '\n' && p[at] != '\r') at++;
+            else if (p[at] == ' ' || (p[at] >= '\t' && p[at] <= '\r')) at++;
             else break;
         }
         if (p[at] < '0' || p[at] > '9') return 0;
@@ -197,16 +257,17 @@ static int stb_swaps_pnm16(void)
 }
 
 /* Checks what the header declares before anything is decoded. */
-static int check_declared(const char *path, const unsigned char *p, size_t n, int w, int h, int comp, GlmError *err)
+static int check_declared(const char *path, const unsigned char *p, size_t n, const char *fmt, int w, int h, int comp,
+                          GlmError *err)
 {
     if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE)
         return glm_fail(err, GLM_EINPUT, "%s: image is %dx%d, more than %d pixels on a side", path, w, h,
                         IMAGE_MAX_SIDE);
     if ((long)w * (long)h > IMAGE_MAX_PIXELS)
         return glm_fail(err, GLM_EINPUT, "%s: image is %dx%d, more than %ld Mpx", path, w, h, IMAGE_MAX_PIXELS >> 20);
-    if ((double)w * h > IMAGE_FREE_PIXELS + IMAGE_MAX_PIXELS_PER_BYTE * (double)n)
-        return glm_fail(err, GLM_EINPUT, "%s: the header declares %dx%d pixels, implausible for a file of %zu bytes "
-                        "(corrupt or hostile)", path, w, h, n);
+    if ((double)w * h > IMAGE_FREE_PIXELS + max_pixels_per_byte(fmt) * (double)n)
+        return glm_fail(err, GLM_EINPUT, "%s: the %s header declares %dx%d pixels, implausible for a file of %zu bytes "
+                        "(corrupt or hostile)", path, fmt ? fmt : "TGA", w, h, n);
     int maxval;
     size_t off;
     if (pnm_header(p, n, &maxval, &off)) {
@@ -232,6 +293,17 @@ int image_load(Image *img, const char *path, GlmError *err)
         rc = glm_fail(err, GLM_EINPUT, "%s: empty file, not an image", path);
         goto out;
     }
+    if (!jpeg_tables_fit(p, n)) {
+        rc = glm_fail(err, GLM_EINPUT, "%s: corrupt JPEG (a Huffman table of more than 256 codes)", path);
+        goto out;
+    }
+    int maxval;
+    size_t off;
+    if (is_pnm(p, n) && !pnm_header(p, n, &maxval, &off)) {
+        rc = glm_fail(err, GLM_EINPUT, "%s: corrupt PNM header (a size or the maximum value missing or over %d)",
+                      path, 1 << 24);
+        goto out;
+    }
     if (!stbi_info_from_memory(p, (int)n, &w, &h, &comp)) {
         unsigned long pw, ph;
         if (fmt && !strcmp(fmt, "PNG") && png_declared_size(p, n, &pw, &ph) &&
@@ -245,10 +317,8 @@ int image_load(Image *img, const char *path, GlmError *err)
             rc = glm_fail(err, GLM_EINPUT, "%s: not an image glimpse reads (PNG, JPEG, BMP, GIF, TGA, PSD, PNM)", path);
         goto out;
     }
-    if ((rc = check_declared(path, p, n, w, h, comp, err))) goto out;
+    if ((rc = check_declared(path, p, n, fmt, w, h, comp, err))) goto out;
     const int is16 = stbi_is_16_bit_from_memory(p, (int)n);
-    int maxval;
-    size_t off;
     const int swap16 = is16 && pnm_header(p, n, &maxval, &off) && stb_swaps_pnm16();
     MemSource src = {.p = p, .n = n};
     void *pixels = is16 ? (void *)stbi_load_16_from_callbacks(&mem_callbacks, &src, &w, &h, &comp, 0)

@@ -20,13 +20,22 @@
 #define IMAGE_MAX_FILE_BYTES ((size_t)256 << 20)   /* 256 MB of file */
 #define IMAGE_MAX_SIDE 16384              /* pixels on either side */
 #define IMAGE_MAX_PIXELS (64L << 20)      /* 64 Mpx in all */
-/* A header that declares more pixels than IMAGE_FREE_PIXELS plus
- * IMAGE_MAX_PIXELS_PER_BYTE per byte of file is a lie: no format stb reads
- * packs more (deflate's best is 1032:1, so 8 one-bit pixels per inflated
- * byte give ~8300 pixels per PNG byte; LZW and RLE pack fewer). 8000x8000
- * declared in 154 bytes is refused before 1 GB is allocated for it. */
+/* A header that declares more pixels than IMAGE_FREE_PIXELS plus so many
+ * per byte of file is a lie, refused before anything is allocated for it
+ * (8000x8000 declared in 154 bytes would cost 1 GB):
+ *  - PNG, JPEG, PIC: IMAGE_MAX_PIXELS_PER_BYTE. Deflate's best is 1032:1,
+ *    so 8 one-bit pixels per inflated byte give ~8300 pixels per PNG byte;
+ *    a progressive JPEG can cover a subsampled 32x32 block in one bit of a
+ *    DC scan, and PIC's run counts are 16 bits.
+ *  - GIF: IMAGE_MAX_PIXELS_PER_BYTE_GIF. An LZW code of 12 bits stands for
+ *    at most 4096 pixels, about 2730 per byte.
+ *  - BMP, TGA, PSD, PNM, HDR: IMAGE_MAX_PIXELS_PER_BYTE_RLE. They store
+ *    whole bytes per pixel or run-length packets of at most 128 pixels in
+ *    2 bytes (1-bit BMP: 8 a byte). */
 #define IMAGE_FREE_PIXELS (1L << 20)
 #define IMAGE_MAX_PIXELS_PER_BYTE 16384.0
+#define IMAGE_MAX_PIXELS_PER_BYTE_GIF 4096.0
+#define IMAGE_MAX_PIXELS_PER_BYTE_RLE 64.0
 
 typedef struct {
     int w, h;

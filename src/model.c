@@ -269,15 +269,15 @@ int model_load(Model *m, const char *path, GlmError *err)
         goto out;
     }
     vocab_free(&check);
-    if ((rc = alloc_model(m, &c, err)) != GLM_OK) goto out;
-    if ((rc = copy_words(m, (const char *const *)f.words, f.n_words, err)) != GLM_OK) goto out;
 
+    /* Every tensor's shape before anything is allocated: a config in range
+     * can still ask for hundreds of GB, and the file's tensors, which are
+     * all there in memory, show whether it really holds that model. */
     ModelTensorSpec s[MODEL_N_TENSORS];
+    const MfTensor *stored[MODEL_N_TENSORS];
     model_tensor_specs(&c, s);
-    float **slot = view_slots(&m->p);
-    int found = 0;
     for (int i = 0; i < MODEL_N_TENSORS; i++) {
-        const MfTensor *t = mf_find_tensor(&f, s[i].name);
+        const MfTensor *t = stored[i] = mf_find_tensor(&f, s[i].name);
         int want_ndim = s[i].cols ? 2 : 1;
         if (!t) {
             rc = glm_fail(err, GLM_EINPUT, "%s: tensor %s is missing", path, s[i].name);
@@ -289,15 +289,15 @@ int model_load(Model *m, const char *path, GlmError *err)
                           t->ndim > 1 ? t->dims[1] : 0, s[i].rows, s[i].cols);
             goto out;
         }
+        /* non-finite weights would print "p":nan into JSON and blame the picture */
         for (size_t k = 0; k < spec_count(&s[i]); k++)
             if (!isfinite(t->data[k])) {
                 rc = glm_fail(err, GLM_EINPUT, "%s: tensor %s holds %s at entry %zu: the model is corrupt", path,
                               s[i].name, isnan(t->data[k]) ? "NaN" : "an infinity", k);
                 goto out;
             }
-        memcpy(slot[i], t->data, spec_count(&s[i]) * sizeof(float));
-        found++;
     }
+    int found = MODEL_N_TENSORS;
     for (int i = 0; i < f.n_tensors; i++) {
         const char *name = f.tensors[i].name;
         if (!strncmp(name, "train.", 6)) continue;
@@ -309,6 +309,11 @@ int model_load(Model *m, const char *path, GlmError *err)
             goto out;
         }
     }
+
+    if ((rc = alloc_model(m, &c, err)) != GLM_OK) goto out;
+    if ((rc = copy_words(m, (const char *const *)f.words, f.n_words, err)) != GLM_OK) goto out;
+    float **slot = view_slots(&m->p);
+    for (int i = 0; i < MODEL_N_TENSORS; i++) memcpy(slot[i], stored[i]->data, spec_count(&s[i]) * sizeof(float));
 out:
     mf_free(&f);
     if (rc) model_free(m);

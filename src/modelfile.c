@@ -23,6 +23,10 @@
 
 #define HEADER_SIZE 32
 #define MAX_PAYLOAD ((uint64_t)1 << 31)   /* 2 GiB: far above any model we make */
+/* Deflate packs at most 1032 bytes into one (a 258-byte match in 2 bits),
+ * so a raw size above 1032 x the zlib size is a lie; it is refused before
+ * that many bytes are allocated for it (the CRC does not cover the header). */
+#define MAX_INFLATE_RATIO 1032
 
 _Static_assert(sizeof(float) == 4, "float32 expected");
 
@@ -209,6 +213,11 @@ int mf_read(MfFile *f, const char *path, GlmError *err)
     }
     if ((uint32_t)crc32(0L, file + HEADER_SIZE, (uInt)zlen) != crc) {
         glm_fail(err, rc, "%s: CRC mismatch: the file is corrupt", path);
+        goto fail;
+    }
+    if (raw_len > (uint64_t)MAX_INFLATE_RATIO * zlen) {
+        glm_fail(err, rc, "%s: header says the payload inflates to %u bytes, more than %llu compressed bytes can hold",
+                 path, raw_len, (unsigned long long)zlen);
         goto fail;
     }
     payload = malloc(raw_len ? raw_len : 1);

@@ -45,8 +45,8 @@ int mf_write(const char *path, const MfFile *f, GlmError *err);
 /* Reads path into *f (free with mf_free). Checks, in order, naming the one
  * that failed: the file opens and has a whole header; the magic; the
  * version; the payload is all there (truncation) and nothing follows; the
- * CRC32; the zlib stream inflates to the stated size; every section parses
- * within bounds. GLM_EINPUT for a bad file, GLM_EIO when reading fails. */
+ * CRC32; the stated size is one deflate can reach (at most 1032:1) and
+ * the zlib stream inflates to it; every section parses within bounds. GLM_EINPUT for a bad file, GLM_EIO when reading fails. */
 int mf_read(MfFile *f, const char *path, GlmError *err);
 void mf_free(MfFile *f);
 

@@ -282,6 +282,116 @@ TEST(image_size_limits_refused_from_the_header)
     CHECK(strstr(err.msg, "on a side") == NULL);
 }
 
+/* A run-length TGA of grey runs 128 pixels long, 2 bytes each: the most
+ * pixels a TGA can hold per byte. n_runs of them make a w x h image when
+ * w * h = 128 * n_runs; pad adds that many junk bytes (0 for a whole file). */
+static unsigned char *tga_runs(size_t *len, int w, int h, size_t n_runs, size_t pad)
+{
+    *len = 18 + 2 * n_runs + pad;
+    unsigned char *t = calloc(*len, 1);
+    if (!t) return NULL;
+    t[2] = 11;   /* run-length grey */
+    t[12] = (unsigned char)w, t[13] = (unsigned char)(w >> 8);
+    t[14] = (unsigned char)h, t[15] = (unsigned char)(h >> 8);
+    t[16] = 8;
+    for (size_t i = 0; i < n_runs; i++) t[18 + 2 * i] = 0xff, t[19 + 2 * i] = 200;   /* 128 x grey 200 */
+    memset(t + 18 + 2 * n_runs, 0x5a, pad);
+    return t;
+}
+
+/* Found by fuzz_image (a timeout): a 7.7 KB run-length TGA declaring
+ * 8000x8000 passed the plausibility check, whose bound (16384 pixels a
+ * byte) is PNG's; stb then allocated 192 MB and decoded for a second (ten
+ * in the fuzz build) before noticing the data ended. A run-length TGA
+ * holds at most 64 pixels a byte, and the densest one still loads. */
+TEST(image_rle_header_claiming_more_than_the_file_can_hold)
+{
+    size_t n;
+    unsigned char *t = tga_runs(&n, 8000, 8000, 64, 7560);
+    REQUIRE(t);
+    REQUIRE(test_write(tmp_path("claims.tga"), t, n));
+    free(t);
+    Image img;
+    GlmError err = {0};
+    CHECK_EQ_INT(image_load(&img, tmp_path("claims.tga"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "implausible");
+    CHECK(img.data == NULL);
+
+    /* 1536 x 1536 = 2.4 Mpx from 18 432 runs in 36 882 bytes: at the bound, loads. */
+    t = tga_runs(&n, 1536, 1536, 1536 * 1536 / 128, 0);
+    REQUIRE(t);
+    REQUIRE(test_write(tmp_path("dense.tga"), t, n));
+    free(t);
+    REQUIRE(image_load(&img, tmp_path("dense.tga"), &err) == GLM_OK);
+    CHECK(img.w == 1536 && img.h == 1536);
+    CHECK_NEAR(img.data[3 * (1536 * 1536 - 1)], 200.0 / 255.0, 1e-6);
+    image_free(&img);
+}
+
+/* A JPEG that is only SOI, junk, one Huffman table of `codes` codes (2 of
+ * 15 bits, the rest of 16: a valid prefix code up to 65536) and EOI. */
+static size_t jpeg_with_table(unsigned char *out, int codes, const char *junk)
+{
+    size_t n = 0, k = strlen(junk);
+    memcpy(out, "\xff\xff\xd8", 3), n = 3;   /* a fill byte before SOI, as stb allows */
+    memcpy(out + n, junk, k), n += k;
+    const size_t len = 2 + 17 + (size_t)codes;
+    out[n++] = 0xff, out[n++] = 0xc4, out[n++] = (unsigned char)(len >> 8), out[n++] = (unsigned char)len;
+    out[n++] = 0x00;   /* DC table 0 */
+    for (int i = 1; i <= 16; i++) out[n++] = i == 15 ? 2 : i == 16 ? (unsigned char)(codes - 2) : 0;
+    for (int i = 0; i < codes; i++) out[n++] = (unsigned char)i;
+    out[n++] = 0xff, out[n++] = 0xd9;
+    return n;
+}
+
+/* Found by fuzz_image (UBSan: index 257 out of bounds in stb's
+ * stbi__build_huffman): Debian's stb_image 2.27 writes a table's codes into
+ * 256- and 257-entry arrays before checking their count, so one table of
+ * 257 or more codes overwrote the decoder's memory. image_load refuses such
+ * a table before stb reads the file, wherever stb would find it. */
+TEST(image_jpeg_huffman_table_over_256_codes_refused)
+{
+    unsigned char buf[600];
+    Image img;
+    GlmError err = {0};
+    const char *junks[] = {"", "\x00\x01junk\xff"};
+    for (int j = 0; j < 2; j++) {
+        size_t n = jpeg_with_table(buf, 257, junks[j]);
+        REQUIRE(test_write(tmp_path("dht.jpg"), buf, n));
+        CHECK_EQ_INT(image_load(&img, tmp_path("dht.jpg"), &err), GLM_EINPUT);
+        CHECK_STR_CONTAINS(err.msg, "Huffman table of more than 256 codes");
+        CHECK(img.data == NULL);
+    }
+    /* 256 codes fit: refused by stb later, for having no image. */
+    size_t n = jpeg_with_table(buf, 256, "");
+    REQUIRE(test_write(tmp_path("dht256.jpg"), buf, n));
+    CHECK_EQ_INT(image_load(&img, tmp_path("dht256.jpg"), &err), GLM_EINPUT);
+    CHECK(strstr(err.msg, "Huffman") == NULL);
+}
+
+/* Found by fuzz_image (UBSan: signed integer overflow in stb's
+ * stbi__pnm_getinteger): stb 2.27 reads a PNM header's numbers into an int
+ * unchecked, so a width of 2^32 + 2 came out as 2 and the file loaded as a
+ * 2x1 picture. Numbers out of range are refused before stb reads them; the
+ * separators and comments stb accepts still work. */
+TEST(image_pnm_header_numbers_out_of_range_refused)
+{
+    static const char wrap[] = "P6\n4294967298 1\n255\n\x10\x20\x30\x40\x50\x60";
+    REQUIRE(test_write(tmp_path("wrap.ppm"), wrap, sizeof wrap - 1));
+    Image img;
+    GlmError err = {0};
+    CHECK_EQ_INT(image_load(&img, tmp_path("wrap.ppm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "PNM header");
+    CHECK(img.data == NULL);
+
+    static const char seps[] = "P5\v2\f# a comment to CR\r1 # another\n255\n\x00\xff";
+    REQUIRE(test_write(tmp_path("seps.pgm"), seps, sizeof seps - 1));
+    REQUIRE(image_load(&img, tmp_path("seps.pgm"), &err) == GLM_OK);
+    CHECK(img.w == 2 && img.h == 1);
+    CHECK_NEAR(img.data[3], 1.0, 1e-6);
+    image_free(&img);
+}
+
 TEST(image_corrupt_truncated_missing)
 {
     unsigned char buf[PW * PH * 3];

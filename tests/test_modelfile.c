@@ -103,6 +103,9 @@ static void bad_magic(char *p, size_t *n) { (void)n; p[0] = 'X'; }
 static void bad_version(char *p, size_t *n) { (void)n; p[8] = 9; }
 static void add_trailer(char *p, size_t *n) { memcpy(p + *n, "junk", 4); *n += 4; }
 static void set_flag(char *p, size_t *n) { (void)n; p[12] = 4; }
+/* Found by fuzz_model: the raw size is outside the CRC, and 0xf0000000
+ * made the loader allocate 3.75 GiB for a 600-byte file before inflating. */
+static void huge_raw_size(char *p, size_t *n) { (void)n; memcpy(p + 20, "\0\0\0\xf0", 4); }
 
 TEST(modelfile_each_loader_check)
 {
@@ -113,6 +116,7 @@ TEST(modelfile_each_loader_check)
     expect_load_error("version.glm", bad_version, "version 9");
     expect_load_error("trailer.glm", add_trailer, "unexpected bytes");
     expect_load_error("flags.glm", set_flag, "header flags 0x4 set");
+    expect_load_error("rawsize.glm", huge_raw_size, "inflates to 4026531840 bytes, more than");
 }
 
 /* Writes f as NAME after damage(f), then loads it: GLM_EINPUT with why. */
@@ -250,6 +254,27 @@ TEST(modelfile_shape_and_config_checks)
     f.settings[rec] = dropped;
     f.settings[f.n_settings - 1] = last;
     f.settings[ver].value = FEAT_VERSION;
+
+    /* 6. Found by fuzz_model: every size at the top of its range and the
+     * tiny tensors left as they are. The config alone asks for 155 G
+     * parameters; the loader must blame the tensors, not run out of memory
+     * allocating for them. */
+    MfSetting *keep = malloc((size_t)f.n_settings * sizeof *keep);
+    REQUIRE(keep);
+    memcpy(keep, f.settings, (size_t)f.n_settings * sizeof *keep);
+    static const struct { const char *key; int v; } top[] = {
+        {"feat.input", 1024}, {"feat.window", 1024}, {"feat.hog_cells", 1024}, {"feat.orient_bins", 36},
+        {"model.proj", 4096}, {"model.hidden", 4096}, {"model.embed", 4096},
+    };
+    for (int i = 0; i < f.n_settings; i++)
+        for (size_t k = 0; k < sizeof top / sizeof top[0]; k++)
+            if (!strcmp(f.settings[i].key, top[k].key)) f.settings[i].value = top[k].v;
+    REQUIRE(mf_write(tmp_path("huge.glm"), &f, &err) == GLM_OK);
+    CHECK_EQ_INT(model_load(&bad, tmp_path("huge.glm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "proj_W has shape");
+    CHECK(bad.params == NULL);
+    memcpy(f.settings, keep, (size_t)f.n_settings * sizeof *keep);
+    free(keep);
 
     /* Restored, the container loads again: the edits above were the cause. */
     REQUIRE(mf_write(tmp_path("restored.glm"), &f, &err) == GLM_OK);

@@ -22,10 +22,13 @@
 #                          models on shape scenes ImageMagick's convert draws (tools/ood_shapes.py),
 #                          pictures glimpse did not make; never needed to build or run glimpse
 #   python3 (tests and evaluation only)  runs tools/ood_shapes.py and tools/ood_fashion.py (standard library)
+#   clang, libclang-rt-14-dev (tests only)  `make fuzz`: the fuzz targets are built with clang and
+#                          -fsanitize=fuzzer, whose libFuzzer runtime Debian 12 ships in
+#                          libclang-rt-14-dev (clang 14 is Debian 12's clang)
 set -eu
 
 BUILD_PACKAGES="build-essential pkg-config libstb-dev libopenblas-dev zlib1g-dev libcjson-dev dataset-fashion-mnist fonts-dejavu-core"
-TEST_PACKAGES="chromium imagemagick python3"
+TEST_PACKAGES="chromium imagemagick python3 clang libclang-rt-14-dev"
 
 check=0 test=0
 for arg in "$@"; do
@@ -57,7 +60,7 @@ give_up() {
 
 missing=""
 if ! command -v dpkg-query >/dev/null 2>&1; then
-    [ "$test" -eq 1 ] && { echo "install-deps: not a Debian system; browser tests skip unless chromium is on PATH, and make eval-ood needs ImageMagick's /usr/bin/convert"; exit 0; }
+    [ "$test" -eq 1 ] && { echo "install-deps: not a Debian system; browser tests skip unless chromium is on PATH, make eval-ood needs ImageMagick's /usr/bin/convert, make fuzz needs clang with libFuzzer"; exit 0; }
     echo "install-deps: dpkg-query not found: this is not a Debian system." >&2
     echo "install-deps: install the equivalents of: $PACKAGES" >&2
     exit 1
