@@ -231,14 +231,6 @@ $(FUZZ_BUILD)/tests/fuzz/stb_image_impl.o: tests/fuzz/stb_image_impl.c | $(DEPS_
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fno-sanitize=float-cast-overflow,pointer-overflow,nonnull-attribute -w -MMD -MP -c $< -o $@
 
-# Known, reported, and not fixed on this branch (src/metrics.c is being
-# reworked elsewhere): when no reference of an image has a word, metrics.c
-# hands qsort a NULL array and offsets a NULL pointer (UBSan's nonnull-attribute
-# and pointer-overflow checks; reproducers tests/fuzz/corpus/score/no-ascii-word.txt
-# and empty-captions.txt). Those two checks are off for that file alone so
-# fuzz_score looks for everything else; drop this line once they are fixed.
-$(FUZZ_BUILD)/src/metrics.o: FUZZ_CFLAGS += -fno-sanitize=nonnull-attribute,pointer-overflow
-
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

@@ -337,3 +337,24 @@ TEST(hostile_heatmap_memory_is_bounded)
            RSS_MEANINGFUL ? "" : " (under ASan: not checked)");
     if (RSS_MEANINGFUL) CHECK(ru.ru_maxrss / 1024 < 350);
 }
+
+/* #15: a tab, newline or backslash in a picture's name is escaped in an
+ * IMAGE<TAB>caption line, so each picture stays one line with one tab. */
+TEST(hostile_names_with_tabs_stay_one_line)
+{
+    REQUIRE(setup());
+    char name[700];
+    snprintf(name, sizeof name, "%s/a\tb\nc\\d.png", H);
+    REQUIRE(test_run("cp %s '%s'", hp("good.png"), name) == 0);
+    CHECK_EQ_INT(test_run("%s caption --model models/shapes.glm '%s'", test_glimpse_bin(), name), 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/last.out", test_tmpdir());
+    char *out = test_slurp(path, NULL);
+    REQUIRE(out);
+    CHECK_STR_CONTAINS(out, "/a\\tb\\nc\\\\d.png\t");
+    int lines = 0, tabs = 0;
+    for (const char *p = out; *p; p++) lines += *p == '\n', tabs += *p == '\t';
+    CHECK_EQ_INT(lines, 1);
+    CHECK_EQ_INT(tabs, 1);
+    free(out);
+}
