@@ -25,6 +25,8 @@ static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? 
  * 99th percentile of d): an object that stands out half as much as the
  * most striking one is still wholly figure. */
 #define FIGURE_SATURATE 0.5f
+/* keep_aspect: the largest picture padded as it is, in input sides */
+#define PAD_OVERSAMPLE 4
 
 /* Solves the 3x3 system A z = r (Cramer); z = 0 when A is singular. */
 static void solve3(double z[3], const double A[3][3], const double r[3])
@@ -406,11 +408,23 @@ int features_of_image(float *out, const Image *img, const FeatConfig *c, float *
     if (!scratch && !(scratch = own = glm_malloc_array(features_scratch_floats(c), sizeof(float))))
         return glm_fail(err, GLM_ENOMEM, "out of memory for feature scratch");
     int rc = GLM_OK;
-    Image square = {0}, small;
+    Image fit = {0}, square = {0}, small;
     if (c->keep_aspect && img->w != img->h) {
-        /* padded with its own background, so the shapes keep their shape */
+        /* Padded with its own background (so the shapes keep their shape),
+         * then brought to the input below. A picture much larger than the
+         * input is first shrunk, aspect kept, to PAD_OVERSAMPLE x the input:
+         * padding a 16384 x 1 picture as it is would make a 16384 x 16384
+         * one; at 4x the input the rounding of that first shrink moves
+         * nothing by more than an eighth of an input pixel. */
+        const int S = c->input, longer = GLM_MAX(img->w, img->h), most = PAD_OVERSAMPLE * S;
         float bg[3];
         image_border_colour(bg, img);
+        if (longer > most) {
+            const int w = GLM_MAX(1, (int)(((long)img->w * most + longer / 2) / longer));
+            const int h = GLM_MAX(1, (int)(((long)img->h * most + longer / 2) / longer));
+            if ((rc = image_resize(&fit, img, w, h, err))) goto out;
+            img = &fit;
+        }
         if ((rc = image_pad_square(&square, img, bg, NULL, NULL, err))) goto out;
         img = &square;
     }
@@ -421,6 +435,7 @@ int features_of_image(float *out, const Image *img, const FeatConfig *c, float *
         image_free(&small);
     }
 out:
+    image_free(&fit);
     image_free(&square);
     free(own);
     return rc;

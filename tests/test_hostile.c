@@ -91,7 +91,13 @@ static int write_liars(void)
                                        "\0\0\0\0\0\0\0\0IEND\xae\x42\x60\x82";
     static const unsigned char gif[] = "GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00,\x00\x00\x00\x00"
                                        "\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00;";
+    /* top-down (negative height): stb's info said 8000 x -57536, its loader decodes 57536 rows */
+    unsigned char down[189];
+    memcpy(down, bmp, sizeof bmp);
+    memset(down + sizeof bmp, 0, sizeof down - sizeof bmp);
+    put_le(down + 2, sizeof down, 4), put_le(down + 22, 0xffff1f40u, 4);
     return test_write(hp("liar.bmp"), bmp, sizeof bmp) && test_write(hp("liar.tga"), tga, sizeof tga) &&
+           test_write(hp("down.bmp"), down, sizeof down) &&
            test_write(hp("huge.png"), png, sizeof png - 1) && test_write(hp("p.gif"), gif, sizeof gif - 1);
 }
 
@@ -170,6 +176,7 @@ static const Row rows[] = {
     /* 8. implausible sizes and truncation, every format */
     {"8", "regions %H/liar.bmp", 2, "implausible for a file of 154 bytes"},
     {"8", "regions %H/liar.tga", 2, "implausible for a file of 154 bytes"},
+    {"8", "regions %H/down.bmp", 2, "8000x57536, more than 16384 pixels on a side"},
     {"8", "regions %H/trunc.bmp", 2, "truncated or corrupt BMP"},
     {"8", "regions %H/trunc.tga", 2, "truncated or corrupt image"},
     {"8", "regions %H/trunc.gif", 2, "truncated or corrupt GIF"},

@@ -15,6 +15,7 @@
 
 #include "fuzz.h"
 #include "metrics.h"
+#include "metrics_corpus.h"
 
 static int in01(double x) { return x >= 0.0 && x <= 1.0; }
 
