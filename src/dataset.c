@@ -10,7 +10,9 @@
  * arena, so a split of any size costs a handful of allocations.
  *
  * Not here: decoding images (image.h), objects.tsv (dataset_objects.c),
- * tokenization rules (text.h), printing (the caller prints d->messages).
+ * labels files (dataset_labels.c), the skip bookkeeping, dropping and
+ * encoding that every reader shares (dataset_prepare.c), tokenization rules
+ * (text.h), printing (the caller prints d->messages).
  */
 #include "dataset.h"
 
@@ -19,7 +21,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,18 +85,6 @@ static void loader_free(Loader *L)
     free(L->order);
 }
 
-/* Counts a skip of this kind and keeps its message while there is room. */
-static void skip(Dataset *d, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void skip(Dataset *d, int kind, const char *fmt, ...)
-{
-    d->skipped[kind]++;
-    if (d->n_messages == DATASET_MAX_MESSAGES) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->messages[d->n_messages++], GLM_ERROR_LEN, fmt, ap);
-    va_end(ap);
-}
-
 /* Grows *arr (element size elem, capacity *cap) to hold one more than n. */
 static int grow(void *arr, size_t *cap, size_t n, size_t elem)
 {
@@ -150,12 +139,12 @@ static int flickr_line(void *ctx, char *line, size_t n, int has_nul, int lineno,
     trim(s, &tn);
     if (tn == 0) return GLM_OK; /* blank line: nothing to lose */
     if (has_nul) {
-        skip(d, DATASET_SKIP_MALFORMED, "%s:%d: NUL byte in the line", L->src, lineno);
+        dataset_skip(d, DATASET_SKIP_MALFORMED, "%s:%d: NUL byte in the line", L->src, lineno);
         return GLM_OK;
     }
     char *tab = memchr(s, '\t', n);
     if (!tab) {
-        skip(d, DATASET_SKIP_MALFORMED, "%s:%d: no tab between NAME#k and the caption", L->src, lineno);
+        dataset_skip(d, DATASET_SKIP_MALFORMED, "%s:%d: no tab between NAME#k and the caption", L->src, lineno);
         return GLM_OK;
     }
     *tab = 0;
@@ -165,14 +154,14 @@ static int flickr_line(void *ctx, char *line, size_t n, int has_nul, int lineno,
     size_t name_len;
     switch (text_ref_key(s, keyn, &name_len)) {
     case TEXT_KEY_NO_HASH:
-        skip(d, DATASET_SKIP_MALFORMED, "%s:%d: \"%.*s\" is not NAME#k", L->src, lineno, MSG_NAME, s);
+        dataset_skip(d, DATASET_SKIP_MALFORMED, "%s:%d: \"%.*s\" is not NAME#k", L->src, lineno, MSG_NAME, s);
         return GLM_OK;
     case TEXT_KEY_NO_NAME:
-        skip(d, DATASET_SKIP_MALFORMED, "%s:%d: \"%.*s\" has no image name before the #", L->src, lineno,
+        dataset_skip(d, DATASET_SKIP_MALFORMED, "%s:%d: \"%.*s\" has no image name before the #", L->src, lineno,
              MSG_NAME, s);
         return GLM_OK;
     case TEXT_KEY_BAD_NUMBER:
-        skip(d, DATASET_SKIP_MALFORMED, "%s:%d: \"%.*s\" is not NAME#k with k a number", L->src, lineno,
+        dataset_skip(d, DATASET_SKIP_MALFORMED, "%s:%d: \"%.*s\" is not NAME#k with k a number", L->src, lineno,
              MSG_NAME, s);
         return GLM_OK;
     }
@@ -182,7 +171,7 @@ static int flickr_line(void *ctx, char *line, size_t n, int has_nul, int lineno,
     size_t cn = (size_t)(line + n - (tab + 1));
     char *cap = trim(tab + 1, &cn);
     if (!has_word(cap, cn)) {
-        skip(d, DATASET_SKIP_EMPTY_CAPTION, "%s:%d: empty caption for %.*s", L->src, lineno, MSG_NAME, s);
+        dataset_skip(d, DATASET_SKIP_EMPTY_CAPTION, "%s:%d: empty caption for %.*s", L->src, lineno, MSG_NAME, s);
         return GLM_OK;
     }
     if (add_caption(L, c, cap, cn) != GLM_OK) return nomem(err, L->src);
@@ -266,14 +255,14 @@ static int coco_parse(Loader *L, char *buf, size_t len, GlmError *err)
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(it, "file_name");
         char key[32];
         if (!cJSON_IsObject(it) || !json_int(cJSON_GetObjectItemCaseSensitive(it, "id"), &id)) {
-            skip(d, DATASET_SKIP_MALFORMED, "%s: images[%d]: no integer \"id\"", src, i);
+            dataset_skip(d, DATASET_SKIP_MALFORMED, "%s: images[%d]: no integer \"id\"", src, i);
         } else if (!cJSON_IsString(fn) || !fn->valuestring[0]) {
-            skip(d, DATASET_SKIP_MALFORMED, "%s: images[%d]: no \"file_name\" string", src, i);
+            dataset_skip(d, DATASET_SKIP_MALFORMED, "%s: images[%d]: no \"file_name\" string", src, i);
         } else if (snprintf(key, sizeof key, "%lld", id), strmap_get(&by_id, key) >= 0) {
-            skip(d, DATASET_SKIP_MALFORMED, "%s: images[%d]: id %lld repeats images[%d]", src, i, id,
+            dataset_skip(d, DATASET_SKIP_MALFORMED, "%s: images[%d]: id %lld repeats images[%d]", src, i, id,
                  L->cands[strmap_get(&by_id, key)].where);
         } else if (strmap_get(&L->names, fn->valuestring) >= 0) {
-            skip(d, DATASET_SKIP_MALFORMED, "%s: images[%d]: file_name \"%.*s\" repeats images[%d]", src, i,
+            dataset_skip(d, DATASET_SKIP_MALFORMED, "%s: images[%d]: file_name \"%.*s\" repeats images[%d]", src, i,
                  MSG_NAME, fn->valuestring, L->cands[strmap_get(&L->names, fn->valuestring)].where);
         } else {
             int c = candidate(L, fn->valuestring, i);
@@ -292,16 +281,16 @@ static int coco_parse(Loader *L, char *buf, size_t len, GlmError *err)
         char key[32];
         int c;
         if (!cJSON_IsObject(it) || !json_int(cJSON_GetObjectItemCaseSensitive(it, "image_id"), &id)) {
-            skip(d, DATASET_SKIP_MALFORMED, "%s: annotations[%d]: no integer \"image_id\"", src, i);
+            dataset_skip(d, DATASET_SKIP_MALFORMED, "%s: annotations[%d]: no integer \"image_id\"", src, i);
         } else if (!cJSON_IsString(cap)) {
-            skip(d, DATASET_SKIP_MALFORMED, "%s: annotations[%d]: no \"caption\" string", src, i);
+            dataset_skip(d, DATASET_SKIP_MALFORMED, "%s: annotations[%d]: no \"caption\" string", src, i);
         } else if (snprintf(key, sizeof key, "%lld", id), (c = strmap_get(&by_id, key)) < 0) {
-            skip(d, DATASET_SKIP_UNKNOWN_ID, "%s: annotations[%d]: image_id %lld is not in images[]", src, i, id);
+            dataset_skip(d, DATASET_SKIP_UNKNOWN_ID, "%s: annotations[%d]: image_id %lld is not in images[]", src, i, id);
         } else {
             size_t n = strlen(cap->valuestring);
             char *text = trim(cap->valuestring, &n);
             if (!has_word(text, n)) {
-                skip(d, DATASET_SKIP_EMPTY_CAPTION, "%s: annotations[%d]: empty caption for image_id %lld", src,
+                dataset_skip(d, DATASET_SKIP_EMPTY_CAPTION, "%s: annotations[%d]: empty caption for image_id %lld", src,
                      i, id);
             } else if (add_caption(L, c, text, n) != GLM_OK) {
                 rc = nomem(err, src);
@@ -326,12 +315,12 @@ static int split_line(void *ctx, char *s, size_t n, int has_nul, int lineno, Glm
     name[n] = 0;
     int c = has_nul ? -1 : strmap_get(&L->names, name);
     if (c < 0) {
-        skip(L->d, DATASET_SKIP_UNKNOWN_NAME, "%s:%d: image \"%.*s\" is not in %s", L->split_path, lineno,
+        dataset_skip(L->d, DATASET_SKIP_UNKNOWN_NAME, "%s:%d: image \"%.*s\" is not in %s", L->split_path, lineno,
              MSG_NAME, name, L->src);
         return GLM_OK;
     }
     if (L->cands[c].split_line) {
-        skip(L->d, DATASET_SKIP_MALFORMED, "%s:%d: image \"%.*s\" is listed again (first at line %d)",
+        dataset_skip(L->d, DATASET_SKIP_MALFORMED, "%s:%d: image \"%.*s\" is listed again (first at line %d)",
              L->split_path, lineno, MSG_NAME, name, L->cands[c].split_line);
         return GLM_OK;
     }
@@ -405,14 +394,14 @@ static int finish(Loader *L, const char *images_dir, int strict, GlmError *err)
         const Candidate *c = &L->cands[L->order[k]];
         cand_where(where, sizeof where, L, c);
         if (c->n_caps == 0) {
-            skip(d, DATASET_SKIP_NO_CAPTIONS, "%s: image \"%.*s\" has no usable caption", where, MSG_NAME, c->name);
+            dataset_skip(d, DATASET_SKIP_NO_CAPTIONS, "%s: image \"%.*s\" has no usable caption", where, MSG_NAME, c->name);
             continue;
         }
         const char *path = join_path(&d->strings, images_dir, c->name);
         if (!path) goto nomem;
         const char *why = image_problem(path);
         if (why) {
-            skip(d, DATASET_SKIP_MISSING_IMAGE, "%s: %s (from %s)", path, why, where);
+            dataset_skip(d, DATASET_SKIP_MISSING_IMAGE, "%s: %s (from %s)", path, why, where);
             continue;
         }
         paths[L->order[k]] = path;
@@ -603,115 +592,4 @@ void dataset_free(Dataset *d)
     strarena_free(&d->strings);
     strmap_free(&d->by_name);
     dataset_init(d);
-}
-
-int dataset_find(const Dataset *d, const char *name)
-{
-    const int i = strmap_get(&d->by_name, name);
-    return i < d->n_images ? i : -1;   /* a dropped image maps past the end */
-}
-
-int dataset_drop_image(Dataset *d, int i, const char *why)
-{
-    GLM_ASSERT(i >= 0 && i < d->n_images);
-    skip(d, DATASET_SKIP_MISSING_IMAGE, "%s", why);
-    const DatasetImage gone = d->images[i];
-    const int T = d->seq_len;
-    /* its captions leave the caption arrays, the later ones move up */
-    for (int c = gone.first + gone.n_captions; c < d->n_captions; c++) {
-        const int to = c - gone.n_captions;
-        d->captions[to] = d->captions[c];
-        d->caption_image[to] = d->caption_image[c] - 1;
-        if (d->ids) {
-            memcpy(d->ids + (size_t)to * (size_t)T, d->ids + (size_t)c * (size_t)T, (size_t)T * sizeof *d->ids);
-            d->lengths[to] = d->lengths[c];
-        }
-    }
-    d->n_captions -= gone.n_captions;
-    for (int k = i + 1; k < d->n_images; k++) {
-        d->images[k - 1] = d->images[k];
-        d->images[k - 1].first -= gone.n_captions;
-    }
-    d->n_images--;
-    /* The names stay in the map (it owns their strings); the later ones
-     * get their new indices, and the dropped one an index past the end,
-     * which dataset_find reads as absent. */
-    for (int k = i; k < d->n_images; k++)
-        if (strmap_put(&d->by_name, d->images[k].name, k, NULL) != GLM_OK) return GLM_ENOMEM;
-    return strmap_put(&d->by_name, gone.name, INT32_MAX, NULL);
-}
-
-int dataset_n_skipped(const Dataset *d)
-{
-    int n = 0;
-    for (int k = 0; k < DATASET_SKIP_KINDS; k++) n += d->skipped[k];
-    return n;
-}
-
-const char *dataset_skip_name(int kind)
-{
-    static const char *const names[DATASET_SKIP_KINDS] = {
-        [DATASET_SKIP_MALFORMED] = "malformed line or entry",
-        [DATASET_SKIP_EMPTY_CAPTION] = "empty caption",
-        [DATASET_SKIP_UNKNOWN_ID] = "annotation of an unknown image id",
-        [DATASET_SKIP_UNKNOWN_NAME] = "split-list name not in the captions",
-        [DATASET_SKIP_NO_CAPTIONS] = "image without captions",
-        [DATASET_SKIP_MISSING_IMAGE] = "missing or unreadable image",
-    };
-    GLM_ASSERT(kind >= 0 && kind < DATASET_SKIP_KINDS);
-    return names[kind];
-}
-
-int dataset_skip_summary(char *out, size_t cap, const Dataset *d)
-{
-    int total = dataset_n_skipped(d);
-    if (cap) out[0] = 0;
-    if (total == 0 || cap == 0) return 0;
-    size_t used = 0;
-    int w = snprintf(out, cap, "skipped %d:", total);
-    used = w > 0 ? GLM_MIN((size_t)w, cap - 1) : 0;
-    const char *sep = " ";
-    for (int k = 0; k < DATASET_SKIP_KINDS; k++) {
-        if (!d->skipped[k]) continue;
-        w = snprintf(out + used, cap - used, "%s%d x %s", sep, d->skipped[k], dataset_skip_name(k));
-        used += w > 0 ? GLM_MIN((size_t)w, cap - 1 - used) : 0;
-        sep = ", ";
-    }
-    return 1;
-}
-
-int dataset_encode(Dataset *d, const Vocab *v, int max_words, GlmError *err)
-{
-    if (max_words < 1 || max_words > 100000)
-        return glm_fail(err, GLM_EINPUT, "maximum caption length must be in [1, 100000], not %d", max_words);
-    int T = max_words + 2;
-    int *ids = glm_malloc_array((size_t)d->n_captions * (size_t)T, sizeof *ids);   /* (n_captions, T) */
-    int *lengths = glm_malloc_array((size_t)d->n_captions, sizeof *lengths);      /* (n_captions) */
-    if (!ids || !lengths) {
-        free(ids);
-        free(lengths);
-        return glm_fail(err, GLM_ENOMEM, "out of memory encoding %d captions", d->n_captions);
-    }
-    int n_trunc = 0;
-    long n_unk = 0;
-    for (int c = 0; c < d->n_captions; c++) {
-        int *row = ids + (size_t)c * (size_t)T;
-        int cut;
-        int rc = vocab_encode(row, &lengths[c], &cut, v, d->captions[c], max_words, err);
-        if (rc != GLM_OK) {
-            free(ids);
-            free(lengths);
-            return rc;
-        }
-        n_trunc += cut;
-        for (int t = 1; t < lengths[c] - 1; t++) n_unk += row[t] == VOCAB_UNK;
-    }
-    free(d->ids);
-    free(d->lengths);
-    d->ids = ids;
-    d->lengths = lengths;
-    d->seq_len = T;
-    d->n_truncated = n_trunc;
-    d->n_unk = n_unk;
-    return GLM_OK;
 }

@@ -131,6 +131,10 @@ int dataset_load_refs(Dataset *d, const DatasetRefImage *images, int n, const ch
 
 void dataset_free(Dataset *d);
 
+/* For the readers: counts a skip of kind and keeps its message (the first
+ * DATASET_MAX_MESSAGES of them). */
+void dataset_skip(Dataset *d, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The index of the image called name, or -1. */
 int dataset_find(const Dataset *d, const char *name);
 
