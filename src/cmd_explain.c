@@ -60,6 +60,8 @@ static void help(void)
            "  --seed S          seed of the rollouts (default %u)\n"
            "  --html FILE       also write the walk-through as a self-contained page with the\n"
            "                    heatmaps before and after the step (default: none)\n"
+           "  --png FILE        also write those heatmaps as one PNG: per rollout, alpha_t\n"
+           "                    before the step, then after (default: none)\n"
            "  -h, --help        this text\n"
            "\n"
            "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input.\n",
@@ -134,9 +136,10 @@ int cmd_explain(int argc, char **argv)
         {"reward", required_argument, 0, 'w'}, {"optimizer", required_argument, 0, 'o'},
         {"lr", required_argument, 0, 'l'},     {"tries", required_argument, 0, 't'},
         {"seed", required_argument, 0, 's'},   {"html", required_argument, 0, 'H'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+        {"png", required_argument, 0, 'P'},    {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
-    const char *model_path = NULL, *html = NULL;
+    const char *model_path = NULL, *html = NULL, *png = NULL;
     char *refs_arg = NULL;
     long seed = RNG_DEFAULT_SEED, v;
     double lr = -1, d;
@@ -149,6 +152,7 @@ int cmd_explain(int argc, char **argv)
         case 'm': model_path = optarg; break;
         case 'r': refs_arg = optarg; break;
         case 'H': html = optarg; break;
+        case 'P': png = optarg; break;
         case 'w':
             reward = reinforce_reward_parse(optarg);
             if (reward < 0 || reward == REWARD_LOGLIK)
@@ -192,7 +196,7 @@ int cmd_explain(int argc, char **argv)
                   "images' references hold it, and with one image every weight is 0; use bleu4 or f1");
         return 2;
     }
-    if (html && !cli_can_create(html)) return 2;
+    if ((html && !cli_can_create(html)) || (png && !cli_can_create(png))) return 2;
 
     char found[4096];
     if (!model_path) {
@@ -290,7 +294,7 @@ int cmd_explain(int argc, char **argv)
                a->advantage < 0 ? "the greedy decode is hard to beat here; try another --seed or more --tries"
                                 : "try another --seed or more --tries");
 
-    if (html) {
+    if (html || png) {
         if (drawn_picture(&img, fc, &err)) {
             status = cli_report(&err);
             goto done;
@@ -308,11 +312,14 @@ int cmd_explain(int argc, char **argv)
             bx[0] = GLM_MIN(bx[0], img.w - 1), bx[1] = GLM_MIN(bx[1], img.h - 1);
             bx[2] = GLM_MAX(bx[2], bx[0] + 1), bx[3] = GLM_MAX(bx[3], bx[1] + 1);
         }
-        if (explain_write_html(html, &e, text, &img, name, boxes, e.roll, found_at ? 2 : 1, &err)) {
+        const int nr = found_at ? 2 : 1;
+        if ((html && explain_write_html(html, &e, text, &img, name, boxes, e.roll, nr, &err)) ||
+            (png && explain_write_png(png, &e, &img, name, boxes, e.roll, nr, &err))) {
             status = cli_report(&err);
             goto done;
         }
-        printf("page: %s\n", html);
+        if (html) printf("page: %s\n", html);
+        if (png) printf("picture: %s\n", png);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("standard output: %s", errno ? strerror(errno) : "write failed");

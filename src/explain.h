@@ -57,7 +57,7 @@
 
 typedef enum { EXPLAIN_SGD = 0, EXPLAIN_ADAM = 1 } ExplainOptimizer;
 
-#define EXPLAIN_DEFAULT_SGD_LR 0.05f
+#define EXPLAIN_DEFAULT_SGD_LR 1e-3f
 #define EXPLAIN_DEFAULT_ADAM_LR 3e-3f   /* train_default_options' peak lr */
 #define EXPLAIN_DEFAULT_TRIES 20
 
@@ -152,5 +152,11 @@ char *explain_text(const Explain *e, const Dataset *refs, int image, int w, int 
  * Errors as heatmap_render and fileio_write. */
 int explain_write_html(const char *path, const Explain *e, const char *text, const Image *img, const char *name,
                        const int *boxes, const ExplainRollout *rolls, int n, GlmError *err);
+
+/* The same heatmaps as one PNG at path (atomic): for each of the n (1 or 2)
+ * rollouts, alpha_t before the step, then after. Errors as heatmap_render
+ * and render_write_png. */
+int explain_write_png(const char *path, const Explain *e, const Image *img, const char *name, const int *boxes,
+                      const ExplainRollout *rolls, int n, GlmError *err);
 
 #endif

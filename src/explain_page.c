@@ -47,23 +47,38 @@ static const char PAGE_SCRIPT[] =
     "  document.getElementById('decoded').textContent = out.join('; ');\n"
     "});\n";
 
+/* What heatmap.h needs to draw rollout a, alpha before or after the step;
+ * the strings live in *w (words and caption). */
+typedef struct {
+    const char *words[256];
+    char caption[4096];
+    char name[300];
+} FigureText;
+
+static HeatmapInput figure_input(FigureText *ft, const Explain *e, const ExplainRollout *a, int after, int k,
+                                 const Image *img, const char *name, const int *boxes)
+{
+    const int n = GLM_MIN(a->n, 256);
+    size_t at = 0;
+    ft->caption[0] = 0;
+    for (int t = 0; t < n; t++) {
+        ft->words[t] = e->model->words[a->tok[t]];
+        if (t < a->words && at < sizeof ft->caption)
+            at += (size_t)snprintf(ft->caption + at, sizeof ft->caption - at, "%s%s", t ? " " : "", ft->words[t]);
+    }
+    snprintf(ft->name, sizeof ft->name, "%s: rollout %d, A = %+.3f, alpha %s the step", name ? name : "image", k,
+             a->advantage, after ? "after" : "before");
+    return (HeatmapInput){.img = img, .name = ft->name, .caption = ft->caption, .n_words = n, .words = ft->words,
+                          .p = a->p, .region = a->region, .alpha = after ? a->alpha_after : a->alpha,
+                          .grid = e->model->cfg.feat.grid, .boxes = boxes};
+}
+
 /* One heatmap figure of rollout a (alpha before or after) into b. */
 static int figure(GlmBuf *b, const Explain *e, const ExplainRollout *a, int after, int k, const Image *img,
                   const char *name, const int *boxes, const RenderFont *font, GlmError *err)
 {
-    const char *words[256];
-    const int n = GLM_MIN(a->n, 256);
-    char caption[4096];
-    size_t at = 0;
-    caption[0] = 0;
-    for (int t = 0; t < n; t++) {
-        words[t] = e->model->words[a->tok[t]];
-        if (t < a->words && at < sizeof caption)
-            at += (size_t)snprintf(caption + at, sizeof caption - at, "%s%s", t ? " " : "", words[t]);
-    }
-    const HeatmapInput in = {.img = img, .name = name, .caption = caption, .n_words = n, .words = words,
-                             .p = a->p, .region = a->region, .alpha = after ? a->alpha_after : a->alpha,
-                             .grid = e->model->cfg.feat.grid, .boxes = boxes};
+    FigureText ft;
+    const HeatmapInput in = figure_input(&ft, e, a, after, k, img, name, boxes);
     HeatmapLayout lay = heatmap_default_layout();
     Canvas c;
     int rc = heatmap_render(&c, &in, 1, &lay, font, err);
@@ -80,6 +95,28 @@ static int figure(GlmBuf *b, const Explain *e, const ExplainRollout *a, int afte
              k, after ? "after" : "before", a->advantage);
     cat(b, head);
     return GLM_OK;
+}
+
+int explain_write_png(const char *path, const Explain *e, const Image *img, const char *name, const int *boxes,
+                      const ExplainRollout *rolls, int n, GlmError *err)
+{
+    GLM_ASSERT(n >= 1 && n <= 2);
+    RenderFont *font = render_font_load(NULL, 0, err);
+    if (!font) return GLM_ENOMEM;
+    FigureText ft[4];
+    HeatmapInput ins[4];
+    for (int k = 0; k < n; k++)
+        for (int after = 0; after < 2; after++)
+            ins[2 * k + after] = figure_input(&ft[2 * k + after], e, &rolls[k], after, k + 1, img, name, boxes);
+    HeatmapLayout lay = heatmap_default_layout();
+    Canvas c;
+    int rc = heatmap_render(&c, ins, 2 * n, &lay, font, err);
+    if (!rc) {
+        rc = render_write_png(path, &c, err);
+        canvas_free(&c);
+    }
+    render_font_free(font);
+    return rc;
 }
 
 int explain_write_html(const char *path, const Explain *e, const char *text, const Image *img, const char *name,
