@@ -15,6 +15,9 @@
 #include "heatmap.h"
 #include "render.h"
 
+#define EXPLAIN_PNG_COLS 9
+#define EXPLAIN_PNG_PANEL 128
+
 static void cat(GlmBuf *b, const char *s) { glm_buf_put(b, s, strlen(s)); }
 
 static void escape(GlmBuf *b, const char *s)
@@ -108,7 +111,10 @@ int explain_write_png(const char *path, const Explain *e, const Image *img, cons
     for (int k = 0; k < n; k++)
         for (int after = 0; after < 2; after++)
             ins[2 * k + after] = figure_input(&ft[2 * k + after], e, &rolls[k], after, k + 1, img, name, boxes);
+    /* smaller panels, more to a row: four figures of up to T + 1 panels each */
     HeatmapLayout lay = heatmap_default_layout();
+    lay.cols = EXPLAIN_PNG_COLS;
+    lay.panel = GLM_MAX(img->w, img->h) <= EXPLAIN_PNG_PANEL ? EXPLAIN_PNG_PANEL : 0;
     Canvas c;
     int rc = heatmap_render(&c, ins, 2 * n, &lay, font, err);
     if (!rc) {
