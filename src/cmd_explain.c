@@ -290,7 +290,8 @@ int cmd_explain(int argc, char **argv)
     if (found_at)
         printf("(rollout 2 is try %d of %d further rollouts, seed %ld.)\n", found_at, eo.tries, seed);
     else
-        printf("No rollout of the other sign in %d further tries (seed %ld): %s\n", eo.tries, seed,
+        printf("No rollout %s in %d further tries (seed %ld): %s\n",
+               a->advantage != 0 ? "of the other sign" : "with a non-zero advantage", eo.tries, seed,
                a->advantage < 0 ? "the greedy decode is hard to beat here; try another --seed or more --tries"
                                 : "try another --seed or more --tries");
 

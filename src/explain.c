@@ -419,7 +419,9 @@ char *explain_text(const Explain *e, const Dataset *refs, int image, int w, int 
     GlmBuf b = {0};
     put_regions(&b, e, w, h);
     for (int k = 0; k < n; k++) {
-        if (k) put(&b, "---- rollout %d: a rollout whose advantage has the other sign ----\n\n", k + 1);
+        if (k)
+            put(&b, "---- rollout %d: a rollout whose advantage %s ----\n\n", k + 1,
+                rolls[0].advantage != 0 ? "has the other sign" : "is not zero");
         put_rollout(&b, e, refs, image, o, &rolls[k], k + 1);
     }
     if (b.failed || !b.data) {
