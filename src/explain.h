@@ -9,7 +9,7 @@
  *     ExplainRollout a;
  *     explain_rollout(&e, &a, x, image, &o, &rng);   // x: (L, F), refs' image index
  *     explain_step(&e, &a, x, a.advantage, &o);      // alpha after one step
- *     char *text = explain_text(&e, &refs, image, &o, &a, 1, &err);   // what the command prints
+ *     char *text = explain_text(&e, &refs, image, w, h, &o, &a, 1, &err);   // what the command prints
  *     explain_free(&e);
  *
  * Nothing here re-implements the training: the rollout, its reward, the

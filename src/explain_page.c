@@ -51,7 +51,7 @@ static const char PAGE_SCRIPT[] =
     "});\n";
 
 /* What heatmap.h needs to draw rollout a, alpha before or after the step;
- * the strings live in *w (words and caption). */
+ * the strings live in *ft (words, caption, title). */
 typedef struct {
     const char *words[256];
     char caption[4096];
