@@ -1,7 +1,8 @@
-/* explain_page.c - `glimpse explain --html`: the walk-through of one
- * REINFORCE update (explain.h) as one self-contained page: the text, then
- * per rollout the heatmaps of alpha_t before and after the step, drawn by
- * heatmap.h and inlined as PNG data URIs (render_png_data_uri). No script,
+/* explain_page.c - `glimpse explain --html` and `--png`: the walk-through of
+ * one REINFORCE update (explain.h) as one self-contained page, per rollout
+ * the heatmaps of alpha_t before and after the step (drawn by heatmap.h,
+ * inlined as PNG data URIs by render_png_data_uri), then the text; and the
+ * same heatmaps as one PNG. No script,
  * style or picture comes from elsewhere. A short script writes, once the
  * page has loaded, the decoded size of every picture into #decoded, so a
  * headless browser can tell that they are really there. */
@@ -136,9 +137,8 @@ int explain_write_html(const char *path, const Explain *e, const char *text, con
     cat(&b, PAGE_STYLE);
     cat(&b, "</style>\n</head>\n<body>\n<h1>glimpse explain: one REINFORCE update on ");
     escape(&b, name ? name : "an image");
-    cat(&b, "</h1>\n<pre id=\"walk\">");
-    escape(&b, text);
-    cat(&b, "</pre>\n");
+    cat(&b, "</h1>\n<p>The pictures first (the walk-through in words and numbers is under them): "
+            "for each rollout, where each word looked before the step and after it.</p>\n");
     int rc = GLM_OK;
     for (int k = 0; k < n && rc == GLM_OK; k++) {
         char h[160];
@@ -149,6 +149,9 @@ int explain_write_html(const char *path, const Explain *e, const char *text, con
         if (!rc) rc = figure(&b, e, &rolls[k], 1, k + 1, img, name, boxes, font, err);
         cat(&b, "</section>\n");
     }
+    cat(&b, "<pre id=\"walk\">");
+    escape(&b, text);
+    cat(&b, "</pre>\n");
     cat(&b, "<p>Decoded pictures: <span id=\"decoded\"></span></p>\n<script>\n");
     cat(&b, PAGE_SCRIPT);
     cat(&b, "</script>\n</body>\n</html>\n");
