@@ -23,6 +23,9 @@ MUTATIONS=(
   "lstm-forget|src/lstm.c|dcr[j] = d_c * gf[j];|dcr[j] = d_c * gi[j];|lstm_step_matches_eq_1_3_and_its_finite_differences"
   "attention-tanh|src/attention.c|float g = d * w[k] * (1.0f - t[k] * t[k]);|float g = d * w[k] * (1.0f + t[k] * t[k]);|attention_matches_eq_4_5_and_its_finite_differences"
   "adam-bias|src/optim.c|const double c1 = 1.0 - pow((double)c->beta1, (double)s->step);|const double c1 = 1.0;|optim_adam_follows_algorithm_1_in_double"
+  # glimpse explain's step and its printed gradient (issue 15)
+  "explain-sign|src/explain.c|const float w = (float)weight;|const float w = -(float)weight;|explain_step_moves_log_pi_with_the_advantage_sign"
+  "explain-dlogit|src/explain.c|-(float)out->advantage, L);|(float)out->advantage, L);|explain_printed_gradient_matches_finite_differences"
 )
 
 want=("$@")
