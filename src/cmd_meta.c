@@ -28,8 +28,8 @@ static ModelConfig meta_model_config(void)
 
 #define DEFAULT_EVAL_STEPS 400
 #define DEFAULT_EVERY 20
-#define DEFAULT_BAR_ORDER 0.5
-#define DEFAULT_BAR_GROUNDING 0.8
+#define DEFAULT_BAR_ORDER 0.25
+#define DEFAULT_BAR_GROUNDING 0.75
 
 static void help_common(const MetaOptions *m)
 {

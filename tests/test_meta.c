@@ -206,3 +206,42 @@ TEST(meta_reptile_and_joint_are_deterministic_and_differ)
     model_free(&z0);
     toy_free(&t);
 }
+
+TEST(meta_command_trains_evaluates_and_refuses_bad_input)
+{
+    Toy t;
+    if (!toy_init(&t)) {
+        toy_free(&t);
+        return;
+    }
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir();
+    CHECK_EQ_INT(test_run("%s meta --help", bin), 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/last.out", tmp);
+    char *help = test_slurp(path, NULL);
+    CHECK_STR_CONTAINS(help, "--k K              inner steps per task (default 10)");
+    free(help);
+    CHECK_EQ_INT(test_run("%s meta train --data %s --out %s/m.glm --tasks lr,bt -q", bin, t.dir, tmp), 2);
+    snprintf(path, sizeof path, "%s/last.err", tmp);
+    char *err = test_slurp(path, NULL);
+    CHECK_STR_CONTAINS(err, "'bt' is held out");
+    free(err);
+    CHECK_EQ_INT(test_run("%s meta train --data %s --out %s/m.glm --tasks lr,diagonal -q", bin, t.dir, tmp), 2);
+    CHECK_EQ_INT(test_run("%s meta train --data %s -q", bin, t.dir), 2);
+    CHECK_EQ_INT(test_run("%s meta eval --data %s --model %s/m.glm", bin, t.dir, tmp), 2);
+    CHECK_EQ_INT(test_run("%s meta fly", bin), 2);
+    CHECK_EQ_INT(test_run("%s meta train --data %s --out %s/m.glm --outer 3 --k 2 --batch 4 --hidden 8 --embed 4 "
+                          "--proj 8 --att 4 --grid 3 --window 28 --stride 18 -q", bin, t.dir, tmp), 0);
+    CHECK_EQ_INT(test_run("%s meta eval --data %s --model %s/m.glm --task tb:circle --steps 4 --every 2 --batch 4 "
+                          "--csv %s/m.csv", bin, t.dir, tmp, tmp), 0);
+    snprintf(path, sizeof path, "%s/last.out", tmp);
+    char *out = test_slurp(path, NULL);
+    CHECK_STR_CONTAINS(out, "steps to the bar");
+    free(out);
+    snprintf(path, sizeof path, "%s/m.csv", tmp);
+    char *csv = test_slurp(path, NULL);
+    CHECK_STR_CONTAINS(csv, "step,in_order,grounding,exact,nll\n0,");
+    CHECK_STR_CONTAINS(csv, "\n4,");
+    free(csv);
+    toy_free(&t);
+}
