@@ -290,6 +290,7 @@ install: all
 # seeds (tools/meta_experiment.sh; its knobs are environment variables).
 # Writes build/meta/table.md and build/meta/curves.png.
 meta: all
+	rm -rf build/meta
 	BIN=$(BIN) tools/meta_experiment.sh build/meta
 .PHONY: meta
 # ---- end of variant 3 --------------------------------------------------------

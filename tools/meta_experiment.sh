@@ -8,7 +8,9 @@
 #
 #   tools/meta_experiment.sh [OUT]          (default build/meta)
 # Knobs (environment): SEEDS, OUTER, K, STEPS, EVERY, TASKS, BAR_ORDER, BAR_GROUNDING,
-# COUNT, NICE. The defaults are the documented run.
+# COUNT, ADAPT_LR, NICE. The defaults are the documented run. A data set or model
+# already in OUT is reused (so a second look at adaptation, e.g. ADAPT_LR=0.003,
+# need not retrain: copy OUT/data-* and OUT/*.glm into a fresh OUT).
 set -eu
 
 OUT=${1:-build/meta}
@@ -24,6 +26,7 @@ TASKS=${TASKS:-"bt colour rl:small tb:circle"}
 BAR_ORDER=${BAR_ORDER:-0.25}
 BAR_GROUNDING=${BAR_GROUNDING:-0.75}
 COUNT=${COUNT:-1000}         # scenes per data set (train 80%, val 10%, test 10%)
+ADAPT_LR=${ADAPT_LR:-0.01}   # adaptation's learning rate (meta train's inner lr is its default, 0.01)
 NICE=${NICE:-"nice -n 10"}
 
 mkdir -p "$OUT"
@@ -32,12 +35,12 @@ for s in $SEEDS; do
     d="$OUT/data-$s"
     [ -d "$d" ] || $G data shapes --out "$d" --count "$COUNT" --seed "$s" >/dev/null
     for m in random joint reptile; do
-        $NICE $G meta train --data "$d" --out "$OUT/$m-$s.glm" --method $m --outer "$OUTER" --k "$K" \
-            --seed "$s" -q
+        [ -f "$OUT/$m-$s.glm" ] || $NICE $G meta train --data "$d" --out "$OUT/$m-$s.glm" --method $m \
+            --outer "$OUTER" --k "$K" --seed "$s" -q
         for t in $TASKS; do
             tn=$(echo "$t" | tr : _)
             $NICE $G meta eval --data "$d" --model "$OUT/$m-$s.glm" --task "$t" --steps "$STEPS" \
-                --every "$EVERY" --seed "$s" --bar-order "$BAR_ORDER" --bar-grounding "$BAR_GROUNDING" \
+                --every "$EVERY" --seed "$s" --lr "$ADAPT_LR" --bar-order "$BAR_ORDER" --bar-grounding "$BAR_GROUNDING" \
                 --csv "$OUT/$m-$tn-$s.csv" >"$OUT/$m-$tn-$s.log"
         done
     done
@@ -51,7 +54,7 @@ elapsed=$(( $(date +%s) - start ))
 # and grounding at step 0 and at the end, mean +- sd over seeds.
 {
     echo "Held-out tasks, $(echo $SEEDS | wc -w) seeds ($SEEDS); bar: in-order object accuracy >= $BAR_ORDER and grounding >= $BAR_GROUNDING on the val split."
-    echo "Meta-training: $OUTER outer iterations x $K inner steps (joint: $((OUTER * K)) steps); adaptation: $STEPS steps, measured every $EVERY."
+    echo "Meta-training: $OUTER outer iterations x $K inner steps (joint: $((OUTER * K)) steps); adaptation: $STEPS steps at lr $ADAPT_LR, measured every $EVERY."
     echo "Whole run: ${elapsed} s wall."
     echo
     echo "| task | init | steps to bar, per seed | mean +- sd | in-order @0 | in-order @$STEPS | grounding @$STEPS |"
