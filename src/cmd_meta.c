@@ -26,7 +26,7 @@ static ModelConfig meta_model_config(void)
     return c;
 }
 
-#define DEFAULT_EVAL_STEPS 400
+#define DEFAULT_EVAL_STEPS 300
 #define DEFAULT_EVERY 20
 #define DEFAULT_BAR_ORDER 0.25
 #define DEFAULT_BAR_GROUNDING 0.75
@@ -95,6 +95,7 @@ static void help(void)
            "  --bar-order X      the quality bar: in-order accuracy >= X ... (default %g)\n"
            "  --bar-grounding X  ... and grounding >= X (default %g)\n"
            "  --csv FILE         also write the curve as step,in_order,grounding,exact,nll\n"
+           "                     (default: none)\n"
            "\n",
            DEFAULT_EVAL_STEPS, DEFAULT_EVERY, DEFAULT_BAR_ORDER, DEFAULT_BAR_GROUNDING);
     help_common(&m);

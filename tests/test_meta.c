@@ -245,3 +245,30 @@ TEST(meta_command_trains_evaluates_and_refuses_bad_input)
     free(csv);
     toy_free(&t);
 }
+
+/* glimpse-meta_plot, beside the glimpse binary the runner was given. */
+TEST(meta_plot_draws_the_curves_and_refuses_bad_input)
+{
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir();
+    const char *slash = strrchr(bin, '/');
+    char tool[600], a[600], b[600], png[600];
+    if (slash) snprintf(tool, sizeof tool, "%.*s/glimpse-meta_plot", (int)(slash - bin), bin);
+    else snprintf(tool, sizeof tool, "glimpse-meta_plot");
+    snprintf(a, sizeof a, "%s/plot-a.csv", tmp);
+    snprintf(b, sizeof b, "%s/plot-b.csv", tmp);
+    snprintf(png, sizeof png, "%s/plot.png", tmp);
+    const char *ca = "step,in_order,grounding,exact,nll\n0,0.1,0.5,0,2\n10,0.4,0.9,0.1,1\n";
+    const char *cb = "step,in_order,grounding,exact,nll\n0,0.2,0.6,0,2\n10,0.6,0.7,0.2,1\n";
+    REQUIRE(test_write(a, ca, strlen(ca)) && test_write(b, cb, strlen(cb)));
+    CHECK_EQ_INT(test_run("%s --help", tool), 0);
+    CHECK_EQ_INT(test_run("%s --out %s --bar-order 0.5 --panel 'held out: bt' random=%s reptile=%s,%s", tool, png, a, a,
+                          b), 0);
+    size_t n = 0;
+    char *bytes = test_slurp(png, &n);
+    CHECK(bytes && n > 1000 && !memcmp(bytes, "\x89PNG\r\n\x1a\n", 8));
+    free(bytes);
+    CHECK_EQ_INT(test_run("%s --out %s random=%s", tool, png, a), 2);             /* a series before --panel */
+    CHECK_EQ_INT(test_run("%s --out %s --panel x norandom", tool, png), 2);       /* not LABEL=FILE */
+    CHECK_EQ_INT(test_run("%s --out %s --panel x r=%s/missing.csv", tool, png, tmp), 2);
+    CHECK_EQ_INT(test_run("%s --panel x r=%s", tool, a), 2);                      /* no --out */
+}
