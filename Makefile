@@ -284,6 +284,17 @@ install: all
 		if [ -e "$$m" ]; then install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/glimpse/models/ || exit 1; fi; \
 	done
 
+# ---- variant 3: meta-learned attention (docs/meta.md) ----------------------
+# The experiment: adaptation steps to the quality bar on held-out caption
+# dialects from a random init, joint multi-task training and Reptile, over 5
+# seeds (tools/meta_experiment.sh; its knobs are environment variables).
+# Writes build/meta/table.md and build/meta/curves.png.
+meta: all
+	rm -rf build/meta
+	BIN=$(BIN) tools/meta_experiment.sh build/meta
+.PHONY: meta
+# ---- end of variant 3 --------------------------------------------------------
+
 # Remove build outputs (not the deps stamp's packages, of course).
 clean:
 	rm -rf build bin
