@@ -131,7 +131,7 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
     const int blend = attn_blends(w->attention);
     const int random = w->attention == ATTN_RANDOM;
     /* random attention draws its regions in ARGMAX mode too: there is no argmax */
-    GLM_ASSERT(blend || rng || !(mode == REGIONS_SAMPLE || (random && mode == REGIONS_ARGMAX)));
+    GLM_ASSERT(blend || rng || pick->rows || !(mode == REGIONS_SAMPLE || (random && mode == REGIONS_ARGMAX)));
     const int L = w->L, F = w->F, D = w->D, H = w->H, E = w->E, A = w->A, V = w->V, TM = w->T_max;
     const int NX = E + D;
     memcpy(w->x, x, (size_t)B * L * F * sizeof(float));
@@ -172,7 +172,7 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
                 s = regions_in[(long)b * T + t];
                 GLM_ASSERT(s >= 0 && s < L);
             } else if (!blend && (mode == REGIONS_SAMPLE || random)) {
-                s = rng_categorical(rng, ab, L);
+                s = rng_categorical(pick->rows ? &pick->rows[b] : rng, ab, L);
             } else {
                 for (int i = 1; i < L; i++) s = ab[i] > ab[s] ? i : s;
             }

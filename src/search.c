@@ -132,7 +132,7 @@ void search_run(Search *d, const ModelParams *p, const float *x, int N, const Se
     const int K = d->K, T = d->T, L = d->L, F = d->F, H = d->H, V = d->V, R = N * K;
     const int kb = opt->beam < 1 ? 1 : opt->beam;
     GLM_ASSERT(N >= 1 && N <= d->N_max && kb <= K);
-    GLM_ASSERT(!opt->sample || opt->rng);
+    GLM_ASSERT(!opt->sample || opt->rng || opt->rows);
     const int blend = attn_blends(d->attention), random = d->attention == ATTN_RANDOM;
     Rng fixed;
     rng_seed(&fixed, SEARCH_RANDOM_SEED, 0);
@@ -156,7 +156,7 @@ void search_run(Search *d, const ModelParams *p, const float *x, int N, const Se
             const int in_use = r % K < beams;   /* other rows hold stale data: feed them <start> */
             int s = 0;
             if (!blend && (opt->sample || random) && in_use) {
-                s = rng_categorical(rng, al, L);   /* random: there is no argmax to take */
+                s = rng_categorical(opt->rows ? &opt->rows[r / K] : rng, al, L);   /* random: no argmax */
             } else {
                 for (int i = 1; i < L; i++) s = al[i] > al[s] ? i : s;
             }

@@ -40,6 +40,8 @@ typedef struct {
     int beam;     /* K, 1..the K given to search_init; 1 = greedy */
     int sample;   /* hard attention: s_t ~ alpha_t (needs rng) instead of argmax */
     Rng *rng;     /* for sample, and random attention (NULL: a fixed seed) */
+    Rng *rows;    /* (N) or NULL: image n draws from rows[n] instead of rng, so its
+                     draws do not depend on the other images of the call */
 } SearchOptions;
 
 /* One image's caption. Step j < len is a word; step len is <end> when ended. */
