@@ -365,6 +365,7 @@ int cmd_train(int argc, char **argv)
      * nothing from threads of their own (issue 13) */
     openblas_set_num_threads(1);
     o.threads = (int)threads;
+    data.threads = (int)threads;
     if (show)
         fprintf(stderr,
                 "glimpse: train %d images / %d captions, val %d images, %d words; %s attention, reward %s, "
@@ -411,7 +412,7 @@ int cmd_train(int argc, char **argv)
         int last = tr.step == o.steps;
         if (have_val && val_every && (tr.step % val_every == 0 || last)) {
             EvalResult r;
-            if ((rc = eval_run(&r, &model, &val, vx, vsizes, have_objects ? &objects : NULL, 1, NULL, &err))) {
+            if ((rc = eval_run(&r, &model, &val, vx, vsizes, have_objects ? &objects : NULL, 1, o.threads, NULL, &err))) {
                 status = cli_report(&err);
                 goto done;
             }

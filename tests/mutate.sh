@@ -26,6 +26,8 @@ MUTATIONS=(
   # and per-shard instead of per-example sample streams.
   "shard-sum|src/train.c|t->grad[i] += sh->own[i];|t->grad[i] += k > 1 ? sh->own[i] : 0.0f;|train_threads_differ_only_by_rounding_and_repeat_exactly"
   "shard-streams|src/train.c|pick.rows = t->xe_rows + lo;|pick.rows = t->xe_rows;|train_threads_differ_only_by_rounding_and_repeat_exactly"
+  "eval-order|src/evaluate.c|const Search *sr = &dec[b % workers];|const Search *sr = &dec[0];|parallel_eval_same_output_for_any_thread_count"
+  "caption-order|src/cmd_caption.c|&job.dec[k / CAPTION_BATCH]|&job.dec[0]|parallel_caption_same_output_for_any_thread_count"
   "adam-bias|src/optim.c|const double c1 = 1.0 - pow((double)c->beta1, (double)s->step);|const double c1 = 1.0;|optim_adam_follows_algorithm_1_in_double"
 )
 
