@@ -226,7 +226,8 @@ int cmd_caption(int argc, char **argv)
         if (job.fill_n > 0) run(pool, features_job, &job);
         for (int q = 0; q < job.fill_n; q++) {
             if (job.rc[q]) {
-                status = GLM_MAX(status, cli_report(&job.errs[q]));
+                const int code = cli_report(&job.errs[q]);   /* not inside GLM_MAX: it evaluates twice */
+                status = GLM_MAX(status, code);
                 continue;
             }
             memcpy(job.x + job.n_pending * per, job.fx + q * per, per * sizeof(float));

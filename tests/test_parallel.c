@@ -82,6 +82,14 @@ TEST(parallel_caption_same_output_for_any_thread_count)
             CHECK_EQ_INT(test_run("%s caption --model models/shapes.glm --threads %d %s %s > %s", bin, t,
                                   modes[mode], list, path), 2);
             if (t > 1) CHECK(same_file(first, path));
+            /* each unreadable image reported once */
+            char errp[600];
+            snprintf(errp, sizeof errp, "%s/last.err", tmp);
+            char *errs = test_slurp(errp, NULL);
+            int n_err = 0;
+            for (const char *c = errs; c && *c; c++) n_err += *c == '\n';
+            CHECK_EQ_INT(n_err, 2);
+            free(errs);
         }
         char *out = test_slurp(first, NULL);
         REQUIRE(out);
