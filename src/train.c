@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cblas.h>
 
@@ -244,19 +245,32 @@ static void shard_phase2(const StepJob *j, TrainShard *sh)
     }
 }
 
+static double thread_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void step_job(void *ctx, int k)
 {
     const StepJob *j = ctx;
     TrainShard *sh = &j->t->shards[k];
+    const double c0 = thread_seconds();
     if (j->phase == 1) shard_phase1(j, sh);
     else shard_phase2(j, sh);
+    sh->cpu += thread_seconds() - c0;
 }
 
 static void run_phase(Trainer *t, StepJob *j, int phase)
 {
     j->phase = phase;
+    double before[POOL_MAX_THREADS], slowest = 0;
+    for (int k = 0; k < t->n_shards; k++) before[k] = t->shards[k].cpu;
     if (t->pool) pool_run(t->pool, step_job, j);
     else step_job(j, 0);
+    for (int k = 0; k < t->n_shards; k++) slowest = GLM_MAX(slowest, t->shards[k].cpu - before[k]);
+    t->cpu_critical += slowest;
 }
 
 int trainer_step(Trainer *t, TrainStats *st, GlmError *err)

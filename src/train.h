@@ -110,6 +110,7 @@ typedef struct {
     float *own;               /* (n_params) this shard's gradient; shard 0 uses Trainer.grad */
     ModelParams g;            /* views into its gradient */
     double loss, nll, entropy, rl_loss;
+    double cpu;               /* thread CPU seconds this shard's phases took, in all */
 } TrainShard;
 
 typedef struct Pool Pool;
@@ -129,6 +130,9 @@ typedef struct {
     TrainShard *shards;       /* (n_shards) */
     Pool *pool;               /* n_shards workers (pool.h) */
     Rng *xe_rows, *roll_rows; /* (B) this step's per-example streams */
+    double cpu_critical;      /* the sum over phases of the slowest shard's thread CPU
+                                 seconds: what the phases take on idle cores (for
+                                 measuring the speed-up on a busy machine, bench/) */
     long step;                /* steps done */
     float best;               /* best validation score so far (the caller's measure) */
     int best_set;
