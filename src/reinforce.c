@@ -172,7 +172,9 @@ void reinforce_sample(Reinforce *r, const ReinforceOptions *o, const ModelParams
         }
     }
     /* 2-3. a rollout with s_t ~ alpha_t, and its reward */
-    const SearchOptions sample = {.beam = 1, .sample = 1, .rng = rng, .rows = rows};
+    /* the greedy decode projected the same regions with the same weights */
+    const SearchOptions sample = {.beam = 1, .sample = 1, .rng = rng, .rows = rows,
+                                  .same_x = o->baseline == BASELINE_GREEDY};
     search_run(&r->search, p, x, B, &sample);
     for (int b = 0; b < B; b++) {
         const SearchResult *s = &r->search.results[b];
@@ -187,11 +189,13 @@ void reinforce_sample(Reinforce *r, const ReinforceOptions *o, const ModelParams
     }
 }
 
-double reinforce_replay(Reinforce *r, DecoderWork *w, ModelParams *grad, const ModelParams *p, const float *x, int B)
+double reinforce_replay(Reinforce *r, DecoderWork *w, ModelParams *grad, const ModelParams *p, const float *x, int B,
+                        int same_x)
 {
     /* 5. replay the rollout on its own regions: -sum_b w_b sum_t log alpha(s_t) */
     const DecoderLoss loss = {.nll = 0.0f, .reinforce = r->weight};
-    const DecoderPick given = {.attention = w->model_attention, .mode = REGIONS_GIVEN, .given = r->rreg};
+    const DecoderPick given = {.attention = w->model_attention, .mode = REGIONS_GIVEN, .given = r->rreg,
+                               .same_x = same_x};
     decoder_forward(w, p, x, r->rtok, r->rlen, B, r->T, &given, &loss);
     decoder_backward(grad, NULL, w, p);
     return w->stats.loss;
@@ -205,7 +209,7 @@ void reinforce_rollout(Reinforce *r, const ReinforceOptions *o, DecoderWork *w, 
     /* 4. advantages */
     reinforce_baselines(r, o, B, 1);
     reinforce_weights(r, o, B, st);
-    st->loss = reinforce_replay(r, w, grad, p, x, B);
+    st->loss = reinforce_replay(r, w, grad, p, x, B, 0);
 }
 
 void reinforce_loglik(Reinforce *r, const ReinforceOptions *o, DecoderWork *w, int B, ReinforceStats *st)

@@ -126,8 +126,10 @@ void reinforce_rollout(Reinforce *r, const ReinforceOptions *o, DecoderWork *w, 
 void reinforce_sample(Reinforce *r, const ReinforceOptions *o, const ModelParams *p, const float *x,
                       const int *images, int B, Rng *rng, Rng *rows);
 /* Replays r's rollouts (B) with the weights in r->weight; accumulates into
- * grad and returns the loss -sum_b w_b sum_t log alpha(s_t). */
-double reinforce_replay(Reinforce *r, DecoderWork *w, ModelParams *grad, const ModelParams *p, const float *x, int B);
+ * grad and returns the loss -sum_b w_b sum_t log alpha(s_t). same_x: w's
+ * last forward was on this x with these parameters (DecoderPick.same_x). */
+double reinforce_replay(Reinforce *r, DecoderWork *w, ModelParams *grad, const ModelParams *p, const float *x, int B,
+                        int same_x);
 
 /* The paper's estimator: rewards from the last forward's caption_logp
  * (the cross-entropy pass with sampled regions), the moving-average or no

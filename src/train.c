@@ -241,7 +241,8 @@ static void shard_phase2(const StepJob *j, TrainShard *sh)
         decoder_backward(&sh->g, NULL, &sh->work, p);
     } else if (j->rollout) {
         memcpy(sh->rl.weight, t->rl.weight + lo, (size_t)nb * sizeof(float));
-        sh->rl_loss = reinforce_replay(&sh->rl, &sh->work, &sh->g, p, t->bx + lo * LF, nb);
+        /* phase 1's cross-entropy pass on this work had the same batch and weights */
+        sh->rl_loss = reinforce_replay(&sh->rl, &sh->work, &sh->g, p, t->bx + lo * LF, nb, 1);
     }
 }
 

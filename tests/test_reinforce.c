@@ -144,7 +144,7 @@ static int toy_forward(Toy *toy, DecoderWork *w)
     }
     DecoderLoss nll = {.nll = 1.0f};
     decoder_forward(w, &toy->model.p, toy->x, tok, len, TOY_N, T,
-                    &(DecoderPick){toy->model.cfg.attention, REGIONS_ARGMAX, NULL, NULL, NULL}, &nll);
+                    &(DecoderPick){toy->model.cfg.attention, REGIONS_ARGMAX, NULL, NULL, NULL, 0}, &nll);
     return 1;
 }
 
