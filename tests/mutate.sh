@@ -29,6 +29,9 @@ MUTATIONS=(
   "eval-order|src/evaluate.c|const Search *sr = &dec[b % workers];|const Search *sr = &dec[0];|parallel_eval_same_output_for_any_thread_count"
   "caption-order|src/cmd_caption.c|&job.dec[k / CAPTION_BATCH]|&job.dec[0]|parallel_caption_same_output_for_any_thread_count"
   "adam-bias|src/optim.c|const double c1 = 1.0 - pow((double)c->beta1, (double)s->step);|const double c1 = 1.0;|optim_adam_follows_algorithm_1_in_double"
+  # glimpse explain's step and its printed gradient (issue 15)
+  "explain-sign|src/explain.c|const float w = (float)weight;|const float w = -(float)weight;|explain_step_moves_log_pi_with_the_advantage_sign"
+  "explain-dlogit|src/explain.c|-(float)out->advantage, L);|(float)out->advantage, L);|explain_printed_gradient_matches_finite_differences"
 )
 
 want=("$@")
