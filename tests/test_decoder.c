@@ -99,7 +99,7 @@ static void fixture_free(Fixture *fx)
 static double loss_at(Fixture *fx, const DecoderLoss *loss)
 {
     decoder_forward(&fx->w, &fx->m.p, fx->x, fx->tokens, fx->lengths, GB, GT,
-                    &(DecoderPick){fx->m.cfg.attention, REGIONS_GIVEN, fx->regions, NULL}, loss);
+                    &(DecoderPick){fx->m.cfg.attention, REGIONS_GIVEN, fx->regions, NULL, NULL, 0}, loss);
     return fx->w.stats.loss;
 }
 
@@ -266,7 +266,7 @@ TEST(decoder_ablations_forward)
     int seen[4] = {0};
     for (int rep = 0; rep < 20; rep++) {
         decoder_forward(&fx.w, &fx.m.p, fx.x, fx.tokens, fx.lengths, GB, GT,
-                        &(DecoderPick){fx.m.cfg.attention, REGIONS_ARGMAX, NULL, &rng}, &nll);
+                        &(DecoderPick){fx.m.cfg.attention, REGIONS_ARGMAX, NULL, &rng, NULL, 0}, &nll);
         for (int t = 0; t < fx.lengths[0]; t++) seen[fx.w.regions[t]]++;
     }
     for (int i = 0; i < 4; i++) CHECK(seen[i] > 0);   /* 100 draws: P(a region unseen) ~ 1e-12 */
@@ -414,7 +414,7 @@ static void train_steps(float *out, size_t n, uint64_t seed)
     for (int step = 0; step < 5; step++) {
         DecoderLoss loss = {.nll = 1.0f / GB, .reinforce = fx.rweight, .entropy = 0.01f};
         decoder_forward(&fx.w, &fx.m.p, fx.x, fx.tokens, fx.lengths, GB, GT,
-                        &(DecoderPick){fx.m.cfg.attention, REGIONS_SAMPLE, NULL, &rng}, &loss);
+                        &(DecoderPick){fx.m.cfg.attention, REGIONS_SAMPLE, NULL, &rng, NULL, 0}, &loss);
         memset(fx.grad, 0, n * sizeof(float));
         decoder_backward(&fx.g, NULL, &fx.w, &fx.m.p);
         optim_clip_grad_norm(fx.grad, n, 1.0f);
