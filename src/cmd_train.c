@@ -14,6 +14,7 @@
 #include "dataset.h"
 #include "dataset_objects.h"
 #include "evaluate.h"
+#include "kmeans.h"
 #include "checkpoint.h"
 #include "train.h"
 #include "vocab.h"
@@ -81,11 +82,16 @@ static void help(void)
            "  --init KIND           initial LSTM state: mean (of the regions, as in the paper) or\n"
            "                        constant (the image reaches the decoder only through the\n"
            "                        regions it picks) (default %s)\n"
+           "  --kmeans K            a learned feature block: K patch centroids found by spherical\n"
+           "                        k-means on whitened patches of the training pictures' figure\n"
+           "                        maps (Coates et al. 2011; kmeans.h), stored in the model, 0\n"
+           "                        for none (default %d)\n"
+           "  --kmeans-patch P      their patch side in input pixels (default %d)\n"
            "features (the same as glimpse regions'):\n",
            VOCAB_DEFAULT_MIN_COUNT, reinforce_reward_name(o.reward), reinforce_baseline_name(o.baseline),
            o.entropy, o.rl_weight, o.soft_mix, o.soft_warmup, o.refs, o.doubly, o.steps, o.batch, o.lr, o.lr_decay,
            o.lr_decay_every, o.warmup, o.clip, (unsigned)o.seed, DEFAULT_VAL_EVERY, DEFAULT_CKPT_EVERY, c.hidden,
-           c.embed, c.proj, c.att, c.max_len, c.init_mean ? "mean" : "constant");
+           c.embed, c.proj, c.att, c.max_len, c.init_mean ? "mean" : "constant", c.feat.kmeans, c.feat.kmeans_patch);
     cli_feature_help(&c.feat);
     printf("\n"
            "  -q, --quiet           no progress output\n"
@@ -140,6 +146,7 @@ enum {
     O_REFS, O_SOFT_WARMUP, O_ATTENTION, O_REWARD, O_BASELINE, O_ENTROPY, O_RL, O_SOFTMIX, O_DOUBLY, O_STEPS, O_EPOCHS,
     O_BATCH, O_LR, O_LR_DECAY, O_LR_DECAY_EVERY, O_WARMUP, O_CLIP, O_SEED, O_THREADS, O_RESUME,
     O_VAL_EVERY, O_CKPT_EVERY, O_HIDDEN, O_EMBED, O_PROJ, O_ATT, O_MAXLEN, O_INIT, O_PRESET, O_GATE,
+    O_KMEANS, O_KMEANS_PATCH,
 };
 
 /* The options that --resume allows: the run's model and training options
@@ -178,7 +185,7 @@ int cmd_train(int argc, char **argv)
         {"ckpt-every", 1, 0, O_CKPT_EVERY}, {"hidden", 1, 0, O_HIDDEN}, {"embed", 1, 0, O_EMBED},
         {"proj", 1, 0, O_PROJ}, {"att", 1, 0, O_ATT}, {"max-len", 1, 0, O_MAXLEN},
         {"init", 1, 0, O_INIT}, {"preset", 1, 0, O_PRESET}, {"gate", 0, 0, O_GATE},
-        CLI_FEATURE_OPTIONS, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"kmeans", 1, 0, O_KMEANS}, {"kmeans-patch", 1, 0, O_KMEANS_PATCH}, CLI_FEATURE_OPTIONS, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     TrainOptions o = train_default_options();
     ModelConfig mc = model_default_config();
@@ -207,6 +214,8 @@ int cmd_train(int argc, char **argv)
         switch (opt) {
         case O_PRESET: break;   /* applied above */
         case O_GATE: mc.gate = 1; break;
+        case O_KMEANS: INT_OPT("--kmeans", 0, KMEANS_MAX_K, mc.feat.kmeans);
+        case O_KMEANS_PATCH: INT_OPT("--kmeans-patch", 2, KMEANS_MAX_PATCH, mc.feat.kmeans_patch);
         case O_DATA: data.data_dir = optarg; break;
         case O_CAPTIONS: data.captions = optarg; break;
         case O_IMAGES: data.images = optarg; break;
@@ -282,7 +291,7 @@ int cmd_train(int argc, char **argv)
     Dataset train = {0}, val = {0};
     DatasetObjects objects = {0};
     Trainer tr = {0};
-    float *x = NULL, *vx = NULL;
+    float *x = NULL, *vx = NULL, *dict = NULL;
     int *sizes = NULL, *vsizes = NULL, have_val = 0, have_objects = 0, rc, status = 1;
     int show = !quiet;
     char ckpt[4096];
@@ -342,6 +351,29 @@ int cmd_train(int argc, char **argv)
             status = cli_report(&err);
             goto done;
         }
+        if (mc.feat.kmeans > 0) {
+            /* the dictionary before the model: its size is part of F */
+            const char **paths = malloc((size_t)train.n_images * sizeof *paths);
+            dict = glm_malloc_array(kmeans_dict_floats(mc.feat.kmeans_patch, mc.feat.kmeans), sizeof(float));
+            if (!paths || !dict) {
+                free(paths);
+                glm_fail(&err, GLM_ENOMEM, "out of memory for the patch dictionary");
+                status = cli_report(&err);
+                goto done;
+            }
+            for (int i = 0; i < train.n_images; i++) paths[i] = train.images[i].path;
+            Rng dr;
+            rng_seed(&dr, o.seed, 2);
+            if (show) fprintf(stderr, "glimpse: learning a %d-patch dictionary (%dx%d patches)\n", mc.feat.kmeans,
+                              mc.feat.kmeans_patch, mc.feat.kmeans_patch);
+            rc = kmeans_learn_pictures(dict, paths, train.n_images, &mc.feat, &dr, &err);
+            free(paths);
+            if (rc) {
+                status = cli_report(&err);
+                goto done;
+            }
+            mc.feat.dict = dict;
+        }
         Rng init;
         rng_seed(&init, o.seed, 0);
         if ((rc = model_init(&model, &mc, vocab_words(&vocab), &init, &err))) {
@@ -366,8 +398,9 @@ int cmd_train(int argc, char **argv)
                 train.n_images, train.n_captions, have_val ? val.n_images : 0, mc.vocab,
                 attn_name(mc.attention), reinforce_reward_name(o.reward),
                 reinforce_baseline_name(o.baseline), (unsigned long long)o.seed, threads, threads == 1 ? "" : "s");
-    if ((rc = cli_split_features(&x, &sizes, &train, &data, &mc.feat, "train", progress_features, &show)) ||
-        (have_val && (rc = cli_split_features(&vx, &vsizes, &val, &data, &mc.feat, "val", progress_features, &show)))) {
+    /* the model's feature config: it holds the dictionary, if any */
+    if ((rc = cli_split_features(&x, &sizes, &train, &data, &model.cfg.feat, "train", progress_features, &show)) ||
+        (have_val && (rc = cli_split_features(&vx, &vsizes, &val, &data, &model.cfg.feat, "val", progress_features, &show)))) {
         status = glm_exit_code(rc);
         goto done;
     }
@@ -462,6 +495,7 @@ done:
     trainer_free(&tr);
     free(x);
     free(vx);
+    free(dict);
     free(sizes);
     free(vsizes);
     dataset_objects_free(&objects);
