@@ -318,7 +318,9 @@ int scene_make_fashion(Scene *s, Rng *r, const FashionSet *fs, int lo, int hi, G
     int margin = diag_margin(S);
     int px[3], py[3];
     SceneBox sq[3];
-    int n = 2 + (int)rng_below(r, 2);   /* drawn once, as for shapes */
+    /* drawn once, as for shapes; varied scenes hold 1-3 items, as a
+     * user's picture may (the pale ones keep version 3's 2-3) */
+    int n = s->vary ? 1 + (int)rng_below(r, 3) : 2 + (int)rng_below(r, 2);
     for (int attempt = 0;; attempt++) {
         if (attempt == PLACE_TRIES)
             return glm_fail(err, GLM_EINPUT, "fashion scene: no layout found on a %dx%d canvas", S, S);

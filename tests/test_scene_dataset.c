@@ -403,3 +403,37 @@ TEST(scene_dataset_varied_backgrounds_keep_the_objects)
     CHECK_STR_CONTAINS(text, "vary 1");
     free(text);
 }
+
+/* Varied fashion scenes hold 1, 2 or 3 items, as a user's picture may (the
+ * out-of-generator sets have one-item scenes); --vary 0 keeps 2-3. */
+TEST(scene_dataset_fashion_item_counts_follow_vary)
+{
+    for (int vary = 0; vary <= 1; vary++) {
+        char dir[512], name[64];
+        snprintf(name, sizeof name, "fash-count-%d", vary);
+        SceneGenParams p = scene_gen_default_params(SCENE_KIND_FASHION);
+        p.count = 60;
+        p.seed = 21;
+        p.vary = vary;
+        p.split[0] = 1, p.split[1] = p.split[2] = 0;
+        GlmError err = {0};
+        int rc = scene_generate_dataset(tpath(dir, sizeof dir, name), &p, NULL, NULL, &err);
+        if (rc) test_failed(__FILE__, __LINE__, "%s", err.msg);
+        REQUIRE(rc == GLM_OK);
+        DatasetObjects set;
+        REQUIRE(dataset_objects_load(&set, dir, &err) == GLM_OK);
+        int hist[4] = {0};
+        for (int i = 0; i < 60; i++) {
+            char img[64];
+            int n = 0;
+            snprintf(img, sizeof img, "fashion_%06d.png", i);
+            REQUIRE(dataset_objects_find(&set, img, &n));
+            REQUIRE(n >= 1 && n <= 3);
+            hist[n]++;
+        }
+        printf("  fashion --vary %d: %d / %d / %d scenes of 1 / 2 / 3 items\n", vary, hist[1], hist[2], hist[3]);
+        if (vary) CHECK(hist[1] >= 10 && hist[2] >= 10 && hist[3] >= 10);
+        else CHECK(hist[1] == 0 && hist[2] >= 15 && hist[3] >= 15);
+        dataset_objects_free(&set);
+    }
+}
