@@ -243,7 +243,7 @@ TEST(scene_dataset_fashion_splits_use_disjoint_photos)
     }
     free(s);
     dataset_objects_free(&set);
-    CHECK(rows >= 80 && rows <= 120);
+    CHECK(rows >= 40 && rows <= 120);   /* 1-3 items per varied scene */
     CHECK(in_split[0] > 0 && in_split[1] > 0 && in_split[2] > 0);
     CHECK_EQ_INT(check_all_references(dir), 40 * SCENE_N_REFS);
 }
