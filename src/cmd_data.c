@@ -52,6 +52,10 @@ static void help(void)
            "                     dark as well as dark on light; 0: the pale background only,\n"
            "                     the data the shipped models before feature version 4 saw\n"
            "                     (default 1)\n"
+           "  --degrade 0|1      with --vary 1: pass a quarter of the pictures through sensor\n"
+           "                     noise, a fifth through a slight blur and three in ten\n"
+           "                     through a JPEG round trip at quality 50..95, as photos and\n"
+           "                     saved files are (src/scene_degrade.h); 0: clean (default 1)\n"
            "  --quiet            no progress lines on stderr\n"
            "  -h, --help         this text\n"
            "\n"
@@ -112,7 +116,7 @@ int cmd_data(int argc, char **argv)
         {"seed", required_argument, 0, 's'},  {"size", required_argument, 0, 'z'},
         {"split", required_argument, 0, 'p'}, {"fashion-dir", required_argument, 0, 'f'},
         {"quiet", no_argument, 0, 'q'},       {"help", no_argument, 0, 'h'},
-        {"vary", required_argument, 0, 'v'},
+        {"vary", required_argument, 0, 'v'}, {"degrade", required_argument, 0, 'g'},
         {0, 0, 0, 0},
     };
     SceneGenParams p = scene_gen_default_params(kind);
@@ -153,6 +157,10 @@ int cmd_data(int argc, char **argv)
         case 'v':
             if (!cli_parse_int("--vary", optarg, 0, 1, &v)) return 2;
             p.vary = (int)v;
+            break;
+        case 'g':
+            if (!cli_parse_int("--degrade", optarg, 0, 1, &v)) return 2;
+            p.degrade = (int)v;
             break;
         case 'q': quiet = 1; break;
         case 'h': help(); return 0;
