@@ -31,6 +31,9 @@ int train_preset(const char *name, TrainOptions *o, ModelConfig *mc, long *val_e
         o->steps = 30000, o->soft_warmup = 6000, o->lr_decay_every = 9000, o->seed = 1, o->refs = 1;
         mc->feat.input = 80, mc->feat.grid = 5, mc->feat.window = 28, mc->feat.stride = 16;
         mc->feat.hog_cells = 3, mc->feat.patch = 6;
+        /* the learned patch dictionary (kmeans.h): at 6000 steps it lifted
+         * held-out semantic accuracy from 0.742 to 0.825 (README, Results) */
+        mc->feat.kmeans = 32, mc->feat.kmeans_patch = 6;
         *val_every = 3000;
         return 1;
     }
