@@ -60,6 +60,7 @@ typedef struct {
     SearchResult *results;   /* (N_max), filled by search_run */
     /* rows R = N * K: image n's beams are rows n*K .. n*K + K-1 */
     float *x, *a, *amean, *wa;          /* (R, L, F), (R, L, D), (R, D), (R, L, A) */
+    float *pi0, *pu;                    /* (R, L), (R, L, A) the attention prior (prior.h) */
     float *h, *c, *h2, *c2, *tc;        /* (R, H) */
     float *gates;                       /* (R, 4H) */
     float *tt;                          /* (R, L, A) */

@@ -82,7 +82,8 @@ int trainer_init(Trainer *t, Model *model, const Dataset *data, const float *x,
     t->bimg = glm_calloc_array((size_t)B, sizeof(int));
     t->perm = glm_calloc_array((size_t)data->n_captions, sizeof(int));
     t->pairs = glm_calloc_array((size_t)data->n_captions, sizeof(int));
-    if (!t->grad || !t->bx || !t->btok || !t->blen || !t->bimg || !t->perm || !t->pairs) {
+    t->bq = glm_calloc_array((size_t)B * features_regions(&model->cfg.feat), sizeof(float));
+    if (!t->grad || !t->bx || !t->btok || !t->blen || !t->bimg || !t->perm || !t->pairs || !t->bq) {
         rc = glm_fail(err, GLM_ENOMEM, "out of memory for the training buffers");
         goto fail;
     }
@@ -111,6 +112,7 @@ void trainer_free(Trainer *t)
     free(t->bimg);
     free(t->perm);
     free(t->pairs);
+    free(t->bq);
     memset(t, 0, sizeof *t);
 }
 
@@ -169,8 +171,14 @@ int trainer_step(Trainer *t, TrainStats *st, GlmError *err)
 
     /* 1. Cross-entropy of the references, regions sampled (or, in a soft
      * batch, blended), and the entropy bonus on alpha. */
+    const int supervise = m->cfg.prior && o->prior_supervise > 0 && t->prior_target;
+    const int L = features_regions(&m->cfg.feat);
+    for (int b = 0; b < B && supervise; b++)
+        memcpy(t->bq + (size_t)b * L, t->prior_target + (size_t)t->bimg[b] * L, (size_t)L * sizeof(float));
     const DecoderLoss xe = {.nll = 1.0f / (float)ntok, .entropy = o->entropy / (float)ntok,
-                            .doubly = hard ? 0.0f : o->doubly / (float)B};
+                            .doubly = hard ? 0.0f : o->doubly / (float)B,
+                            .prior = supervise ? o->prior_supervise / (float)B : 0.0f,
+                            .prior_target = supervise ? t->bq : NULL};
     const DecoderPick pick = {.attention = soft_batch ? ATTN_SOFT : m->cfg.attention, .mode = REGIONS_SAMPLE,
                               .rng = &t->rng};
     decoder_forward(&t->work, &m->p, t->bx, t->btok, t->blen, B, T, &pick, &xe);
