@@ -173,6 +173,12 @@ eval-ood: all
 ablation: all
 	tools/ablation.sh
 
+# The attention-prior ablation (docs/prior.md): hard attention without a
+# prior, with a learned prior and with a supervised one, same budget, on a
+# held-out shapes split; steps to the quality bar from validation.
+ablation-prior: all
+	tools/ablation_prior.sh
+
 # Benchmarks: bench/NAME.c becomes $(BUILD)/bench/NAME (not installed).
 # Speed measurements (medians over repeated runs); not part of `make test`.
 BENCH_SRC := $(wildcard bench/*.c)
@@ -269,7 +275,7 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all deps test mutate fuzz fuzz-corpus demo models model-shapes model-fashion eval-models eval-ood ablation bench install clean
+.PHONY: all deps test mutate fuzz fuzz-corpus demo models model-shapes model-fashion eval-models eval-ood ablation ablation-prior bench install clean
 .DELETE_ON_ERROR:
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%.d) $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%.d) \

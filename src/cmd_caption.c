@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "prior.h"
 #include "text.h"
 #include "search.h"
 #include "features.h"
@@ -32,7 +33,9 @@ static void help(void)
            "                 of taking the most likely one (default: off)\n"
            "  --seed S       seed for --sample (default %u)\n"
            "  --json         JSON Lines instead: {\"image\", \"caption\", \"words\": [{\"word\",\n"
-           "                 \"region\", \"row\", \"col\", \"p\", \"alpha\": [L weights]}]}\n"
+           "                 \"region\", \"row\", \"col\", \"p\", \"alpha\": [L weights]}]}; a model\n"
+           "                 with an attention prior (train --prior 1) adds \"prior\": [L weights],\n"
+           "                 softmax(pi0): where it expects what matters, from the image alone\n"
            "  -h, --help     this text\n"
            "\n"
            "Exit status: 0 ok, 1 runtime failure, 2 bad usage or an image that could not\n"
@@ -66,7 +69,8 @@ static void print_caption_text(FILE *out, const Model *m, const SearchResult *r)
     for (int j = 0; j < r->len; j++) fprintf(out, "%s%s", j ? " " : "", m->words[r->words[j]]);
 }
 
-static void print_result(const Model *m, const char *path, const SearchResult *r, int json)
+/* pi0: (L) the image's attention prior scores, or NULL (no prior). */
+static void print_result(const Model *m, const char *path, const SearchResult *r, const float *pi0, int json)
 {
     if (!json) {
         text_put_name(stdout, path);
@@ -89,6 +93,13 @@ static void print_result(const Model *m, const char *path, const SearchResult *r
     fputs(",\"caption\":", stdout);
     json_string(stdout, text ? text : "");
     free(text);
+    if (pi0) {
+        float prior[32 * 32];   /* L <= 32 x 32: features_check_config bounds the grid */
+        prior_softmax(prior, pi0, L);
+        fputs(",\"prior\":[", stdout);
+        for (int k = 0; k < L; k++) printf("%s%.6g", k ? "," : "", (double)prior[k]);
+        fputs("]", stdout);
+    }
     fputs(",\"words\":[", stdout);
     for (int j = 0; j < r->len; j++) {
         const int i = r->regions[j];
@@ -165,7 +176,8 @@ int cmd_caption(int argc, char **argv)
         }
         if (n == CAPTION_BATCH || (i == argc && n > 0)) {
             search_run(&d, &m.p, x, n, &dopt);
-            for (int k = 0; k < n; k++) print_result(&m, names[k], &d.results[k], json);
+            for (int k = 0; k < n; k++)
+                print_result(&m, names[k], &d.results[k], m.cfg.prior ? d.pi0 + (size_t)k * d.K * L : NULL, json);
             fflush(stdout);
             n = 0;
         }
