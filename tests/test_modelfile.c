@@ -381,16 +381,26 @@ TEST(modelfile_attention_prior)
     CHECK(mf_find_tensor(&f, "prior_W") != NULL);
     /* drop the setting: prior_W and the rest are then not part of the model */
     for (int i = 0; i < f.n_settings; i++)
-        if (!strcmp(f.settings[i].key, "model.prior")) f.settings[i] = f.settings[--f.n_settings];
+        if (!strcmp(f.settings[i].key, "model.prior")) {   /* to the end, out of the count */
+            MfSetting keep = f.settings[i];
+            f.settings[i] = f.settings[f.n_settings - 1];
+            f.settings[--f.n_settings] = keep;
+        }
     REQUIRE(mf_write(tmp_path("stray.glm"), &f, &err) == GLM_OK);
+    f.n_settings++;
     CHECK_EQ_INT(model_load(&back, tmp_path("stray.glm"), &err), GLM_EINPUT);
     CHECK_STR_CONTAINS(err.msg, "tensor prior_W is not part of this model");
     mf_free(&f);
     /* a prior model without prior_v */
     REQUIRE(mf_read(&f, tmp_path("prior.glm"), &err) == GLM_OK);
     for (int i = 0; i < f.n_tensors; i++)
-        if (!strcmp(f.tensors[i].name, "prior_v")) f.tensors[i] = f.tensors[--f.n_tensors];
+        if (!strcmp(f.tensors[i].name, "prior_v")) {   /* to the end, out of the count, still freed */
+            MfTensor keep = f.tensors[i];
+            f.tensors[i] = f.tensors[f.n_tensors - 1];
+            f.tensors[--f.n_tensors] = keep;
+        }
     REQUIRE(mf_write(tmp_path("nov.glm"), &f, &err) == GLM_OK);
+    f.n_tensors++;
     CHECK_EQ_INT(model_load(&back, tmp_path("nov.glm"), &err), GLM_EINPUT);
     CHECK_STR_CONTAINS(err.msg, "tensor prior_v is missing");
     mf_free(&f);

@@ -9,7 +9,8 @@
 #
 # Each run validates every VAL_EVERY steps; "steps to the bar" is the first
 # validation step at which semantic >= 0.95 and grounding >= 0.90 (the
-# shapes quality bar), or "not reached" with the best validation values.
+# shapes quality bar), or "not reached"; the best validation is the one
+# train keeps (the largest semantic + grounding), with its step.
 # The test row scores the model train writes (the best by validation, the
 # same rule for every run) with `glimpse eval --json`; the mean attention
 # entropy is eval's attention_entropy (mean H(alpha_t) over decoded steps,
@@ -77,7 +78,7 @@ RESULTS="$DIR/results.md"
     echo "split of $COUNT generated scenes (seed $DATA_SEED), validated every $VAL_EVERY steps on its val"
     echo "split; test: $TEST_COUNT scenes never trained on (seed $TEST_SEED), greedy decoding."
     echo
-    echo "| run | BLEU-4 | CIDEr-D | semantic | grounding | attention entropy (nats) | steps to the bar (val) | best val semantic / best val grounding | train time (s) |"
+    echo "| run | BLEU-4 | CIDEr-D | semantic | grounding | attention entropy (nats) | steps to the bar (val) | best validation (by semantic + grounding, as train picks): semantic / grounding | train time (s) |"
     echo "|---|---|---|---|---|---|---|---|---|"
 } > "$RESULTS"
 
@@ -98,9 +99,9 @@ echo "$RUNS" | while IFS='|' read -r name rflags; do
     # "glimpse: step N val: ... semantic S object O grounding G"
     bar=$(awk '/ val: / { for (k = 1; k <= NF; k++) { if ($k == "step") s = $(k + 1);
                  if ($k == "semantic") se = $(k + 1); if ($k == "grounding") gr = $(k + 1) }
-                 if (se + 0 > bs + 0) bs = se; if (gr + 0 > bg + 0) bg = gr;
+                 if (!seen || se + gr > best) { seen = 1; best = se + gr; bs = se; bg = gr; bstep = s }
                  if (!hit && se >= 0.95 && gr >= 0.90) hit = s }
-               END { printf "%s|%.3f / %.3f\n", hit ? hit : "not reached", bs, bg }' "$log")
+               END { printf "%s|step %s: %.3f / %.3f\n", hit ? hit : "not reached", bstep, bs, bg }' "$log")
     echo "| $name | $(fmt "$(json_get "$j" bleu4)") | $(fmt "$(json_get "$j" cider)") |" \
          "$(fmt "$(json_get "$j" semantic_accuracy)") | $(fmt "$(json_get "$j" grounding_accuracy)") |" \
          "$(fmt "$(json_get "$j" attention_entropy)") | ${bar%%|*} | ${bar#*|} | $((t1 - t0)) |" >> "$RESULTS"
