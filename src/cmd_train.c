@@ -135,16 +135,11 @@ static void print_val(FILE *f, long step, const EvalResult *r, int best)
 }
 
 /* --prior-supervise: *out (n_images, L) the prior's targets of every
- * training image (prior_targets, the regions holding its objects). Returns
- * 0, or the exit status after printing why: 2 when the data has no
- * objects.tsv, 1 out of memory. */
+ * training image (prior_targets, the regions holding its objects, objs).
+ * Returns 0, or 1 after printing why (out of memory). */
 static int prior_targets_of(float **out, const Dataset *d, const int *sizes, const DatasetObjects *objs,
                             const FeatConfig *fc, int show)
 {
-    if (!objs) {
-        cli_error("--prior-supervise needs the data set's objects.tsv (the object boxes)");
-        return 2;
-    }
     const int L = features_regions(fc);
     float *q = *out = glm_calloc_array((size_t)d->n_images * L, sizeof(float));
     if (!q) {
@@ -356,6 +351,11 @@ int cmd_train(int argc, char **argv)
         status = glm_exit_code(rc);
         goto done;
     }
+    if (o.prior_supervise > 0 && !have_objects) {   /* before the features: nothing long for nothing */
+        cli_error("--prior-supervise needs the data set's objects.tsv (the object boxes)");
+        status = 2;
+        goto done;
+    }
     if (resume) {
         /* The checkpoint's words must be the ones these captions make, or
          * every new word would silently become <unk>. */
@@ -413,8 +413,7 @@ int cmd_train(int argc, char **argv)
         status = glm_exit_code(rc);
         goto done;
     }
-    if (o.prior_supervise > 0 && (status = prior_targets_of(&ptarget, &train, sizes, have_objects ? &objects : NULL,
-                                                            &mc.feat, show)) != 0)
+    if (o.prior_supervise > 0 && (status = prior_targets_of(&ptarget, &train, sizes, &objects, &mc.feat, show)) != 0)
         goto done;
     if ((rc = trainer_init(&tr, &model, &train, x, &o, &err)) || (resume && (rc = checkpoint_restore(&tr, resume, &err)))) {
         status = cli_report(&err);

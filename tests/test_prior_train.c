@@ -71,6 +71,16 @@ TEST(train_prior_supervised_resumes_bit_identically)
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/bad.glm --prior 1 --attention random " TINY, bin, dir, tmp), 2);
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/bad.glm --resume %s/p-half.glm.ckpt --prior-supervise 1 -q",
                           bin, dir, tmp, tmp), 2);
+    /* supervision needs the object boxes: a data set without objects.tsv */
+    char bare[700];
+    snprintf(bare, sizeof bare, "%s/prior-bare", tmp);
+    REQUIRE(test_run("cp -r %s %s && rm %s/objects.tsv", dir, bare, bare) == 0);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/bad.glm --prior 1 --prior-supervise 1 " TINY, bin, bare, tmp), 2);
+    out = test_slurp(last, NULL);
+    REQUIRE(out);
+    CHECK_STR_CONTAINS(out, "--prior-supervise needs the data set's objects.tsv");
+    free(out);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/bare.glm --steps 2 --prior 1 " TINY, bin, bare, tmp), 0);
     /* --help names both, with defaults */
     CHECK_EQ_INT(test_run("%s train --help", bin), 0);
     snprintf(last, sizeof last, "%s/last.out", tmp);
