@@ -8,6 +8,7 @@
 #   make install PREFIX=/usr/local   binaries to PREFIX/bin, models to PREFIX/share/glimpse/models
 #   make bench      speed measurements (not part of the tests)
 #   make eval-ood   the shipped models on pictures glimpse did not draw (needs ImageMagick)
+#   make course     the README course's glimpse explain outputs and docs/explain.png
 #   make mutate     apply each mutation of tests/mutate.sh and check the suite catches it
 #   make fuzz       build the libFuzzer targets (tests/fuzz, clang) and run each FUZZ_SECONDS=60
 
@@ -179,6 +180,24 @@ ablation: all
 ablation-prior: all
 	tools/ablation_prior.sh
 
+# The README's short course (issue 15), from fixed seeds: a young shapes
+# model (2000 scenes, 600 steps, about a minute on one core) whose rollouts
+# beat its greedy decode as often as not, the walk-through `glimpse explain`
+# prints for it (build/course/young.txt, .html) and docs/explain.png, and the
+# same for the shipped fashion model (build/course/fashion.txt).
+COURSE := build/course
+course: all
+	rm -rf $(COURSE) && mkdir -p $(COURSE)
+	$(BIN)/glimpse data shapes --out $(COURSE)/shapes --count 2000 --seed 7 --quiet
+	$(BIN)/glimpse train --data $(COURSE)/shapes --out $(COURSE)/young.glm --preset shapes --steps 600 \
+		--soft-warmup 300 --val-every 0 --ckpt-every 0 --threads 1 -q
+	$(BIN)/glimpse explain --model $(COURSE)/young.glm --seed 1 --png docs/explain.png \
+		--html $(COURSE)/young.html $(COURSE)/shapes/images/shapes_001903.png > $(COURSE)/young.txt
+	$(BIN)/glimpse data fashion --out $(COURSE)/fashion --count 30 --seed 4243 --quiet
+	$(BIN)/glimpse explain --model models/fashion.glm --seed 2 \
+		$(COURSE)/fashion/images/fashion_000026.png > $(COURSE)/fashion.txt
+	@echo "course: $(COURSE)/young.txt, $(COURSE)/young.html, $(COURSE)/fashion.txt, docs/explain.png"
+
 # Benchmarks: bench/NAME.c becomes $(BUILD)/bench/NAME (not installed).
 # Speed measurements (medians over repeated runs); not part of `make test`.
 BENCH_SRC := $(wildcard bench/*.c)
@@ -275,7 +294,7 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all deps test mutate fuzz fuzz-corpus demo models model-shapes model-fashion eval-models eval-ood ablation ablation-prior bench install clean
+.PHONY: all deps test mutate fuzz fuzz-corpus demo models model-shapes model-fashion eval-models eval-ood ablation ablation-prior course bench install clean
 .DELETE_ON_ERROR:
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%.d) $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%.d) \

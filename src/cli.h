@@ -123,5 +123,6 @@ int cmd_caption(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif

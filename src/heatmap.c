@@ -406,33 +406,8 @@ static void str_escape(Str *b, const char *s)
     }
 }
 
-static void str_base64(Str *b, const unsigned char *d, size_t n)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char q[4];
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)d[i] << 16;
-        if (i + 1 < n) v |= (unsigned)d[i + 1] << 8;
-        if (i + 2 < n) v |= d[i + 2];
-        q[0] = tab[(v >> 18) & 63];
-        q[1] = tab[(v >> 12) & 63];
-        q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        q[3] = i + 2 < n ? tab[v & 63] : '=';
-        str_put(b, q, 4);
-    }
-}
-
 /* Appends "data:image/png;base64,..." of canvas c. */
-static int str_png_uri(Str *b, const Canvas *c, GlmError *err)
-{
-    int len;
-    unsigned char *png = render_png_bytes(c, &len, err);
-    if (!png) return GLM_ENOMEM;
-    str_cat(b, "data:image/png;base64,");
-    str_base64(b, png, (size_t)len);
-    free(png);
-    return GLM_OK;
-}
+static int str_png_uri(Str *b, const Canvas *c, GlmError *err) { return render_png_data_uri(b, c, err); }
 
 static void str_hex(Str *b, Rgb c) { str_printf(b, "#%02x%02x%02x", c.r, c.g, c.b); }
 

@@ -24,6 +24,7 @@ static const Command commands[] = {
     {"eval", cmd_eval, "caption a data set split and score it (BLEU, CIDEr-D, ROUGE-L, accuracies)"},
     {"train", cmd_train, "train a captioner: hard attention by REINFORCE, or soft attention"},
     {"score", cmd_score, "BLEU-1..4, CIDEr-D and ROUGE-L of candidate captions against references"},
+    {"explain", cmd_explain, "walk through one REINFORCE update on one image, in words and numbers"},
     {"info", cmd_info, "what a model or checkpoint file holds: sizes, features, training options"},
 };
 

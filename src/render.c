@@ -468,6 +468,30 @@ unsigned char *render_png_bytes(const Canvas *c, int *len, GlmError *err)
     return png ? png : work;
 }
 
+int render_png_data_uri(GlmBuf *b, const Canvas *c, GlmError *err)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    int len;
+    unsigned char *d = render_png_bytes(c, &len, err);
+    if (!d) return GLM_ENOMEM;
+    static const char head[] = "data:image/png;base64,";
+    glm_buf_put(b, head, sizeof head - 1);
+    const size_t n = (size_t)len;
+    char q[4];
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)d[i] << 16;
+        if (i + 1 < n) v |= (unsigned)d[i + 1] << 8;
+        if (i + 2 < n) v |= d[i + 2];
+        q[0] = tab[(v >> 18) & 63];
+        q[1] = tab[(v >> 12) & 63];
+        q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        q[3] = i + 2 < n ? tab[v & 63] : '=';
+        glm_buf_put(b, q, 4);
+    }
+    free(d);
+    return GLM_OK;
+}
+
 int render_write_png(const char *path, const Canvas *c, GlmError *err)
 {
     int len;

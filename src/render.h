@@ -132,6 +132,10 @@ int render_legend(Canvas *c, const RenderFont *f, int x, int y, int w, int h, in
 /* PNG bytes of the canvas (png.h at PNG_LEVEL_SMALL) in a malloc'd buffer
  * (*len bytes; caller frees). NULL with GLM_ENOMEM. */
 unsigned char *render_png_bytes(const Canvas *c, int *len, GlmError *err);
+/* Appends "data:image/png;base64,..." of the canvas to b (GlmBuf,
+ * common.h), for pages that inline their pictures. GLM_ENOMEM when the
+ * PNG cannot be made (an append that fails sets b->failed instead). */
+int render_png_data_uri(GlmBuf *b, const Canvas *c, GlmError *err);
 /* Writes the canvas as a PNG with fileio_write (fileio.h): atomic, never
  * half written; GLM_EINPUT for a bad path, GLM_EIO when writing fails. */
 int render_write_png(const char *path, const Canvas *c, GlmError *err);

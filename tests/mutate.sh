@@ -25,6 +25,9 @@ MUTATIONS=(
   "prior-dv-sign|src/prior.c|BL, K, 1.0f, u, K, dpi0, 1, 1.0f, dv, 1);|BL, K, -1.0f, u, K, dpi0, 1, 1.0f, dv, 1);|decoder_gradients_hard_prior"
   "prior-sup-sign|src/prior.c|weight * (float)(mass * exp((double)p[i] - lse) - (double)qr[i])|weight * (float)((double)qr[i] - mass * exp((double)p[i] - lse))|prior_supervision_matches_finite_differences"
   "adam-bias|src/optim.c|const double c1 = 1.0 - pow((double)c->beta1, (double)s->step);|const double c1 = 1.0;|optim_adam_follows_algorithm_1_in_double"
+  # glimpse explain's step and its printed gradient (issue 15)
+  "explain-sign|src/explain.c|const float w = (float)weight;|const float w = -(float)weight;|explain_step_moves_log_pi_with_the_advantage_sign"
+  "explain-dlogit|src/explain.c|-(float)out->advantage, L);|(float)out->advantage, L);|explain_printed_gradient_matches_finite_differences"
 )
 
 want=("$@")
