@@ -211,13 +211,11 @@ $(BUILD)/bench/%.o: bench/%.c | $(DEPS_OK)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(OPT) -o $@ $< $(LIB) $(LDLIBS_ALL)
 
+# bench_metrics prints its own lines; bench/bench.sh (which runs bench_speed
+# DATA MODEL) prints the table and writes bench/results.json.
 bench: all $(BENCHES)
-	@for b in $(BENCHES); do $$b || exit 1; done
-	@for i in 1 2 3; do rm -rf build/bench-shapes; t0=$$(date +%s.%N); \
-		$(BIN)/glimpse data shapes --out build/bench-shapes --count 10000 --seed 1 --quiet >/dev/null || exit 1; \
-		t1=$$(date +%s.%N); awk "BEGIN { print $$t1 - $$t0 }"; done | sort -n | \
-		awk 'NR == 2 { printf "data shapes: 10000 scenes in %.2f s (median of 3)\n", $$1 }'
-	@rm -rf build/bench-shapes
+	$(BUILD)/bench/bench_metrics
+	BIN=$(BIN)/glimpse bench/bench.sh $(BUILD)
 
 # ---- fuzzing: libFuzzer targets tests/fuzz/fuzz_NAME.c ---------------------
 # Every target is built with clang (FUZZ_CC; Debian's clang 14 with the
@@ -289,6 +287,17 @@ install: all
 	for m in models/*.glm; do \
 		if [ -e "$$m" ]; then install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/glimpse/models/ || exit 1; fi; \
 	done
+
+# ---- variant 3: meta-learned attention (docs/meta.md) ----------------------
+# The experiment: adaptation steps to the quality bar on held-out caption
+# dialects from a random init, joint multi-task training and Reptile, over 5
+# seeds (tools/meta_experiment.sh; its knobs are environment variables).
+# Writes build/meta/table.md and build/meta/curves.png.
+meta: all
+	rm -rf build/meta
+	BIN=$(BIN) tools/meta_experiment.sh build/meta
+.PHONY: meta
+# ---- end of variant 3 --------------------------------------------------------
 
 # Remove build outputs (not the deps stamp's packages, of course).
 clean:

@@ -16,6 +16,7 @@
 #include "dataset.h"
 #include "dataset_labels.h"
 #include "evaluate.h"
+#include "pool.h"
 
 static const char *program = "glimpse";
 
@@ -164,12 +165,14 @@ int cli_check_boxes(const DatasetObjects *objs, const Dataset *d, const int *siz
     return GLM_OK;
 }
 
+int cli_default_threads(void) { return GLM_MIN(pool_online_cores(), CLI_MAX_DEFAULT_THREADS); }
+
 int cli_split_features(float **x, int **sizes, Dataset *d, const CliData *cd, const FeatConfig *cfg, const char *split,
                        void (*progress)(void *ctx, int done, int total), void *ctx)
 {
     const int msgs = d->n_messages, skipped = dataset_n_skipped(d);
     GlmError err = {0};
-    const int rc = eval_features(x, sizes, d, cfg, cd->strict, progress, ctx, &err);
+    const int rc = eval_features(x, sizes, d, cfg, cd->strict, cd->threads, progress, ctx, &err);
     if (rc) return cli_report(&err), rc;
     for (int i = msgs; i < d->n_messages; i++) cli_error("warning: %s", d->messages[i]);
     if (dataset_n_skipped(d) > skipped)

@@ -77,12 +77,18 @@ void cli_feature_help(const FeatConfig *d);
  * data set format, with a split), or --captions FILE --images DIR with an
  * optional split list (Flickr8k token file or COCO JSON), or (eval only)
  * --labels FILE --images DIR (a labels file, dataset_labels.h). */
+/* The default --threads of eval and caption (whose output does not depend
+ * on it): the online cores, at most CLI_MAX_DEFAULT_THREADS. */
+#define CLI_MAX_DEFAULT_THREADS 8
+int cli_default_threads(void);
+
 typedef struct {
     const char *data_dir;
     const char *captions, *images;
     const char *labels;
     const char *lists[3];   /* train, val, test split lists for --captions */
     int strict;
+    int threads;            /* workers for the region features (0 or 1: one) */
 } CliData;
 
 /* Loads one split ("train", "val", "test") per d, printing the skip
@@ -124,5 +130,6 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_meta(int argc, char **argv);
 
 #endif

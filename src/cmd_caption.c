@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "cli.h"
+#include "pool.h"
 #include "prior.h"
 #include "text.h"
 #include "search.h"
@@ -17,7 +20,9 @@
 #include "rng.h"
 
 #define CAPTION_DEFAULT_MODEL "shapes.glm"
-#define CAPTION_BATCH 16   /* images decoded together */
+/* Images decoded together: the batches are the same for every --threads
+ * (workers take whole batches), so the output is too. */
+#define CAPTION_BATCH 16
 
 static void help(void)
 {
@@ -31,7 +36,10 @@ static void help(void)
            "  --beam K       beam search width, 1 = greedy (default %d)\n"
            "  --sample       hard attention: draw each word's region from alpha_t instead\n"
            "                 of taking the most likely one (default: off)\n"
-           "  --seed S       seed for --sample (default %u)\n"
+           "  --seed S       seed for --sample; image k (of the IMAGE list) draws from stream\n"
+           "                 (S, k), so its caption does not depend on the others (default %u)\n"
+           "  --threads T    workers for the features and the decoding, 1..64 (default: the\n"
+           "                 online cores, at most %d); the output is the same for any T\n"
            "  --json         JSON Lines instead: {\"image\", \"caption\", \"words\": [{\"word\",\n"
            "                 \"region\", \"row\", \"col\", \"p\", \"alpha\": [L weights]}]}; a model\n"
            "                 with an attention prior (train --prior 1) adds \"prior\": [L weights],\n"
@@ -40,7 +48,7 @@ static void help(void)
            "\n"
            "Exit status: 0 ok, 1 runtime failure, 2 bad usage or an image that could not\n"
            "be read (the other images are still captioned).\n",
-           CAPTION_DEFAULT_MODEL, CLI_DEFAULT_BEAM, RNG_DEFAULT_SEED);
+           CAPTION_DEFAULT_MODEL, CLI_DEFAULT_BEAM, RNG_DEFAULT_SEED, CLI_MAX_DEFAULT_THREADS);
 }
 
 /* s as a JSON string literal (quotes included). */
@@ -112,16 +120,59 @@ static void print_result(const Model *m, const char *path, const SearchResult *r
     fputs("]}\n", stdout);
 }
 
+/* The images in flight: up to workers x CAPTION_BATCH, in argument order. */
+typedef struct {
+    const Model *m;
+    int workers, L, F;
+    char **paths;         /* (cap) this fill's arguments */
+    int *rc;              /* (cap) features_from_file's status per fill slot */
+    GlmError *errs;       /* (cap) */
+    float *fx;            /* (cap, L, F) this fill's features */
+    int fill_n;
+    float *x;             /* (cap, L, F) pending images, readable, in order */
+    Rng *rows;            /* (cap) their --sample streams */
+    int n_batches, n_pending;
+    Search *dec;          /* (workers) */
+    SearchOptions opt;
+} CaptionJob;
+
+static void features_job(void *ctx, int k)
+{
+    CaptionJob *j = ctx;
+    int lo, hi;
+    pool_share(j->fill_n, j->workers, k, &lo, &hi);
+    const size_t per = (size_t)j->L * j->F;
+    for (int q = lo; q < hi; q++)
+        j->rc[q] = features_from_file(j->fx + q * per, NULL, NULL, j->paths[q], &j->m->cfg.feat, NULL, &j->errs[q]);
+}
+
+static void decode_job(void *ctx, int k)
+{
+    CaptionJob *j = ctx;
+    if (k >= j->n_batches) return;
+    const int start = k * CAPTION_BATCH, n = GLM_MIN(CAPTION_BATCH, j->n_pending - start);
+    SearchOptions opt = j->opt;
+    opt.rows = opt.sample ? j->rows + start : NULL;
+    search_run(&j->dec[k], &j->m->p, j->x + (size_t)start * j->L * j->F, n, &opt);
+}
+
+static void run(Pool *pool, PoolJob job, void *ctx)
+{
+    if (pool) pool_run(pool, job, ctx);
+    else job(ctx, 0);
+}
+
 int cmd_caption(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"beam", required_argument, 0, 'b'},
         {"sample", no_argument, 0, 'S'},      {"seed", required_argument, 0, 's'},
-        {"json", no_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
+        {"json", no_argument, 0, 'j'},        {"threads", required_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *model_path = NULL;
-    long beam = CLI_DEFAULT_BEAM, seed = RNG_DEFAULT_SEED, v;
+    long beam = CLI_DEFAULT_BEAM, seed = RNG_DEFAULT_SEED, v, threads = cli_default_threads();
     int sample = 0, json = 0, opt;
     optind = 1;
     opterr = 0;   /* one line per error: ours */
@@ -132,6 +183,7 @@ int cmd_caption(int argc, char **argv)
         case 'S': sample = 1; break;
         case 's': if (!cli_parse_int("--seed", optarg, 0, 0x7fffffffL, &v)) return 2; seed = v; break;
         case 'j': json = 1; break;
+        case 't': if (!cli_parse_int("--threads", optarg, 1, POOL_MAX_THREADS, &threads)) return 2; break;
         case 'h': help(); return 0;
         default: return cli_bad_option("caption", opt, argv);
         }
@@ -151,39 +203,71 @@ int cmd_caption(int argc, char **argv)
     if (model_load(&m, model_path, &err)) return cli_report(&err);
 
     const int L = features_regions(&m.cfg.feat), F = features_dim(&m.cfg.feat);
-    Search d;
-    float *x = glm_malloc_array((size_t)CAPTION_BATCH * L * F, sizeof(float));   /* (batch, L, F) */
-    const char **names = calloc(CAPTION_BATCH, sizeof *names);
-    if (!x || !names || search_init(&d, &m.cfg, CAPTION_BATCH, (int)beam, &err)) {
-        int code = x && names ? cli_report(&err) : (cli_error("out of memory"), 1);
-        free(x);
-        free(names);
-        model_free(&m);
-        return code;
+    const int n_images = argc - optind;
+    const int workers = (int)GLM_MIN(threads, (n_images + CAPTION_BATCH - 1) / CAPTION_BATCH);
+    const int cap = workers * CAPTION_BATCH;
+    const size_t per = (size_t)L * F;
+    openblas_set_num_threads(1);   /* the workers are the threads */
+    CaptionJob job = {.m = &m, .workers = workers, .L = L, .F = F,
+                      .opt = {.beam = (int)beam, .sample = sample}};
+    job.paths = calloc((size_t)cap, sizeof *job.paths);
+    job.rc = calloc((size_t)cap, sizeof *job.rc);
+    job.errs = calloc((size_t)cap, sizeof *job.errs);
+    job.fx = glm_malloc_array((size_t)cap * per, sizeof(float));
+    job.x = glm_malloc_array((size_t)cap * per, sizeof(float));
+    job.rows = calloc((size_t)cap, sizeof *job.rows);
+    job.dec = calloc((size_t)workers, sizeof *job.dec);
+    const char **names = calloc((size_t)cap, sizeof *names);   /* the pending images' paths */
+    int status = 0, ready = job.paths && job.rc && job.errs && job.fx && job.x && job.rows && job.dec && names;
+    int n_init = 0;
+    for (; ready && n_init < workers; n_init++)
+        if (search_init(&job.dec[n_init], &m.cfg, CAPTION_BATCH, (int)beam, &err)) break;
+    Pool *pool = NULL;
+    if (ready && n_init == workers && workers > 1) pool = pool_new(workers, &err);
+    if (!ready || n_init < workers || (workers > 1 && !pool)) {
+        status = ready ? cli_report(&err) : (cli_error("out of memory"), 1);
+        goto done;
     }
-    Rng rng;
-    rng_seed(&rng, (uint64_t)seed, 0);
-    SearchOptions dopt = {.beam = (int)beam, .sample = sample, .rng = &rng};
-    int status = 0, n = 0;
-    for (int i = optind; i <= argc; i++) {
-        if (i < argc) {
-            if (features_from_file(x + (size_t)n * L * F, NULL, NULL, argv[i], &m.cfg.feat, NULL, &err)) {
-                int code = cli_report(&err);
+    /* Fill the pending images up to cap (features in parallel, unreadable
+     * ones reported and left out), decode them as whole batches in
+     * parallel, print in order; a last partial batch waits for more. */
+    for (int next = optind; next < argc || job.n_pending > 0;) {
+        job.fill_n = GLM_MIN(cap - job.n_pending, argc - next);
+        for (int q = 0; q < job.fill_n; q++) job.paths[q] = argv[next + q];
+        if (job.fill_n > 0) run(pool, features_job, &job);
+        for (int q = 0; q < job.fill_n; q++) {
+            if (job.rc[q]) {
+                const int code = cli_report(&job.errs[q]);   /* not inside GLM_MAX: it evaluates twice */
                 status = GLM_MAX(status, code);
                 continue;
             }
-            names[n++] = argv[i];
+            memcpy(job.x + job.n_pending * per, job.fx + q * per, per * sizeof(float));
+            rng_seed(&job.rows[job.n_pending], (uint64_t)seed, (uint64_t)(next + q - optind));
+            names[job.n_pending++] = argv[next + q];
         }
-        if (n == CAPTION_BATCH || (i == argc && n > 0)) {
-            search_run(&d, &m.p, x, n, &dopt);
-            for (int k = 0; k < n; k++)
-                print_result(&m, names[k], &d.results[k], m.cfg.prior ? d.pi0 + (size_t)k * d.K * L : NULL, json);
-            fflush(stdout);
-            n = 0;
+        next += job.fill_n;
+        const int last = next == argc;
+        if (job.n_pending < cap && !(last && job.n_pending > 0)) continue;
+        job.n_batches = (job.n_pending + CAPTION_BATCH - 1) / CAPTION_BATCH;
+        run(pool, decode_job, &job);
+        for (int k = 0; k < job.n_pending; k++) {
+            const Search *sd = &job.dec[k / CAPTION_BATCH];
+            const float *pi0 = m.cfg.prior ? sd->pi0 + (size_t)(k % CAPTION_BATCH) * sd->K * sd->L : NULL;
+            print_result(&m, names[k], &sd->results[k % CAPTION_BATCH], pi0, json);
         }
+        fflush(stdout);
+        job.n_pending = 0;
     }
-    search_free(&d);
-    free(x);
+done:
+    pool_free(pool);
+    for (int k = 0; job.dec && k < workers; k++) search_free(&job.dec[k]);   /* also a failed one */
+    free(job.paths);
+    free(job.rc);
+    free(job.errs);
+    free(job.fx);
+    free(job.x);
+    free(job.rows);
+    free(job.dec);
     free(names);
     model_free(&m);
     return status;

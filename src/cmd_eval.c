@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "evaluate.h"
+#include "pool.h"
 #include "fileio.h"
 
 
@@ -42,7 +43,8 @@ static void help(void)
            "  --beam K           beam width, 1 = greedy (default %d, as glimpse caption, so the\n"
            "                     scores describe what caption prints; validation during\n"
            "                     training decodes greedily)\n"
-           "  --threads T        OpenBLAS threads (default 1)\n"
+           "  --threads T        workers for the features and the decoding, 1..64 (default:\n"
+           "                     the online cores, at most %d); the output is the same for any T\n"
            "  --json             one JSON object with bleu1 bleu2 bleu3 bleu4 cider rouge_l\n"
            "                     semantic_accuracy object_accuracy grounding_accuracy\n"
            "                     count_accuracy attention_entropy (mean H(alpha_t), nats)\n"
@@ -54,7 +56,7 @@ static void help(void)
            "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input (a missing or\n"
            "malformed data set, a bad line in a labels file, a box past its picture, an\n"
            "unreadable model).\n",
-           CLI_DEFAULT_BEAM);
+           CLI_DEFAULT_BEAM, CLI_MAX_DEFAULT_THREADS);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -70,7 +72,7 @@ int cmd_eval(int argc, char **argv)
     };
     CliData data = {0};
     const char *model_path = NULL, *split = "test", *out_path = NULL;
-    long beam = CLI_DEFAULT_BEAM, threads = 1;
+    long beam = CLI_DEFAULT_BEAM, threads = cli_default_threads();
     int json = 0, split_given = 0, opt;
     optind = 1;
     opterr = 0;   /* one line per error: ours */
@@ -85,7 +87,7 @@ int cmd_eval(int argc, char **argv)
         case O_LIST: data.lists[0] = data.lists[1] = data.lists[2] = optarg; break;
         case O_STRICT: data.strict = 1; break;
         case O_BEAM: if (!cli_parse_int("--beam", optarg, 1, 64, &beam)) return 2; break;
-        case O_THREADS: if (!cli_parse_int("--threads", optarg, 1, 256, &threads)) return 2; break;
+        case O_THREADS: if (!cli_parse_int("--threads", optarg, 1, POOL_MAX_THREADS, &threads)) return 2; break;
         case O_JSON: json = 1; break;
         case O_OUT: out_path = optarg; break;
         case 'h': help(); return 0;
@@ -139,7 +141,8 @@ int cmd_eval(int argc, char **argv)
         cli_error("out of memory for the captions");
         goto done;
     }
-    openblas_set_num_threads((int)threads);
+    openblas_set_num_threads(1);   /* the workers are the threads (eval_run) */
+    data.threads = (int)threads;
     double t0 = glm_seconds();
     EvalResult r;
     if ((rc = cli_split_features(&x, &sizes, &d, &data, &model.cfg.feat, data.labels ? data.labels : split, NULL,
@@ -155,7 +158,7 @@ int cmd_eval(int argc, char **argv)
             goto done;
         }
     }
-    if ((rc = eval_run(&r, &model, &d, x, sizes, have_objects ? &objects : NULL, (int)beam, out, &err))) {
+    if ((rc = eval_run(&r, &model, &d, x, sizes, have_objects ? &objects : NULL, (int)beam, (int)threads, out, &err))) {
         status = cli_report(&err);
         goto done;
     }

@@ -14,6 +14,7 @@
 #include "dataset.h"
 #include "dataset_objects.h"
 #include "evaluate.h"
+#include "pool.h"
 #include "checkpoint.h"
 #include "prior.h"
 #include "train.h"
@@ -70,7 +71,9 @@ static void help(void)
            "  --warmup N            linear warm-up steps (default %ld)\n"
            "  --clip X              gradient-norm limit, 0 for none (default %g)\n"
            "  --seed S              the one seed of every random choice (default %u)\n"
-           "  --threads T           OpenBLAS threads (default 1; results are deterministic per T)\n"
+           "  --threads T           workers, each on a shard of the batch, 1..64 (default 1);\n"
+           "                        the same T gives the same bytes, another T differs only in\n"
+           "                        the rounding of the gradient sum (OpenBLAS runs single-threaded)\n"
            "  --val-every N         validate every N steps and at the end, 0 never (default %d)\n"
            "  --ckpt-every N        write MODEL.ckpt every N steps; it is always written at the\n"
            "                        end, so 0 means only then (default %d)\n"
@@ -278,7 +281,7 @@ int cmd_train(int argc, char **argv)
         case O_WARMUP: INT_OPT("--warmup", 0, 1000000000, o.warmup);
         case O_CLIP: FLT_OPT("--clip", 0, 1e9, o.clip);
         case O_SEED: INT_OPT("--seed", 0, 0x7fffffffL, o.seed);
-        case O_THREADS: INT_OPT("--threads", 1, 256, threads);
+        case O_THREADS: INT_OPT("--threads", 1, POOL_MAX_THREADS, threads);
         case O_RESUME: resume = optarg; break;
         case O_VAL_EVERY: INT_OPT("--val-every", 0, 1000000000, val_every);
         case O_CKPT_EVERY: INT_OPT("--ckpt-every", 0, 1000000000, ckpt_every);
@@ -400,7 +403,11 @@ int cmd_train(int argc, char **argv)
     }
     if (train.n_truncated && show)
         cli_error("warning: %d training captions cut to %d words", train.n_truncated, mc.max_len - 1);
-    openblas_set_num_threads((int)threads);
+    /* the workers are the parallelism; BLAS calls on 32-row matrices gain
+     * nothing from threads of their own (issue 13) */
+    openblas_set_num_threads(1);
+    o.threads = (int)threads;
+    data.threads = (int)threads;
     if (show)
         fprintf(stderr,
                 "glimpse: train %d images / %d captions, val %d images, %d words; %s attention, reward %s, "
@@ -450,7 +457,7 @@ int cmd_train(int argc, char **argv)
         int last = tr.step == o.steps;
         if (have_val && val_every && (tr.step % val_every == 0 || last)) {
             EvalResult r;
-            if ((rc = eval_run(&r, &model, &val, vx, vsizes, have_objects ? &objects : NULL, 1, NULL, &err))) {
+            if ((rc = eval_run(&r, &model, &val, vx, vsizes, have_objects ? &objects : NULL, 1, o.threads, NULL, &err))) {
                 status = cli_report(&err);
                 goto done;
             }

@@ -135,10 +135,11 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
     const int blend = attn_blends(w->attention);
     const int random = w->attention == ATTN_RANDOM;
     /* random attention draws its regions in ARGMAX mode too: there is no argmax */
-    GLM_ASSERT(blend || rng || !(mode == REGIONS_SAMPLE || (random && mode == REGIONS_ARGMAX)));
+    GLM_ASSERT(blend || rng || pick->rows || !(mode == REGIONS_SAMPLE || (random && mode == REGIONS_ARGMAX)));
     const int L = w->L, F = w->F, D = w->D, H = w->H, E = w->E, A = w->A, V = w->V, TM = w->T_max;
     const int NX = E + D;
-    memcpy(w->x, x, (size_t)B * L * F * sizeof(float));
+    GLM_ASSERT(!pick->same_x || B == w->B);
+    if (!pick->same_x) memcpy(w->x, x, (size_t)B * L * F * sizeof(float));
     int Tr = 0;
     for (int b = 0; b < B; b++) {
         GLM_ASSERT(lengths[b] >= 1 && lengths[b] <= T);
@@ -155,8 +156,10 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
     w->loss.reinforce = loss->reinforce ? w->rweight : NULL;   /* the copy, not the caller's */
     const int soft = w->attention == ATTN_SOFT;
 
-    step_regions(w->a, w->amean, w->h, w->c, w->wa, w->x, p, &w->shape, B);
-    step_prior(w->pi0, w->pu, w->a, p, &w->shape, B);
+    if (!pick->same_x) {
+        step_regions(w->a, w->amean, w->h, w->c, w->wa, w->x, p, &w->shape, B);
+        step_prior(w->pi0, w->pu, w->a, p, &w->shape, B);   /* pi0 depends on a alone */
+    }
     /* the prior's supervision, when asked for and there is a prior */
     const int supervise = w->shape.prior && loss->prior != 0.0f && loss->prior_target;
     if (!supervise) w->loss.prior = 0.0f, w->loss.prior_target = NULL;
@@ -184,7 +187,7 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
                 s = regions_in[(long)b * T + t];
                 GLM_ASSERT(s >= 0 && s < L);
             } else if (!blend && (mode == REGIONS_SAMPLE || random)) {
-                s = rng_categorical(rng, ab, L);
+                s = rng_categorical(pick->rows ? &pick->rows[b] : rng, ab, L);
             } else {
                 for (int i = 1; i < L; i++) s = ab[i] > ab[s] ? i : s;
             }

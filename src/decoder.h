@@ -68,6 +68,11 @@ typedef struct {
     RegionMode mode;
     const int *given;       /* (B, T) the regions for REGIONS_GIVEN, rows T apart; else NULL */
     Rng *rng;               /* for REGIONS_SAMPLE, and REGIONS_ARGMAX with random attention */
+    Rng *rows;              /* (B) or NULL: caption b draws from rows[b] instead of rng, so
+                               its draws do not depend on the other captions of the batch */
+    int same_x;             /* x, B and the parameters are the last forward's: its region
+                               projections and h_0, c_0 are reused (a rollout's replay on
+                               the batch of the cross-entropy pass) */
 } DecoderPick;
 
 typedef struct {

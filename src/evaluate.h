@@ -52,8 +52,10 @@ typedef struct {
  * number of images done. An image that turns out unreadable (truncated,
  * corrupt) is dropped from d with a skip message, as the loader does with a
  * missing one (dataset_drop_image), and x, sizes cover the images kept;
- * with strict, or when it is the only image, it is an error naming it. */
-int eval_features(float **x, int **sizes, Dataset *d, const FeatConfig *cfg, int strict,
+ * with strict, or when it is the only image, it is an error naming it.
+ * threads: workers (pool.h), each on a share of the images; the result is
+ * the same for any number. */
+int eval_features(float **x, int **sizes, Dataset *d, const FeatConfig *cfg, int strict, int threads,
                   void (*progress)(void *ctx, int done, int total), void *ctx, GlmError *err);
 
 /* 1 when the region `region` of cfg's grid, scaled to an image of size
@@ -63,9 +65,11 @@ int eval_grounded(const FeatConfig *cfg, int region, int w, int h, const SceneBo
 /* Captions every image of d (x, sizes as from eval_features) with beam K
  * (1 = greedy) and scores the result. objs: the data set's objects, or NULL
  * for plain caption data. captions_out: if not NULL, gets NAME<TAB>caption
- * per image. */
+ * per image. threads: workers, each decoding whole batches of images (the
+ * same batches for any number, so the same captions and scores); a caller
+ * with more than one should make BLAS single-threaded. */
 int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, const int *sizes,
-             const DatasetObjects *objs, int beam, FILE *captions_out, GlmError *err);
+             const DatasetObjects *objs, int beam, int threads, FILE *captions_out, GlmError *err);
 
 /* Joins the words of ids[0..n) with spaces into out (cap bytes). */
 void eval_caption_text(char *out, size_t cap, const Model *m, const int32_t *ids, int n);

@@ -26,6 +26,7 @@ static const Command commands[] = {
     {"score", cmd_score, "BLEU-1..4, CIDEr-D and ROUGE-L of candidate captions against references"},
     {"explain", cmd_explain, "walk through one REINFORCE update on one image, in words and numbers"},
     {"info", cmd_info, "what a model or checkpoint file holds: sizes, features, training options"},
+    {"meta", cmd_meta, "meta-learned attention: Reptile over caption dialects, and adaptation curves"},
 };
 
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))

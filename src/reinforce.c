@@ -63,14 +63,13 @@ done:
     return ix;
 }
 
-int reinforce_init(Reinforce *r, const ModelConfig *cfg, const Dataset *data, int B_max, GlmError *err)
+/* Everything but the references, which r->refs already holds. */
+static int init_buffers(Reinforce *r, const ModelConfig *cfg, int B_max, GlmError *err)
 {
-    memset(r, 0, sizeof *r);
     const int B = B_max, T = cfg->max_len;
     r->B_max = B, r->T = T;
     int rc = search_init(&r->search, cfg, B, 1, err);
     if (rc) goto fail;
-    if (!(r->refs = build_reference_index(data, err))) { rc = GLM_ENOMEM; goto fail; }
     if (!(r->scratch = metrics_scratch_new(r->refs, T, err))) { rc = GLM_ENOMEM; goto fail; }
     r->rtok = glm_calloc_array((size_t)B * T, sizeof(int32_t));
     r->rreg = glm_calloc_array((size_t)B * T, sizeof(int));
@@ -88,11 +87,25 @@ fail:
     return rc;
 }
 
+int reinforce_init(Reinforce *r, const ModelConfig *cfg, const Dataset *data, int B_max, GlmError *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!(r->refs = r->own_refs = build_reference_index(data, err))) return GLM_ENOMEM;
+    return init_buffers(r, cfg, B_max, err);
+}
+
+int reinforce_init_shared(Reinforce *r, const ModelConfig *cfg, const Reinforce *from, int B_max, GlmError *err)
+{
+    memset(r, 0, sizeof *r);
+    r->refs = from->refs;
+    return init_buffers(r, cfg, B_max, err);
+}
+
 void reinforce_free(Reinforce *r)
 {
     search_free(&r->search);
     metrics_scratch_free(r->scratch);
-    metrics_index_free(r->refs);
+    metrics_index_free(r->own_refs);
     free(r->rtok);
     free(r->rreg);
     free(r->rlen);
@@ -144,9 +157,8 @@ void reinforce_weights(Reinforce *r, const ReinforceOptions *o, int B, Reinforce
 
 /* ---- the two estimators ------------------------------------------------- */
 
-void reinforce_rollout(Reinforce *r, const ReinforceOptions *o, DecoderWork *w, ModelParams *grad,
-                       const ModelParams *p, const float *x, const int *images, int B, Rng *rng,
-                       ReinforceStats *st)
+void reinforce_sample(Reinforce *r, const ReinforceOptions *o, const ModelParams *p, const float *x,
+                      const int *images, int B, Rng *rng, Rng *rows)
 {
     GLM_ASSERT(B >= 1 && B <= r->B_max);
     const int T = r->T;
@@ -160,7 +172,9 @@ void reinforce_rollout(Reinforce *r, const ReinforceOptions *o, DecoderWork *w, 
         }
     }
     /* 2-3. a rollout with s_t ~ alpha_t, and its reward */
-    const SearchOptions sample = {.beam = 1, .sample = 1, .rng = rng};
+    /* the greedy decode projected the same regions with the same weights */
+    const SearchOptions sample = {.beam = 1, .sample = 1, .rng = rng, .rows = rows,
+                                  .same_x = o->baseline == BASELINE_GREEDY};
     search_run(&r->search, p, x, B, &sample);
     for (int b = 0; b < B; b++) {
         const SearchResult *s = &r->search.results[b];
@@ -173,15 +187,29 @@ void reinforce_rollout(Reinforce *r, const ReinforceOptions *o, DecoderWork *w, 
         }
         r->rlen[b] = len;
     }
+}
+
+double reinforce_replay(Reinforce *r, DecoderWork *w, ModelParams *grad, const ModelParams *p, const float *x, int B,
+                        int same_x)
+{
+    /* 5. replay the rollout on its own regions: -sum_b w_b sum_t log alpha(s_t) */
+    const DecoderLoss loss = {.nll = 0.0f, .reinforce = r->weight};
+    const DecoderPick given = {.attention = w->model_attention, .mode = REGIONS_GIVEN, .given = r->rreg,
+                               .same_x = same_x};
+    decoder_forward(w, p, x, r->rtok, r->rlen, B, r->T, &given, &loss);
+    decoder_backward(grad, NULL, w, p);
+    return w->stats.loss;
+}
+
+void reinforce_rollout(Reinforce *r, const ReinforceOptions *o, DecoderWork *w, ModelParams *grad,
+                       const ModelParams *p, const float *x, const int *images, int B, Rng *rng,
+                       ReinforceStats *st)
+{
+    reinforce_sample(r, o, p, x, images, B, rng, NULL);
     /* 4. advantages */
     reinforce_baselines(r, o, B, 1);
     reinforce_weights(r, o, B, st);
-    /* 5. replay the rollout on its own regions: -sum_b w_b sum_t log alpha(s_t) */
-    const DecoderLoss loss = {.nll = 0.0f, .reinforce = r->weight};
-    const DecoderPick given = {.attention = w->model_attention, .mode = REGIONS_GIVEN, .given = r->rreg};
-    decoder_forward(w, p, x, r->rtok, r->rlen, B, T, &given, &loss);
-    st->loss = w->stats.loss;
-    decoder_backward(grad, NULL, w, p);
+    st->loss = reinforce_replay(r, w, grad, p, x, B, 0);
 }
 
 void reinforce_loglik(Reinforce *r, const ReinforceOptions *o, DecoderWork *w, int B, ReinforceStats *st)

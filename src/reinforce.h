@@ -75,7 +75,8 @@ typedef struct {
 
 typedef struct {
     int B_max, T;
-    MetricsIndex *refs;        /* every image's references, for the reward */
+    const MetricsIndex *refs;  /* every image's references, for the reward */
+    MetricsIndex *own_refs;    /* refs when this one built it (else borrowed) */
     MetricsScratch *scratch;
     Search search;             /* rollouts and greedy decodes, beam 1 */
     float avg;                 /* the moving-average baseline */
@@ -93,6 +94,10 @@ typedef struct {
  * GLM_ENOMEM with a reason. Free with reinforce_free (also after a failure). */
 int reinforce_init(Reinforce *r, const ModelConfig *cfg, const Dataset *data, int B_max, GlmError *err);
 void reinforce_free(Reinforce *r);
+/* The same for one worker of a data-parallel trainer: it borrows the
+ * references of `from` (which must outlive it) and has its own scratch,
+ * search and per-update buffers. */
+int reinforce_init_shared(Reinforce *r, const ModelConfig *cfg, const Reinforce *from, int B_max, GlmError *err);
 
 /* The reward of a caption (word ids, no <start>/<end>) of image `image`. */
 double reinforce_reward(Reinforce *r, const ReinforceOptions *o, int image, const int32_t *words, int n);
@@ -110,6 +115,21 @@ void reinforce_weights(Reinforce *r, const ReinforceOptions *o, int B, Reinforce
 void reinforce_rollout(Reinforce *r, const ReinforceOptions *o, DecoderWork *w, ModelParams *grad,
                        const ModelParams *p, const float *x, const int *images, int B, Rng *rng,
                        ReinforceStats *st);
+
+/* reinforce_rollout in its parts, for a trainer that splits the batch into
+ * shards (train.h): steps 1-3 on a shard (greedy baselines into r->base,
+ * the rollout into r->rtok, r->rreg, r->rlen, rewards into r->reward); the
+ * caller then puts all shards' rewards into one Reinforce for
+ * reinforce_baselines and reinforce_weights over the whole batch, and the
+ * weights back; step 5 on the shard. rows (B): image b's rollout draws
+ * from rows[b] (NULL: all from rng). */
+void reinforce_sample(Reinforce *r, const ReinforceOptions *o, const ModelParams *p, const float *x,
+                      const int *images, int B, Rng *rng, Rng *rows);
+/* Replays r's rollouts (B) with the weights in r->weight; accumulates into
+ * grad and returns the loss -sum_b w_b sum_t log alpha(s_t). same_x: w's
+ * last forward was on this x with these parameters (DecoderPick.same_x). */
+double reinforce_replay(Reinforce *r, DecoderWork *w, ModelParams *grad, const ModelParams *p, const float *x, int B,
+                        int same_x);
 
 /* The paper's estimator: rewards from the last forward's caption_logp
  * (the cross-entropy pass with sampled regions), the moving-average or no

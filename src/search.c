@@ -36,6 +36,7 @@ int search_init(Search *d, const ModelConfig *cfg, int N_max, int K, GlmError *e
         {&d->x, R * L * F}, {&d->a, R * L * D}, {&d->amean, R * D}, {&d->wa, R * L * A},
         {&d->pi0, R * L}, {&d->pu, R * L * A},
         {&d->h, R * H}, {&d->c, R * H}, {&d->h2, R * H}, {&d->c2, R * H}, {&d->tc, R * H},
+        {&d->h0, R * H}, {&d->c0, R * H},
         {&d->gates, R * 4 * H}, {&d->tt, R * L * A}, {&d->alpha, R * L}, {&d->logalpha, R * L},
         {&d->uh, R * A}, {&d->zraw, R * D}, {&d->beta, R}, {&d->xin, R * (E + D)},
         {&d->deep, R * E}, {&d->prob, R * V}, {&d->logprob, R * V}, {&d->logp, R},
@@ -133,17 +134,23 @@ void search_run(Search *d, const ModelParams *p, const float *x, int N, const Se
     const int K = d->K, T = d->T, L = d->L, F = d->F, H = d->H, V = d->V, R = N * K;
     const int kb = opt->beam < 1 ? 1 : opt->beam;
     GLM_ASSERT(N >= 1 && N <= d->N_max && kb <= K);
-    GLM_ASSERT(!opt->sample || opt->rng);
+    GLM_ASSERT(!opt->sample || opt->rng || opt->rows);
     const int blend = attn_blends(d->attention), random = d->attention == ATTN_RANDOM;
     Rng fixed;
     rng_seed(&fixed, SEARCH_RANDOM_SEED, 0);
     Rng *rng = opt->rng ? opt->rng : &fixed;
 
     /* every beam row starts from its image's regions and initial state */
-    for (int r = 0; r < R; r++)
-        memcpy(d->x + (long)r * L * F, x + (long)(r / K) * L * F, (size_t)L * F * sizeof(float));
-    step_regions(d->a, d->amean, d->h, d->c, d->wa, d->x, p, &d->shape, R);
-    step_prior(d->pi0, d->pu, d->a, p, &d->shape, R);
+    GLM_ASSERT(!opt->same_x || R == d->last_R);
+    if (!opt->same_x) {
+        for (int r = 0; r < R; r++)
+            memcpy(d->x + (long)r * L * F, x + (long)(r / K) * L * F, (size_t)L * F * sizeof(float));
+        step_regions(d->a, d->amean, d->h0, d->c0, d->wa, d->x, p, &d->shape, R);
+        step_prior(d->pi0, d->pu, d->a, p, &d->shape, R);
+    }
+    d->last_R = R;
+    memcpy(d->h, d->h0, (size_t)R * H * sizeof(float));
+    memcpy(d->c, d->c0, (size_t)R * H * sizeof(float));
     for (int n = 0; n < N; n++) d->live[n] = d->budget[n] = kb, d->has[n] = 0;
     for (int r = 0; r < R; r++) d->logp[r] = 0;
 
@@ -158,7 +165,7 @@ void search_run(Search *d, const ModelParams *p, const float *x, int N, const Se
             const int in_use = r % K < beams;   /* other rows hold stale data: feed them <start> */
             int s = 0;
             if (!blend && (opt->sample || random) && in_use) {
-                s = rng_categorical(rng, al, L);   /* random: there is no argmax to take */
+                s = rng_categorical(opt->rows ? &opt->rows[r / K] : rng, al, L);   /* random: no argmax */
             } else {
                 for (int i = 1; i < L; i++) s = al[i] > al[s] ? i : s;
             }

@@ -40,6 +40,11 @@ typedef struct {
     int beam;     /* K, 1..the K given to search_init; 1 = greedy */
     int sample;   /* hard attention: s_t ~ alpha_t (needs rng) instead of argmax */
     Rng *rng;     /* for sample, and random attention (NULL: a fixed seed) */
+    Rng *rows;    /* (N) or NULL: image n draws from rows[n] instead of rng, so its
+                     draws do not depend on the other images of the call */
+    int same_x;   /* x, N and the parameters are those of the previous call: its
+                     region projections and initial states are reused (a rollout
+                     after the greedy decode of the same batch) */
 } SearchOptions;
 
 /* One image's caption. Step j < len is a word; step len is <end> when ended. */
@@ -62,6 +67,8 @@ typedef struct {
     float *x, *a, *amean, *wa;          /* (R, L, F), (R, L, D), (R, D), (R, L, A) */
     float *pi0, *pu;                    /* (R, L), (R, L, A) the attention prior (prior.h) */
     float *h, *c, *h2, *c2, *tc;        /* (R, H) */
+    float *h0, *c0;                     /* (R, H) the initial states, kept for same_x */
+    int last_R;                         /* rows of the previous search_run */
     float *gates;                       /* (R, 4H) */
     float *tt;                          /* (R, L, A) */
     float *alpha, *logalpha;            /* (R, L) */

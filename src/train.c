@@ -4,9 +4,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cblas.h>
 
+#include "pool.h"
 #include "vocab.h"
 
 
@@ -16,7 +18,7 @@ TrainOptions train_default_options(void)
         .reward = REWARD_CIDER, .baseline = BASELINE_GREEDY,
         .entropy = 0.01f, .rl_weight = 0.5f, .soft_mix = 0.0f, .doubly = 1.0f,
         .batch = 32, .min_count = VOCAB_DEFAULT_MIN_COUNT, .lr = 3e-3f, .lr_decay = 0.5f, .lr_decay_every = 3000, .warmup = 100,
-        .clip = 5.0f, .steps = 2000, .seed = RNG_DEFAULT_SEED,
+        .clip = 5.0f, .steps = 2000, .seed = RNG_DEFAULT_SEED, .threads = 1,
     };
 }
 
@@ -71,11 +73,41 @@ int trainer_init(Trainer *t, Model *model, const Dataset *data, const float *x,
     const int B = opt->batch, T = t->T;
     const size_t LF = (size_t)features_regions(&model->cfg.feat) * features_dim(&model->cfg.feat);
     GLM_ASSERT(data->ids && data->seq_len - 1 <= T);
+    if (opt->threads < 1 || opt->threads > POOL_MAX_THREADS || B < 1)
+        return glm_fail(err, GLM_EINPUT, "train: %d threads or batch %d out of range", opt->threads, B);
     int rc = optim_adam_init(&t->adam, model->n_params, err);
     if (rc) goto fail;
-    if ((rc = decoder_work_init(&t->work, &model->cfg, B, T, err))) goto fail;
     if ((rc = reinforce_init(&t->rl, &model->cfg, data, B, err))) goto fail;
+    t->n_shards = GLM_MIN(opt->threads, B);
+    t->shards = glm_calloc_array((size_t)t->n_shards, sizeof *t->shards);
     t->grad = glm_calloc_array(model->n_params, sizeof(float));
+    t->xe_rows = glm_calloc_array((size_t)B, sizeof(Rng));
+    t->roll_rows = glm_calloc_array((size_t)B, sizeof(Rng));
+    if (!t->shards || !t->grad || !t->xe_rows || !t->roll_rows) {
+        rc = glm_fail(err, GLM_ENOMEM, "out of memory for the training buffers");
+        goto fail;
+    }
+    for (int k = 0; k < t->n_shards; k++) {
+        TrainShard *sh = &t->shards[k];
+        pool_share(B, t->n_shards, k, &sh->lo, &sh->hi);
+        const int nb = sh->hi - sh->lo;
+        if ((rc = decoder_work_init(&sh->work, &model->cfg, nb, T, err)) ||
+            (rc = reinforce_init_shared(&sh->rl, &model->cfg, &t->rl, nb, err)))
+            goto fail;
+        if (k > 0 && !(sh->own = glm_calloc_array(model->n_params, sizeof(float)))) {
+            rc = glm_fail(err, GLM_ENOMEM, "out of memory for the gradient of worker %d", k);
+            goto fail;
+        }
+        model_params_view(&sh->g, k > 0 ? sh->own : t->grad, &model->cfg);
+    }
+    if (t->n_shards > 1) {
+        /* the workers call BLAS at the same time: each call on its own thread */
+        openblas_set_num_threads(1);
+        if (!(t->pool = pool_new(t->n_shards, err))) {
+            rc = GLM_ENOMEM;
+            goto fail;
+        }
+    }
     t->bx = glm_malloc_array((size_t)B * LF, sizeof(float));
     t->btok = glm_calloc_array((size_t)B * T, sizeof(int32_t));
     t->blen = glm_calloc_array((size_t)B, sizeof(int));
@@ -83,7 +115,7 @@ int trainer_init(Trainer *t, Model *model, const Dataset *data, const float *x,
     t->perm = glm_calloc_array((size_t)data->n_captions, sizeof(int));
     t->pairs = glm_calloc_array((size_t)data->n_captions, sizeof(int));
     t->bq = glm_calloc_array((size_t)B * features_regions(&model->cfg.feat), sizeof(float));
-    if (!t->grad || !t->bx || !t->btok || !t->blen || !t->bimg || !t->perm || !t->pairs || !t->bq) {
+    if (!t->bx || !t->btok || !t->blen || !t->bimg || !t->perm || !t->pairs || !t->bq) {
         rc = glm_fail(err, GLM_ENOMEM, "out of memory for the training buffers");
         goto fail;
     }
@@ -102,8 +134,16 @@ fail:
 
 void trainer_free(Trainer *t)
 {
+    pool_free(t->pool);
+    for (int k = 0; t->shards && k < t->n_shards; k++) {
+        decoder_work_free(&t->shards[k].work);
+        reinforce_free(&t->shards[k].rl);
+        free(t->shards[k].own);
+    }
+    free(t->shards);
+    free(t->xe_rows);
+    free(t->roll_rows);
     optim_adam_free(&t->adam);
-    decoder_work_free(&t->work);
     reinforce_free(&t->rl);
     free(t->grad);
     free(t->bx);
@@ -151,50 +191,155 @@ static int all_finite(const float *v, size_t n)
     return 1;
 }
 
+/* What the workers of one step share (read-only but for their own shard). */
+typedef struct {
+    Trainer *t;
+    ReinforceOptions ro;
+    DecoderLoss xe;
+    DecoderPick pick;      /* .rows is offset per shard */
+    int loglik, rollout;   /* which REINFORCE estimator runs this step */
+    int phase;             /* 1 or 2 (train.h) */
+} StepJob;
+
+static void shard_phase1(const StepJob *j, TrainShard *sh)
+{
+    Trainer *t = j->t;
+    const ModelParams *p = &t->model->p;
+    const int lo = sh->lo, nb = sh->hi - sh->lo, T = t->T;
+    const size_t LF = (size_t)features_regions(&t->model->cfg.feat) * features_dim(&t->model->cfg.feat);
+    const float *x = t->bx + lo * LF;
+    memset(sh->own ? sh->own : t->grad, 0, t->model->n_params * sizeof(float));
+    DecoderPick pick = j->pick;
+    pick.rows = t->xe_rows + lo;
+    DecoderLoss xe = j->xe;   /* the prior's targets: this shard's rows */
+    if (xe.prior_target) xe.prior_target += (size_t)lo * features_regions(&t->model->cfg.feat);
+    decoder_forward(&sh->work, p, x, t->btok + (size_t)lo * T, t->blen + lo, nb, T, &pick, &xe);
+    sh->nll = sh->work.stats.nll;
+    sh->entropy = sh->work.stats.entropy;
+    sh->loss = sh->work.stats.loss;
+    sh->rl_loss = 0;
+    /* The paper's reward rides on this pass: r = log p(y | s, a) of its
+     * samples; its backward waits for the whole batch's weights. */
+    if (j->loglik) {
+        memcpy(t->rl.reward + lo, sh->work.caption_logp, (size_t)nb * sizeof(float));
+        return;
+    }
+    decoder_backward(&sh->g, NULL, &sh->work, p);
+    if (j->rollout) {
+        reinforce_sample(&sh->rl, &j->ro, p, x, t->bimg + lo, nb, NULL, t->roll_rows + lo);
+        memcpy(t->rl.reward + lo, sh->rl.reward, (size_t)nb * sizeof(float));
+        memcpy(t->rl.base + lo, sh->rl.base, (size_t)nb * sizeof(float));
+    }
+}
+
+static void shard_phase2(const StepJob *j, TrainShard *sh)
+{
+    Trainer *t = j->t;
+    const ModelParams *p = &t->model->p;
+    const int lo = sh->lo, nb = sh->hi - sh->lo;
+    const size_t LF = (size_t)features_regions(&t->model->cfg.feat) * features_dim(&t->model->cfg.feat);
+    if (j->loglik) {
+        const double before = sh->work.stats.loss;
+        decoder_set_reinforce(&sh->work, t->rl.weight + lo);
+        sh->loss += sh->work.stats.loss - before;
+        decoder_backward(&sh->g, NULL, &sh->work, p);
+    } else if (j->rollout) {
+        memcpy(sh->rl.weight, t->rl.weight + lo, (size_t)nb * sizeof(float));
+        /* phase 1's cross-entropy pass on this work had the same batch and weights */
+        sh->rl_loss = reinforce_replay(&sh->rl, &sh->work, &sh->g, p, t->bx + lo * LF, nb, 1);
+    }
+}
+
+static double thread_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void step_job(void *ctx, int k)
+{
+    const StepJob *j = ctx;
+    TrainShard *sh = &j->t->shards[k];
+    const double c0 = thread_seconds();
+    if (j->phase == 1) shard_phase1(j, sh);
+    else shard_phase2(j, sh);
+    sh->cpu += thread_seconds() - c0;
+}
+
+static void run_phase(Trainer *t, StepJob *j, int phase)
+{
+    j->phase = phase;
+    double before[POOL_MAX_THREADS], slowest = 0;
+    for (int k = 0; k < t->n_shards; k++) before[k] = t->shards[k].cpu;
+    if (t->pool) pool_run(t->pool, step_job, j);
+    else step_job(j, 0);
+    for (int k = 0; k < t->n_shards; k++) slowest = GLM_MAX(slowest, t->shards[k].cpu - before[k]);
+    t->cpu_critical += slowest;
+}
+
 int trainer_step(Trainer *t, TrainStats *st, GlmError *err)
 {
     Model *m = t->model;
     const TrainOptions *o = &t->opt;
-    const int B = o->batch, T = t->T, hard = m->cfg.attention == ATTN_HARD;
-    const ReinforceOptions ro = {.reward = o->reward, .baseline = o->baseline, .weight = o->rl_weight};
+    const int B = o->batch, hard = m->cfg.attention == ATTN_HARD;
     const int reinforce = hard && o->rl_weight > 0;
     memset(st, 0, sizeof *st);
     st->step = t->step;
     fill_batch(t);
-    memset(t->grad, 0, m->n_params * sizeof(float));
 
     long ntok = 0;
     for (int b = 0; b < B; b++) ntok += t->blen[b];
     const int soft_batch = hard && (t->step < o->soft_warmup ||
                                     (o->soft_mix > 0 && rng_uniform(&t->rng) < o->soft_mix));
     st->soft = soft_batch || !hard;
+    /* the per-example streams of this step (train.h: Determinism) */
+    const uint64_t key = (uint64_t)rng_u32(&t->rng) << 32 | rng_u32(&t->rng);
+    for (int b = 0; b < B; b++) {
+        rng_seed(&t->xe_rows[b], key, 2 * (uint64_t)b);
+        rng_seed(&t->roll_rows[b], key, 2 * (uint64_t)b + 1);
+    }
 
     /* 1. Cross-entropy of the references, regions sampled (or, in a soft
-     * batch, blended), and the entropy bonus on alpha. */
+     * batch, blended), and the entropy bonus on alpha; normalised by the
+     * whole batch's counts, so the shards' gradients add up to the batch's.
+     * With an attention prior and --prior-supervise, its targets (the
+     * batch's rows of prior_target; each shard reads its own rows). */
     const int supervise = m->cfg.prior && o->prior_supervise > 0 && t->prior_target;
     const int L = features_regions(&m->cfg.feat);
     for (int b = 0; b < B && supervise; b++)
         memcpy(t->bq + (size_t)b * L, t->prior_target + (size_t)t->bimg[b] * L, (size_t)L * sizeof(float));
-    const DecoderLoss xe = {.nll = 1.0f / (float)ntok, .entropy = o->entropy / (float)ntok,
-                            .doubly = hard ? 0.0f : o->doubly / (float)B,
-                            .prior = supervise ? o->prior_supervise / (float)B : 0.0f,
-                            .prior_target = supervise ? t->bq : NULL};
-    const DecoderPick pick = {.attention = soft_batch ? ATTN_SOFT : m->cfg.attention, .mode = REGIONS_SAMPLE,
-                              .rng = &t->rng};
-    decoder_forward(&t->work, &m->p, t->bx, t->btok, t->blen, B, T, &pick, &xe);
-    st->nll = t->work.stats.nll / (double)ntok;
-    st->entropy = t->work.stats.entropy / (double)ntok;
+    StepJob job = {
+        .t = t,
+        .ro = {.reward = o->reward, .baseline = o->baseline, .weight = o->rl_weight},
+        .xe = {.nll = 1.0f / (float)ntok, .entropy = o->entropy / (float)ntok,
+               .doubly = hard ? 0.0f : o->doubly / (float)B,
+               .prior = supervise ? o->prior_supervise / (float)B : 0.0f,
+               .prior_target = supervise ? t->bq : NULL},
+        .pick = {.attention = soft_batch ? ATTN_SOFT : m->cfg.attention, .mode = REGIONS_SAMPLE},
+        .loglik = reinforce && !soft_batch && o->reward == REWARD_LOGLIK,
+        .rollout = reinforce && !soft_batch && o->reward != REWARD_LOGLIK,
+    };
+    /* 2. REINFORCE (reinforce.h): rollouts and rewards per shard, the
+     * baselines and weights over the whole batch, then the replays. */
+    run_phase(t, &job, 1);
     ReinforceStats rs = {0};
-    /* The paper's reward rides on this pass: r = log p(y | s, a) of its samples. */
-    if (reinforce && !soft_batch && o->reward == REWARD_LOGLIK) reinforce_loglik(&t->rl, &ro, &t->work, B, &rs);
-    st->loss = t->work.stats.loss;
-    decoder_backward(&t->g, NULL, &t->work, &m->p);
-
-    /* 2. REINFORCE on a rollout with sampled regions (reinforce.h). */
-    if (reinforce && !soft_batch && o->reward != REWARD_LOGLIK) {
-        reinforce_rollout(&t->rl, &ro, &t->work, &t->g, &m->p, t->bx, t->bimg, B, &t->rng, &rs);
-        st->loss += rs.loss;
+    if (job.loglik || job.rollout) {
+        reinforce_baselines(&t->rl, &job.ro, B, job.rollout);
+        reinforce_weights(&t->rl, &job.ro, B, &rs);
+        run_phase(t, &job, 2);
     }
+    double nll = 0, ent = 0;
+    for (int k = 0; k < t->n_shards; k++) {
+        const TrainShard *sh = &t->shards[k];
+        nll += sh->nll, ent += sh->entropy;
+        st->loss += sh->loss + sh->rl_loss;
+        /* the gradients in shard order: the same sums for the same thread count */
+        if (k > 0)
+            for (size_t i = 0; i < m->n_params; i++) t->grad[i] += sh->own[i];
+    }
+    st->nll = nll / (double)ntok;
+    st->entropy = ent / (double)ntok;
     st->reward = rs.reward;
     st->baseline = rs.baseline;
 

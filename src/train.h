@@ -22,9 +22,28 @@
  * decay (a schedule that does not depend on the total, so a run can be
  * stopped and resumed anywhere).
  *
- * Determinism: every random draw comes from the trainer's Rng; the batch
- * order of epoch e is a shuffle seeded from (seed, e); checkpoint.h saves
- * all of the state, so resuming gives the same bytes as never stopping.
+ * Data parallelism (opt.threads = N, pool.h): the batch is cut into N
+ * contiguous shards; worker k runs steps 1 and 2 on shard k with its own
+ * decoder buffers, rollout buffers and gradient, then the gradients are
+ * summed in shard order (0, 1, ...) and clipping and Adam run once. Every
+ * normalisation (1/ntok, 1/B, the baselines' batch mean) uses the whole
+ * batch, so the sum of the shards' gradients is the full batch's gradient:
+ * N = 1 and N = 2 differ only by the order of floating-point sums. A step
+ * has two phases because the REINFORCE weights need every shard's reward:
+ *   phase 1 (workers)  cross-entropy forward and backward; greedy decode,
+ *                      rollout and rewards (reinforce_sample)
+ *   main               baselines and weights over the whole batch
+ *   phase 2 (workers)  the replay's forward and backward (or, for the
+ *                      loglik reward, the cross-entropy pass's backward)
+ *
+ * Determinism: every random draw is made per example, so the shard split
+ * does not change what is sampled: at each step the trainer's Rng draws a
+ * 64-bit key (after the soft-batch coin, a batch-level draw), and pair j's
+ * region samples come from Rng streams seeded from (key, 2j) for the
+ * cross-entropy pass and (key, 2j + 1) for the rollout. The batch order of
+ * epoch e is a shuffle seeded from (seed, e); checkpoint.h saves all of
+ * the state, so resuming gives the same bytes as never stopping (for the
+ * same thread count; another count changes only the summation order).
  */
 #ifndef GLIMPSE_TRAIN_H
 #define GLIMPSE_TRAIN_H
@@ -62,6 +81,8 @@ typedef struct {
                               toward the object regions (prior.h), per image; 0: off */
     long steps;            /* train until this step */
     uint64_t seed;
+    int threads;           /* workers, each on a shard of the batch (at most B are used);
+                              not saved in checkpoints: a run may resume with another */
 } TrainOptions;
 
 TrainOptions train_default_options(void);
@@ -85,6 +106,19 @@ typedef struct {
     int soft;             /* this batch used soft attention */
 } TrainStats;
 
+/* One worker's share of a step (train.c). */
+typedef struct {
+    int lo, hi;               /* rows [lo, hi) of the batch */
+    DecoderWork work;         /* for hi - lo rows */
+    Reinforce rl;             /* borrows the trainer's references */
+    float *own;               /* (n_params) this shard's gradient; shard 0 uses Trainer.grad */
+    ModelParams g;            /* views into its gradient */
+    double loss, nll, entropy, rl_loss;
+    double cpu;               /* thread CPU seconds this shard's phases took, in all */
+} TrainShard;
+
+typedef struct Pool Pool;
+
 typedef struct {
     TrainOptions opt;
     Model *model;             /* borrowed: trained in place */
@@ -93,9 +127,16 @@ typedef struct {
     float *grad;              /* (n_params) */
     ModelParams g;            /* views into grad */
     AdamState adam;
-    DecoderWork work;
-    Reinforce rl;             /* rewards, baselines, rollouts (reinforce.h) */
+    Reinforce rl;             /* the whole batch's rewards, baselines and weights, the
+                                 moving average and the references (reinforce.h) */
     Rng rng;
+    int n_shards;             /* min(opt.threads, B) */
+    TrainShard *shards;       /* (n_shards) */
+    Pool *pool;               /* n_shards workers (pool.h) */
+    Rng *xe_rows, *roll_rows; /* (B) this step's per-example streams */
+    double cpu_critical;      /* the sum over phases of the slowest shard's thread CPU
+                                 seconds: what the phases take on idle cores (for
+                                 measuring the speed-up on a busy machine, bench/) */
     long step;                /* steps done */
     float best;               /* best validation score so far (the caller's measure) */
     int best_set;
@@ -115,7 +156,10 @@ typedef struct {
 } Trainer;
 
 /* Prepares training of *model (not owned) on the encoded pairs of data
- * with region vectors x (not owned; both must outlive the trainer). */
+ * with region vectors x (not owned; both must outlive the trainer). With
+ * opt->threads > 1 it starts the workers and makes OpenBLAS single-threaded
+ * (the workers call it at the same time). GLM_ENOMEM or GLM_EINPUT with a
+ * reason. */
 int trainer_init(Trainer *t, Model *model, const Dataset *data, const float *x,
                  const TrainOptions *opt, GlmError *err);
 void trainer_free(Trainer *t);

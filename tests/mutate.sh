@@ -24,10 +24,19 @@ MUTATIONS=(
   "attention-tanh|src/attention.c|float g = d * w[k] * (1.0f - t[k] * t[k]);|float g = d * w[k] * (1.0f + t[k] * t[k]);|attention_matches_eq_4_5_and_its_finite_differences"
   "prior-dv-sign|src/prior.c|BL, K, 1.0f, u, K, dpi0, 1, 1.0f, dv, 1);|BL, K, -1.0f, u, K, dpi0, 1, 1.0f, dv, 1);|decoder_gradients_hard_prior"
   "prior-sup-sign|src/prior.c|weight * (float)(mass * exp((double)p[i] - lse) - (double)qr[i])|weight * (float)((double)qr[i] - mass * exp((double)p[i] - lse))|prior_supervision_matches_finite_differences"
+  # Data-parallel training (issue 13): a shard's gradient left out of the sum,
+  # and per-shard instead of per-example sample streams.
+  "shard-sum|src/train.c|t->grad[i] += sh->own[i];|t->grad[i] += k > 1 ? sh->own[i] : 0.0f;|train_threads_differ_only_by_rounding_and_repeat_exactly"
+  "shard-streams|src/train.c|pick.rows = t->xe_rows + lo;|pick.rows = t->xe_rows;|train_threads_differ_only_by_rounding_and_repeat_exactly"
+  "eval-order|src/evaluate.c|const Search *sr = &dec[b % workers];|const Search *sr = &dec[0];|parallel_eval_same_output_for_any_thread_count"
+  "caption-order|src/cmd_caption.c|&job.dec[k / CAPTION_BATCH]|&job.dec[0]|parallel_caption_same_output_for_any_thread_count"
   "adam-bias|src/optim.c|const double c1 = 1.0 - pow((double)c->beta1, (double)s->step);|const double c1 = 1.0;|optim_adam_follows_algorithm_1_in_double"
   # glimpse explain's step and its printed gradient (issue 15)
   "explain-sign|src/explain.c|const float w = (float)weight;|const float w = -(float)weight;|explain_step_moves_log_pi_with_the_advantage_sign"
   "explain-dlogit|src/explain.c|-(float)out->advantage, L);|(float)out->advantage, L);|explain_printed_gradient_matches_finite_differences"
+  # Reptile's outer update (variant 3, src/meta.c): its sign, and no step at all.
+  "reptile-sign|src/meta.c|phi[i] += eps * (m->params[i] - phi[i]);|phi[i] -= eps * (m->params[i] - phi[i]);|meta_reptile_init_adapts_to_a_heldout_dialect_faster_than_random_init"
+  "reptile-still|src/meta.c|phi[i] += eps * (m->params[i] - phi[i]);|phi[i] += 0.0f * eps * (m->params[i] - phi[i]);|meta_reptile_init_adapts_to_a_heldout_dialect_faster_than_random_init"
 )
 
 want=("$@")

@@ -95,7 +95,7 @@ TEST(alloc_none_in_the_step_loops)
          * pass 1 is counted. */
         counting = pass == 1;
         for (int step = 0; step < 3; step++) {
-            decoder_forward(&w, &m.p, x, tokens, lengths, B, T, &(DecoderPick){m.cfg.attention, REGIONS_SAMPLE, NULL, &rng},
+            decoder_forward(&w, &m.p, x, tokens, lengths, B, T, &(DecoderPick){m.cfg.attention, REGIONS_SAMPLE, NULL, &rng, NULL, 0},
                             &loss);
             decoder_backward(&g, NULL, &w, &m.p);
             optim_clip_grad_norm(grad, m.n_params, 5.0f);

@@ -112,7 +112,7 @@ static void fixture_free(Fixture *fx)
 static double loss_at(Fixture *fx, const DecoderLoss *loss)
 {
     decoder_forward(&fx->w, &fx->m.p, fx->x, fx->tokens, fx->lengths, GB, GT,
-                    &(DecoderPick){fx->m.cfg.attention, REGIONS_GIVEN, fx->regions, NULL}, loss);
+                    &(DecoderPick){fx->m.cfg.attention, REGIONS_GIVEN, fx->regions, NULL, NULL, 0}, loss);
     return fx->w.stats.loss;
 }
 
@@ -313,7 +313,7 @@ TEST(decoder_ablations_forward)
     int seen[4] = {0};
     for (int rep = 0; rep < 20; rep++) {
         decoder_forward(&fx.w, &fx.m.p, fx.x, fx.tokens, fx.lengths, GB, GT,
-                        &(DecoderPick){fx.m.cfg.attention, REGIONS_ARGMAX, NULL, &rng}, &nll);
+                        &(DecoderPick){fx.m.cfg.attention, REGIONS_ARGMAX, NULL, &rng, NULL, 0}, &nll);
         for (int t = 0; t < fx.lengths[0]; t++) seen[fx.w.regions[t]]++;
     }
     for (int i = 0; i < 4; i++) CHECK(seen[i] > 0);   /* 100 draws: P(a region unseen) ~ 1e-12 */
@@ -460,7 +460,7 @@ TEST(decoder_prior_starts_neutral_and_measures_its_term)
     DecoderWork w0, w1;
     REQUIRE(decoder_work_init(&w0, &c0, GB, GT, &err) == GLM_OK);
     REQUIRE(decoder_work_init(&w1, &c1, GB, GT, &err) == GLM_OK);
-    const DecoderPick pick = {ATTN_HARD, REGIONS_GIVEN, fx.regions, NULL};
+    const DecoderPick pick = {.attention = ATTN_HARD, .mode = REGIONS_GIVEN, .given = fx.regions};
     const DecoderLoss nll = {.nll = 1.0f}, sup = {.nll = 1.0f, .prior = 0.5f, .prior_target = fx.q};
     const float J0 = decoder_forward(&w0, &m0.p, fx.x, fx.tokens, fx.lengths, GB, GT, &pick, &nll);
     const float J1 = decoder_forward(&w1, &m1.p, fx.x, fx.tokens, fx.lengths, GB, GT, &pick, &nll);
@@ -550,7 +550,7 @@ static void train_steps(float *out, size_t n, uint64_t seed)
     for (int step = 0; step < 5; step++) {
         DecoderLoss loss = {.nll = 1.0f / GB, .reinforce = fx.rweight, .entropy = 0.01f};
         decoder_forward(&fx.w, &fx.m.p, fx.x, fx.tokens, fx.lengths, GB, GT,
-                        &(DecoderPick){fx.m.cfg.attention, REGIONS_SAMPLE, NULL, &rng}, &loss);
+                        &(DecoderPick){fx.m.cfg.attention, REGIONS_SAMPLE, NULL, &rng, NULL, 0}, &loss);
         memset(fx.grad, 0, n * sizeof(float));
         decoder_backward(&fx.g, NULL, &fx.w, &fx.m.p);
         optim_clip_grad_norm(fx.grad, n, 1.0f);

@@ -103,7 +103,7 @@ static int memo_train(Memo *mm, int steps, int reinforce, uint64_t seed)
     for (int step = 0; step < steps; step++) {
         DecoderLoss loss = {.nll = 1.0f / N_IMG, .entropy = reinforce ? 0.01f / N_IMG : 0.0f};
         decoder_forward(&w, &mm->m.p, mm->x, mm->tokens, mm->lengths, N_IMG, CAP_LEN,
-                        &(DecoderPick){mm->m.cfg.attention, REGIONS_SAMPLE, NULL, &rng}, &loss);
+                        &(DecoderPick){mm->m.cfg.attention, REGIONS_SAMPLE, NULL, &rng, NULL, 0}, &loss);
         if (reinforce) {
             float mean = 0;
             for (int b = 0; b < N_IMG; b++) mean += w.caption_logp[b] / N_IMG;
@@ -150,7 +150,7 @@ static void check_decode_matches_decoder(Memo *mm, const Search *d)
     }
     DecoderLoss loss = {.nll = 1.0f};
     decoder_forward(&w, &mm->m.p, mm->x, tokens, lengths, N_IMG, T,
-                    &(DecoderPick){mm->m.cfg.attention, REGIONS_GIVEN, regions, NULL}, &loss);
+                    &(DecoderPick){mm->m.cfg.attention, REGIONS_GIVEN, regions, NULL, NULL, 0}, &loss);
     for (int n = 0; n < N_IMG; n++) {
         const SearchResult *r = &d->results[n];
         double logp = 0;
@@ -445,7 +445,7 @@ static void beam_vs_brute_force(int attention)
             memcpy(xs + s * L * F, x + n * L * F, (size_t)L * F * sizeof(float));
             memcpy(tokens + s * TT, seq[s], sizeof seq[s]);
         }
-        decoder_forward(&w, &m.p, xs, tokens, seq_len, NSEQ, TT, &(DecoderPick){m.cfg.attention, REGIONS_ARGMAX, NULL, NULL},
+        decoder_forward(&w, &m.p, xs, tokens, seq_len, NSEQ, TT, &(DecoderPick){m.cfg.attention, REGIONS_ARGMAX, NULL, NULL, NULL, 0},
                         &loss);
         int best = 0;
         for (int s = 1; s < NSEQ; s++)
@@ -464,7 +464,7 @@ static void beam_vs_brute_force(int attention)
             memcpy(tok, g, (size_t)t * sizeof(int32_t));
             int len1 = t + 1;
             decoder_forward(&w, &m.p, x + n * L * F, tok, &len1, 1, TT,
-                            &(DecoderPick){m.cfg.attention, REGIONS_ARGMAX, NULL, NULL}, &loss);
+                            &(DecoderPick){m.cfg.attention, REGIONS_ARGMAX, NULL, NULL, NULL, 0}, &loss);
             const float *pr = w.prob + (size_t)t * 5;
             int arg = 2;
             for (int v = 3; v < 5; v++) arg = pr[v] > pr[arg] ? v : arg;

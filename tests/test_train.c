@@ -57,6 +57,31 @@ TEST(train_same_seed_same_bytes_and_resume_is_bit_identical)
     CHECK_EQ_INT(test_run("%s caption --model %s %s/images/shapes_000000.png", bin, a, dir), 0);
 }
 
+/* --threads 2 (train.h: data parallelism): the same bytes twice, and a run
+ * stopped and resumed at 2 threads gives the bytes of one that never
+ * stopped. How 1 and 2 threads relate: test_reinforce.c. */
+TEST(train_threads_2_same_bytes_and_resume_is_bit_identical)
+{
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir(), *dir = data_dir();
+    REQUIRE(dir[0]);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/t2.glm --steps 12 --threads 2 " TINY, bin, dir, tmp), 0);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/t2b.glm --steps 12 --threads 2 " TINY, bin, dir, tmp), 0);
+    char a[600], b[600];
+    snprintf(a, sizeof a, "%s/t2.glm", tmp);
+    snprintf(b, sizeof b, "%s/t2b.glm", tmp);
+    CHECK(same_file(a, b));
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/t2h.glm --steps 6 --threads 2 " TINY, bin, dir, tmp), 0);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/t2r.glm --resume %s/t2h.glm.ckpt --steps 12 --threads 2 -q "
+                          "--val-every 0", bin, dir, tmp, tmp), 0);
+    snprintf(b, sizeof b, "%s/t2r.glm", tmp);
+    CHECK(same_file(a, b));
+    /* one thread is another summation order: other bytes (close values: test_reinforce.c) */
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/t1.glm --steps 12 --threads 1 " TINY, bin, dir, tmp), 0);
+    snprintf(b, sizeof b, "%s/t1.glm", tmp);
+    CHECK(!same_file(a, b));
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/t0.glm --steps 2 --threads 0 " TINY, bin, dir, tmp), 2);
+}
+
 TEST(train_soft_and_every_reward_and_baseline_run)
 {
     const char *bin = test_glimpse_bin(), *tmp = test_tmpdir(), *dir = data_dir();
