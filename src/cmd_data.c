@@ -31,9 +31,10 @@ static void help(void)
            "\n"
            "  shapes   1-3 non-overlapping shapes (circle, square, triangle, cross) in 6\n"
            "           colours and 2 sizes on a lightly textured background\n"
-           "  fashion  2-3 Fashion-MNIST photos (distinct classes) on such a canvas; train\n"
-           "           and val scenes use the 60000 training photos (train the first 90%%,\n"
-           "           val the last 10%%), test scenes only the 10000 t10k photos\n"
+           "  fashion  1-3 Fashion-MNIST photos (distinct classes; 2-3 with --vary 0) on\n"
+           "           such a canvas; train and val scenes use the 60000 training photos\n"
+           "           (train the first 90%%, val the last 10%%), test scenes only the\n"
+           "           10000 t10k photos\n"
            "\n"
            "options:\n"
            "  --out DIR          output directory; must not exist or be empty (required).\n"
@@ -51,6 +52,10 @@ static void help(void)
            "                     dark as well as dark on light; 0: the pale background only,\n"
            "                     the data the shipped models before feature version 4 saw\n"
            "                     (default 1)\n"
+           "  --degrade 0|1      with --vary 1: pass a quarter of the pictures through sensor\n"
+           "                     noise, a fifth through a slight blur and three in ten\n"
+           "                     through a JPEG round trip at quality 50..95, as photos and\n"
+           "                     saved files are (src/scene_degrade.h); 0: clean (default 1)\n"
            "  --quiet            no progress lines on stderr\n"
            "  -h, --help         this text\n"
            "\n"
@@ -111,7 +116,7 @@ int cmd_data(int argc, char **argv)
         {"seed", required_argument, 0, 's'},  {"size", required_argument, 0, 'z'},
         {"split", required_argument, 0, 'p'}, {"fashion-dir", required_argument, 0, 'f'},
         {"quiet", no_argument, 0, 'q'},       {"help", no_argument, 0, 'h'},
-        {"vary", required_argument, 0, 'v'},
+        {"vary", required_argument, 0, 'v'}, {"degrade", required_argument, 0, 'g'},
         {0, 0, 0, 0},
     };
     SceneGenParams p = scene_gen_default_params(kind);
@@ -152,6 +157,10 @@ int cmd_data(int argc, char **argv)
         case 'v':
             if (!cli_parse_int("--vary", optarg, 0, 1, &v)) return 2;
             p.vary = (int)v;
+            break;
+        case 'g':
+            if (!cli_parse_int("--degrade", optarg, 0, 1, &v)) return 2;
+            p.degrade = (int)v;
             break;
         case 'q': quiet = 1; break;
         case 'h': help(); return 0;

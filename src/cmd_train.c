@@ -14,6 +14,7 @@
 #include "dataset.h"
 #include "dataset_objects.h"
 #include "evaluate.h"
+#include "kmeans.h"
 #include "pool.h"
 #include "checkpoint.h"
 #include "prior.h"
@@ -79,7 +80,8 @@ static void help(void)
            "                        end, so 0 means only then (default %d)\n"
            "  --resume FILE         continue from a checkpoint with its model and training\n"
            "                        options; only --steps/--epochs, --val-every, --ckpt-every,\n"
-           "                        --threads, --out, -q and the data options may be given\n"
+           "                        --bar, --threads, --out, -q and the data options may be\n"
+           "                        given\n"
            "                        (any other option is refused)\n"
            "\n"
            "model:\n"
@@ -91,11 +93,22 @@ static void help(void)
            "  --prior N             1: a predicted attention prior, an MLP on each region whose\n"
            "                        score pi0_i is added to every step's attention logits,\n"
            "                        learned jointly (hard or soft attention) (default %d)\n"
+           "  --kmeans K            a learned feature block: K patch centroids found by spherical\n"
+           "                        k-means on whitened patches of the training pictures' figure\n"
+           "                        maps (Coates et al. 2011; kmeans.h), stored in the model, 0\n"
+           "                        for none (default %d)\n"
+           "  --kmeans-patch P      their patch side in input pixels (default %d)\n"
+           "  --bar SPEC            quality bars, e.g. semantic=0.95,grounding=0.90 (also object=X):\n"
+           "                        the first validation that meets them all is reported with\n"
+           "                        its step and wall time (default: none; the presets set the\n"
+           "                        shipped models' bars: shapes semantic=0.95,grounding=0.90,\n"
+           "                        fashion object=0.85,grounding=0.90)\n"
            "features (the same as glimpse regions'):\n",
            VOCAB_DEFAULT_MIN_COUNT, reinforce_reward_name(o.reward), reinforce_baseline_name(o.baseline),
            o.entropy, o.rl_weight, o.soft_mix, o.soft_warmup, o.refs, o.doubly, o.prior_supervise, o.steps, o.batch, o.lr, o.lr_decay,
            o.lr_decay_every, o.warmup, o.clip, (unsigned)o.seed, DEFAULT_VAL_EVERY, DEFAULT_CKPT_EVERY, c.hidden,
-           c.embed, c.proj, c.att, c.max_len, c.init_mean ? "mean" : "constant", c.prior);
+           c.embed, c.proj, c.att, c.max_len, c.init_mean ? "mean" : "constant", c.prior, c.feat.kmeans,
+           c.feat.kmeans_patch);
     cli_feature_help(&c.feat);
     printf("\n"
            "  -q, --quiet           no progress output\n"
@@ -126,6 +139,57 @@ static float val_score(const EvalResult *r)
 {
     if (r->has_scenes) return (float)(r->semantic_accuracy + r->grounding_accuracy);
     return (float)r->scores.cider;
+}
+
+/* Quality bars: validation accuracies a run is meant to reach. The first
+ * validation that meets all of them is reported with the wall time, so a
+ * run says how long it took to be good enough (issue 13, time to quality).
+ * The presets' bars are the shipped models' (README, Results). */
+typedef struct {
+    double semantic, object, grounding;   /* -1: no bar on this accuracy */
+    int set, met;
+} Bars;
+
+static const struct { const char *preset, *bars; } preset_bars[] = {
+    {"shapes", "semantic=0.95,grounding=0.90"},
+    {"fashion", "object=0.85,grounding=0.90"},
+};
+
+/* "semantic=X,object=X,grounding=X", any of them, in any order. */
+static int parse_bars(Bars *b, const char *spec)
+{
+    Bars out = {.semantic = -1, .object = -1, .grounding = -1};
+    const char *p = spec;
+    while (*p) {
+        char name[16];
+        double v;
+        int used;
+        if (sscanf(p, "%15[a-z]=%lf%n", name, &v, &used) != 2 || v < 0 || v > 1) return 0;
+        if (!strcmp(name, "semantic")) out.semantic = v;
+        else if (!strcmp(name, "object")) out.object = v;
+        else if (!strcmp(name, "grounding")) out.grounding = v;
+        else return 0;
+        p += used;
+        if (*p == ',') p++;
+        else if (*p) return 0;
+    }
+    out.set = out.semantic >= 0 || out.object >= 0 || out.grounding >= 0;
+    *b = out;
+    return 1;
+}
+
+static void print_bars(FILE *f, const Bars *b)
+{
+    const char *sep = "";
+    if (b->semantic >= 0) fprintf(f, "%ssemantic >= %.2f", sep, b->semantic), sep = ", ";
+    if (b->object >= 0) fprintf(f, "%sobject >= %.2f", sep, b->object), sep = ", ";
+    if (b->grounding >= 0) fprintf(f, "%sgrounding >= %.2f", sep, b->grounding);
+}
+
+static int bars_met(const Bars *b, const EvalResult *r)
+{
+    return b->set && r->has_scenes && r->semantic_accuracy >= b->semantic && r->object_accuracy >= b->object &&
+           r->grounding_accuracy >= b->grounding;
 }
 
 static void print_val(FILE *f, long step, const EvalResult *r, int best)
@@ -173,6 +237,7 @@ enum {
     O_BATCH, O_LR, O_LR_DECAY, O_LR_DECAY_EVERY, O_WARMUP, O_CLIP, O_SEED, O_THREADS, O_RESUME,
     O_VAL_EVERY, O_CKPT_EVERY, O_HIDDEN, O_EMBED, O_PROJ, O_ATT, O_MAXLEN, O_INIT, O_PRESET, O_GATE,
     O_PRIOR, O_PRIOR_SUPERVISE,
+    O_KMEANS, O_KMEANS_PATCH, O_BAR,
 };
 
 /* The options that --resume allows: the run's model and training options
@@ -182,7 +247,7 @@ static int resume_allows(int opt)
     switch (opt) {
     case O_DATA: case O_CAPTIONS: case O_IMAGES: case O_TRAIN_LIST: case O_VAL_LIST: case O_STRICT:
     case O_OUT: case O_STEPS: case O_EPOCHS: case O_THREADS: case O_RESUME: case O_VAL_EVERY:
-    case O_CKPT_EVERY: case 'q': case 'h':
+    case O_CKPT_EVERY: case O_BAR: case 'q': case 'h':
         return 1;
     default:
         return 0;
@@ -212,7 +277,7 @@ int cmd_train(int argc, char **argv)
         {"proj", 1, 0, O_PROJ}, {"att", 1, 0, O_ATT}, {"max-len", 1, 0, O_MAXLEN},
         {"init", 1, 0, O_INIT}, {"preset", 1, 0, O_PRESET}, {"gate", 0, 0, O_GATE},
         {"prior", 1, 0, O_PRIOR}, {"prior-supervise", 1, 0, O_PRIOR_SUPERVISE},
-        CLI_FEATURE_OPTIONS, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"kmeans", 1, 0, O_KMEANS}, {"kmeans-patch", 1, 0, O_KMEANS_PATCH}, {"bar", 1, 0, O_BAR}, CLI_FEATURE_OPTIONS, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     TrainOptions o = train_default_options();
     ModelConfig mc = model_default_config();
@@ -227,9 +292,14 @@ int cmd_train(int argc, char **argv)
      * overrides it. */
     optind = 1;
     opterr = 0;   /* one line per error: ours */
-    while ((opt = getopt_long(argc, argv, ":qh", opts, NULL)) != -1)
-        if (opt == O_PRESET && !train_preset(optarg, &o, &mc, &val_every))
+    Bars bars = {0};
+    while ((opt = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
+        if (opt != O_PRESET) continue;
+        if (!train_preset(optarg, &o, &mc, &val_every))
             return cli_usage_error("train", "--preset: '%s' is not one of " TRAIN_PRESETS, optarg);
+        for (size_t i = 0; i < sizeof preset_bars / sizeof preset_bars[0]; i++)
+            if (!strcmp(optarg, preset_bars[i].preset)) parse_bars(&bars, preset_bars[i].bars);
+    }
     optind = 1;
 #define INT_OPT(name, lo, hi, dst) if (!cli_parse_int(name, optarg, lo, hi, &v)) return 2; dst = v; break
 #define FLT_OPT(name, lo, hi, dst) if (!cli_parse_float(name, optarg, lo, hi, &f)) return 2; dst = (float)f; break
@@ -241,6 +311,13 @@ int cmd_train(int argc, char **argv)
         switch (opt) {
         case O_PRESET: break;   /* applied above */
         case O_GATE: mc.gate = 1; break;
+        case O_KMEANS: INT_OPT("--kmeans", 0, KMEANS_MAX_K, mc.feat.kmeans);
+        case O_KMEANS_PATCH: INT_OPT("--kmeans-patch", 2, KMEANS_MAX_PATCH, mc.feat.kmeans_patch);
+        case O_BAR:
+            if (!parse_bars(&bars, optarg))
+                return cli_usage_error("train", "--bar: '%s' is not NAME=X[,NAME=X] with NAME semantic, object "
+                                       "or grounding and X in [0, 1]", optarg);
+            break;
         case O_DATA: data.data_dir = optarg; break;
         case O_CAPTIONS: data.captions = optarg; break;
         case O_IMAGES: data.images = optarg; break;
@@ -322,7 +399,7 @@ int cmd_train(int argc, char **argv)
     Dataset train = {0}, val = {0};
     DatasetObjects objects = {0};
     Trainer tr = {0};
-    float *x = NULL, *vx = NULL, *ptarget = NULL;
+    float *x = NULL, *vx = NULL, *ptarget = NULL, *dict = NULL;
     int *sizes = NULL, *vsizes = NULL, have_val = 0, have_objects = 0, rc, status = 1;
     int show = !quiet;
     char ckpt[4096];
@@ -387,6 +464,29 @@ int cmd_train(int argc, char **argv)
             status = cli_report(&err);
             goto done;
         }
+        if (mc.feat.kmeans > 0) {
+            /* the dictionary before the model: its size is part of F */
+            const char **paths = malloc((size_t)train.n_images * sizeof *paths);
+            dict = glm_malloc_array(kmeans_dict_floats(mc.feat.kmeans_patch, mc.feat.kmeans), sizeof(float));
+            if (!paths || !dict) {
+                free(paths);
+                glm_fail(&err, GLM_ENOMEM, "out of memory for the patch dictionary");
+                status = cli_report(&err);
+                goto done;
+            }
+            for (int i = 0; i < train.n_images; i++) paths[i] = train.images[i].path;
+            Rng dr;
+            rng_seed(&dr, o.seed, 2);
+            if (show) fprintf(stderr, "glimpse: learning a %d-patch dictionary (%dx%d patches)\n", mc.feat.kmeans,
+                              mc.feat.kmeans_patch, mc.feat.kmeans_patch);
+            rc = kmeans_learn_pictures(dict, paths, train.n_images, &mc.feat, &dr, &err);
+            free(paths);
+            if (rc) {
+                status = cli_report(&err);
+                goto done;
+            }
+            mc.feat.dict = dict;
+        }
         Rng init;
         rng_seed(&init, o.seed, 0);
         if ((rc = model_init(&model, &mc, vocab_words(&vocab), &init, &err))) {
@@ -415,8 +515,9 @@ int cmd_train(int argc, char **argv)
                 train.n_images, train.n_captions, have_val ? val.n_images : 0, mc.vocab,
                 attn_name(mc.attention), reinforce_reward_name(o.reward),
                 reinforce_baseline_name(o.baseline), (unsigned long long)o.seed, threads, threads == 1 ? "" : "s");
-    if ((rc = cli_split_features(&x, &sizes, &train, &data, &mc.feat, "train", progress_features, &show)) ||
-        (have_val && (rc = cli_split_features(&vx, &vsizes, &val, &data, &mc.feat, "val", progress_features, &show)))) {
+    /* the model's feature config: it holds the dictionary, if any */
+    if ((rc = cli_split_features(&x, &sizes, &train, &data, &model.cfg.feat, "train", progress_features, &show)) ||
+        (have_val && (rc = cli_split_features(&vx, &vsizes, &val, &data, &model.cfg.feat, "val", progress_features, &show)))) {
         status = glm_exit_code(rc);
         goto done;
     }
@@ -476,6 +577,14 @@ int cmd_train(int argc, char **argv)
                 if (tty) fputc('\n', stderr);
                 print_val(stderr, tr.step, &r, best);
             }
+            if (!bars.met && bars_met(&bars, &r)) {
+                bars.met = 1;
+                if (show) {
+                    fprintf(stderr, "glimpse: validation met the bars (");
+                    print_bars(stderr, &bars);
+                    fprintf(stderr, ") at step %ld, %.1f s into this run\n", tr.step, glm_seconds() - t0);
+                }
+            }
         }
         if ((ckpt_every && tr.step % ckpt_every == 0) || last) {
             if ((rc = checkpoint_save(&tr, ckpt, &err))) {
@@ -515,6 +624,7 @@ done:
     free(x);
     free(vx);
     free(ptarget);
+    free(dict);
     free(sizes);
     free(vsizes);
     dataset_objects_free(&objects);

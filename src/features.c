@@ -8,6 +8,8 @@
  */
 #include "features.h"
 
+#include "kmeans.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +134,7 @@ FeatConfig features_default_config(void)
     return (FeatConfig){
         .version = FEAT_VERSION, .input = 64, .grid = 4, .window = 24, .stride = 16,
         .color_levels = 3, .hog_cells = 2, .orient_bins = 8, .patch = 4, .recentre = 0, .figure = 1,
-        .keep_aspect = 1,
+        .keep_aspect = 1, .kmeans = 0, .kmeans_patch = 6,
     };
 }
 
@@ -155,6 +157,11 @@ int features_check_config(const FeatConfig *c, GlmError *err)
     if (c->figure < 0 || c->figure > 1) return glm_fail(err, GLM_EINPUT, "feature config: figure %d is not 0 or 1", c->figure);
     if (c->keep_aspect < 0 || c->keep_aspect > 1)
         return glm_fail(err, GLM_EINPUT, "feature config: keep_aspect %d is not 0 or 1", c->keep_aspect);
+    if (c->kmeans < 0 || c->kmeans > KMEANS_MAX_K)
+        return glm_fail(err, GLM_EINPUT, "feature config: kmeans %d not in [0, %d]", c->kmeans, KMEANS_MAX_K);
+    if (c->kmeans > 0 && (c->kmeans_patch < 2 || c->kmeans_patch > GLM_MIN(KMEANS_MAX_PATCH, c->input)))
+        return glm_fail(err, GLM_EINPUT, "feature config: kmeans_patch %d not in [2, %d]", c->kmeans_patch,
+                        GLM_MIN(KMEANS_MAX_PATCH, c->input));
     return GLM_OK;
 }
 
@@ -168,7 +175,8 @@ FeatLayout features_layout(const FeatConfig *c)
     l.patch = l.hog + c->hog_cells * c->hog_cells * c->orient_bins;
     l.moments = l.patch + c->patch * c->patch;
     l.position = l.moments + 5;
-    l.dim = l.position + 2;
+    l.kmeans = l.position + 2;
+    l.dim = l.kmeans + (c->kmeans > 0 ? c->kmeans : 0);
     return l;
 }
 
@@ -217,9 +225,72 @@ void features_cell_in_picture(const FeatConfig *c, int r, int col, int w, int h,
     *x0 = clampi(*x0, 0, w), *x1 = clampi(*x1, 0, w), *y0 = clampi(*y0, 0, h), *y1 = clampi(*y1, 0, h);
 }
 
+/* The kmeans block's normaliser: a window whose mean responses have a
+ * length well above it gives a unit vector (the figure map's objects give
+ * 0.1 - 0.3), an empty one stays 0. */
+#define POOL_FLOOR 0.05
+
+/* Patches encoded per side: one every KMEANS_STEP pixels. */
+static int dict_side(const FeatConfig *c) { return (c->input - c->kmeans_patch) / KMEANS_STEP + 1; }
+
 size_t features_scratch_floats(const FeatConfig *c)
 {
-    return (size_t)4 * c->input * c->input;
+    size_t n = (size_t)4 * c->input * c->input;
+    if (c->kmeans > 0) {
+        const size_t N = (size_t)dict_side(c) * dict_side(c), pp = (size_t)c->kmeans_patch * c->kmeans_patch;
+        n += N * (2 * pp + (size_t)c->kmeans);
+    }
+    return n;
+}
+
+/* The P x P patch of map (S, S) at top-left (x, y), normalised. */
+static void read_patch(float *v, const float *map, int S, int x, int y, int P)
+{
+    for (int py = 0; py < P; py++)
+        for (int px = 0; px < P; px++) v[py * P + px] = map[(y + py) * S + x + px];
+    kmeans_normalise(v, P * P);
+}
+
+/* The kmeans block of every region: the dictionary's responses to the
+ * patches of map, averaged over those centred in each window.
+ * work: the scratch past the four planes. */
+static void dictionary_blocks(float *out, const FeatLayout *lay, const FeatConfig *c, const float *map, float *work)
+{
+    const int S = c->input, P = c->kmeans_patch, K = c->kmeans, n = P * P, side = dict_side(c), W = c->window;
+    const long N = (long)side * side;
+    float *patches = work, *white = work + N * n, *act = work + 2 * N * n;   /* (N, n) (N, n) (N, K) */
+    for (int j = 0; j < side; j++)
+        for (int i = 0; i < side; i++) read_patch(patches + ((long)j * side + i) * n, map, S, i * KMEANS_STEP, j * KMEANS_STEP, P);
+    kmeans_encode(act, patches, white, N, c->dict, P, K);
+    const int off = grid_offset(c);
+    for (int r = 0; r < c->grid; r++)
+        for (int col = 0; col < c->grid; col++) {
+            float *v = out + (size_t)(r * c->grid + col) * lay->dim + lay->kmeans;
+            memset(v, 0, (size_t)K * sizeof(float));
+            const int ax = off + col * c->stride, ay = off + r * c->stride;
+            int count = 0;
+            for (int j = 0; j < side; j++) {
+                const int cy = j * KMEANS_STEP + P / 2;
+                if (cy < ay || cy >= ay + W) continue;
+                for (int i = 0; i < side; i++) {
+                    const int cx = i * KMEANS_STEP + P / 2;
+                    if (cx < ax || cx >= ax + W) continue;
+                    const float *a = act + ((long)j * side + i) * K;
+                    for (int k = 0; k < K; k++) v[k] += a[k];
+                    count++;
+                }
+            }
+            /* the mean response, normalised as v / sqrt(|v|^2 + POOL_FLOOR^2):
+             * which learned shapes the window holds, O(1) for an object
+             * and still 0 for an empty window */
+            double ss = 0;
+            for (int k = 0; k < K; k++) {
+                if (count) v[k] /= (float)count;
+                ss += (double)v[k] * v[k];
+            }
+            const float norm = (float)(1.0 / sqrt(ss + POOL_FLOOR * POOL_FLOOR));
+            for (int k = 0; k < K; k++) v[k] *= norm;
+        }
 }
 
 
@@ -355,6 +426,21 @@ static void shape_blocks(float *hog, float *patch, int ax, int ay, const FeatCon
         for (int px = 0; px < P; px++) patch[py * P + px] /= (float)(span[py] * span[px]);
 }
 
+/* The plane the shape blocks are read from: the figure map (and its model
+ * in *fm) or the grey level. d: (S, S) scratch. */
+static void base_map(float *map, FigureModel *fm, const Image *img, const FeatConfig *c, float *d)
+{
+    const int S = c->input;
+    if (c->figure) {
+        figure_map(map, fm, d, img->data, S);
+        return;
+    }
+    for (int i = 0; i < S * S; i++) {
+        const float *p = img->data + 3 * i;
+        map[i] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+    }
+}
+
 void features_compute(float *out, const Image *img, const FeatConfig *c, float *scratch)
 {
     GLM_ASSERT(img->w == c->input && img->h == c->input);
@@ -365,14 +451,7 @@ void features_compute(float *out, const Image *img, const FeatConfig *c, float *
     float *ori = scratch + 2 * S * S;  /* (S, S) orientation in bins, [0, k) */
 
     FigureModel fm;
-    if (c->figure) {
-        figure_map(grey, &fm, scratch + 3 * S * S, img->data, S);
-    } else {
-        for (int i = 0; i < S * S; i++) {
-            const float *p = img->data + 3 * i;
-            grey[i] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
-        }
-    }
+    base_map(grey, &fm, img, c, scratch + 3 * S * S);
     for (int y = 0; y < S; y++) {
         for (int x = 0; x < S; x++) {
             /* Central differences, one-sided at the border. */
@@ -400,15 +479,19 @@ void features_compute(float *out, const Image *img, const FeatConfig *c, float *
             v[lay.position + 1] = ((float)ay + 0.5f * (float)W) / (float)S * 2.0f - 1.0f;
         }
     }
+    if (c->kmeans > 0) {
+        GLM_ASSERT(c->dict);
+        dictionary_blocks(out, &lay, c, grey, scratch + 4 * S * S);
+    }
 }
 
-int features_of_image(float *out, const Image *img, const FeatConfig *c, float *scratch, GlmError *err)
+/* img brought to the input size: *out is img itself, or one of the two
+ * images the caller frees (stretched, or padded and resized). */
+static int to_input(const Image **out, Image *fit, Image *square, Image *small, const Image *img,
+                    const FeatConfig *c, GlmError *err)
 {
-    float *own = NULL;
-    if (!scratch && !(scratch = own = glm_malloc_array(features_scratch_floats(c), sizeof(float))))
-        return glm_fail(err, GLM_ENOMEM, "out of memory for feature scratch");
-    int rc = GLM_OK;
-    Image fit = {0}, square = {0}, small;
+    int rc;
+    *fit = *square = *small = (Image){0};
     if (c->keep_aspect && img->w != img->h) {
         /* Padded with its own background (so the shapes keep their shape),
          * then brought to the input below. A picture much larger than the
@@ -422,22 +505,69 @@ int features_of_image(float *out, const Image *img, const FeatConfig *c, float *
         if (longer > most) {
             const int w = GLM_MAX(1, (int)(((long)img->w * most + longer / 2) / longer));
             const int h = GLM_MAX(1, (int)(((long)img->h * most + longer / 2) / longer));
-            if ((rc = image_resize(&fit, img, w, h, err))) goto out;
-            img = &fit;
+            if ((rc = image_resize(fit, img, w, h, err))) return rc;
+            img = fit;
         }
-        if ((rc = image_pad_square(&square, img, bg, NULL, NULL, err))) goto out;
-        img = &square;
+        if ((rc = image_pad_square(square, img, bg, NULL, NULL, err))) return rc;
+        img = square;
     }
-    if (img->w == c->input && img->h == c->input) {
-        features_compute(out, img, c, scratch);
-    } else if ((rc = image_resize(&small, img, c->input, c->input, err)) == GLM_OK) {
-        features_compute(out, &small, c, scratch);
-        image_free(&small);
+    if (img->w != c->input || img->h != c->input) {
+        if ((rc = image_resize(small, img, c->input, c->input, err))) return rc;
+        img = small;
     }
-out:
+    *out = img;
+    return GLM_OK;
+}
+
+int features_of_image(float *out, const Image *img, const FeatConfig *c, float *scratch, GlmError *err)
+{
+    float *own = NULL;
+    if (!scratch && !(scratch = own = glm_malloc_array(features_scratch_floats(c), sizeof(float))))
+        return glm_fail(err, GLM_ENOMEM, "out of memory for feature scratch");
+    Image fit, square, small;
+    const Image *in;
+    const int rc = to_input(&in, &fit, &square, &small, img, c, err);
+    if (rc == GLM_OK) features_compute(out, in, c, scratch);
     image_free(&fit);
     image_free(&square);
+    image_free(&small);
     free(own);
+    return rc;
+}
+
+int features_patches(float *out, int *n, int max, const Image *img, const FeatConfig *c, Rng *rng, GlmError *err)
+{
+    /* a patch whose values spread less than this is background or the
+     * flat inside of an object: it says nothing about shape */
+    const float MIN_SPREAD = 0.1f;
+    const int S = c->input, P = c->kmeans_patch, pp = P * P;
+    *n = 0;
+    float *map = glm_malloc_array((size_t)2 * S * S, sizeof(float));
+    if (!map) return glm_fail(err, GLM_ENOMEM, "out of memory for a figure map");
+    Image fit, square, small;
+    const Image *in;
+    int rc = to_input(&in, &fit, &square, &small, img, c, err);
+    if (rc == GLM_OK) {
+        FigureModel fm;
+        base_map(map, &fm, in, c, map + S * S);
+        /* a few tries per patch wanted, so an empty picture costs little */
+        for (int tries = 0; tries < 4 * max && *n < max; tries++) {
+            const int x = (int)rng_below(rng, (uint32_t)(S - P + 1)), y = (int)rng_below(rng, (uint32_t)(S - P + 1));
+            float lo = 1e30f, hi = -1e30f, *v = out + (size_t)*n * pp;
+            for (int py = 0; py < P; py++)
+                for (int px = 0; px < P; px++) {
+                    const float m = map[(y + py) * S + x + px];
+                    lo = GLM_MIN(lo, m), hi = GLM_MAX(hi, m);
+                }
+            if (hi - lo < MIN_SPREAD) continue;
+            read_patch(v, map, S, x, y, P);
+            (*n)++;
+        }
+    }
+    image_free(&fit);
+    image_free(&square);
+    image_free(&small);
+    free(map);
     return rc;
 }
 

@@ -33,6 +33,11 @@
  *                       Says where in the window an object sits and how big
  *                       it is, finer than the grid.
  *   position   2        window centre (x, y) scaled to [-1, 1]
+ *   kmeans     K        (kmeans > 0 only) the learned patch dictionary's
+ *                       responses (kmeans.h) to the P x P patches of the
+ *                       figure map (or grey level) every KMEANS_STEP
+ *                       pixels, averaged over the patches centred in the
+ *                       window: which learned small shapes the window holds
  *
  * Re-centring (recentre = R > 0): the hog and patch blocks, which describe
  * an object's shape, are read from the window moved onto its edge centroid
@@ -88,6 +93,7 @@
 
 #include "common.h"
 #include "image.h"
+#include "rng.h"
 
 #define FEAT_MAX_PATCH 32
 /* The block layout and formulas above; a model remembers the version its
@@ -109,11 +115,15 @@ typedef struct {
     int recentre;      /* R: most pixels the shape blocks' window may move, 0 none */
     int figure;        /* 1: blocks from the figure map against the background (version 4) */
     int keep_aspect;   /* 1: pad to a square with the picture's background before resizing */
+    int kmeans;        /* K: centroids of the learned patch dictionary (kmeans.h), 0 none */
+    int kmeans_patch;  /* P: their patch side, pixels */
+    const float *dict; /* the dictionary, kmeans_dict_floats(P, K) floats, when K > 0;
+                          borrowed (a Model owns it) */
 } FeatConfig;
 
 /* Offsets of each block inside a region vector, and the total F. */
 typedef struct {
-    int mean, colour, hog, patch, moments, position, dim;
+    int mean, colour, hog, patch, moments, position, kmeans, dim;
 } FeatLayout;
 
 /* The defaults for 64-pixel scenes: 4x4 grid, 24-px windows 16 px apart. */
@@ -141,7 +151,8 @@ void features_region_cell(const FeatConfig *cfg, int r, int c, int *x0, int *y0,
 void features_cell_in_picture(const FeatConfig *cfg, int r, int c, int w, int h, int *x0, int *y0, int *x1,
                               int *y1);
 
-/* Floats of scratch that features_compute needs (four input x input planes). */
+/* Floats of scratch that features_compute needs (four input x input planes,
+ * and the patches and responses of the dictionary when there is one). */
 size_t features_scratch_floats(const FeatConfig *cfg);
 
 /* out: (L, F) region vectors of img, which must be input x input.
@@ -153,6 +164,13 @@ void features_compute(float *out, const Image *img, const FeatConfig *cfg, float
  * out (L, F) for img, brought to the input size first when it is not.
  * scratch as above, or NULL to allocate it for the call. */
 int features_of_image(float *out, const Image *img, const FeatConfig *cfg, float *scratch, GlmError *err);
+
+/* Up to max P x P patches (P = c->kmeans_patch) of img's figure map (or
+ * grey level), brought to the input as features_of_image does, at
+ * positions drawn from rng, each normalised (kmeans_normalise); patches
+ * that are nearly flat (background) are passed over. out: (max, P*P);
+ * *n: how many were written. The dictionary's training data. */
+int features_patches(float *out, int *n, int max, const Image *img, const FeatConfig *c, Rng *rng, GlmError *err);
 
 /* Loads path and runs features_of_image; *w, *h (unless NULL) get the
  * picture's own size. */

@@ -3,6 +3,7 @@
  * docs/model-format.md). */
 #include "model.h"
 
+#include "kmeans.h"
 #include "vocab.h"
 
 #include <math.h>
@@ -109,11 +110,20 @@ static int alloc_model(Model *m, const ModelConfig *c, GlmError *err)
     m->params = glm_calloc_array(m->n_params, sizeof(float));
     if (!m->params) return glm_fail(err, GLM_ENOMEM, "out of memory for %zu parameters", m->n_params);
     model_params_view(&m->p, m->params, c);
+    if (c->feat.kmeans > 0) {
+        const size_t n = kmeans_dict_floats(c->feat.kmeans_patch, c->feat.kmeans);
+        if (!(m->dict = glm_malloc_array(n, sizeof(float))))
+            return glm_fail(err, GLM_ENOMEM, "out of memory for the patch dictionary");
+        if (c->feat.dict) memcpy(m->dict, c->feat.dict, n * sizeof(float));
+    }
+    m->cfg.feat.dict = m->dict;
     return GLM_OK;
 }
 
 int model_init(Model *m, const ModelConfig *c, const char *const *words, Rng *rng, GlmError *err)
 {
+    if (c->feat.kmeans > 0 && !c->feat.dict)
+        return memset(m, 0, sizeof *m), glm_fail(err, GLM_EINPUT, "a model with a %d-patch dictionary needs it learned first (kmeans.h)", c->feat.kmeans);
     int rc = alloc_model(m, c, err);
     if (!rc) rc = copy_words(m, words, c->vocab, err);
     if (rc) {
@@ -139,6 +149,7 @@ void model_free(Model *m)
         for (int i = 0; i < m->cfg.vocab; i++) free(m->words[i]);
     free(m->words);
     free(m->params);
+    free(m->dict);
     memset(m, 0, sizeof *m);
 }
 
@@ -183,8 +194,11 @@ int model_save_full(const Model *m, const char *path, const MfSetting *xs, int n
     ModelConfig c = m->cfg;
     SettingRef refs[MAX_SETTINGS];
     int n_set = setting_refs(&c, refs);
-    MfSetting *settings = calloc((size_t)(n_set + n_xs), sizeof *settings);
-    MfTensor *tensors = calloc((size_t)(MODEL_N_TENSORS + n_extra), sizeof *tensors);
+    /* the dictionary's settings and tensor only when there is one, so a
+     * model without it is the file it always was */
+    const int kmeans = c.feat.kmeans > 0;
+    MfSetting *settings = calloc((size_t)(n_set + 2 * kmeans + n_xs), sizeof *settings);
+    MfTensor *tensors = calloc((size_t)(MODEL_N_TENSORS + kmeans + n_extra), sizeof *tensors);
     if (!tensors || !settings) {
         free(settings);
         free(tensors);
@@ -195,6 +209,10 @@ int model_save_full(const Model *m, const char *path, const MfSetting *xs, int n
         if (refs[i].optional && *refs[i].field == 0) continue;   /* the file of a model without it is as before */
         snprintf(settings[k].key, sizeof settings[k].key, "%s", refs[i].key);
         settings[k++].value = *refs[i].field;
+    }
+    if (kmeans) {
+        settings[k++] = (MfSetting){.key = "feat.kmeans", .value = c.feat.kmeans};
+        settings[k++] = (MfSetting){.key = "feat.kmeans_patch", .value = c.feat.kmeans_patch};
     }
     for (int i = 0; i < n_xs; i++) settings[k++] = xs[i];
     ModelTensorSpec s[MODEL_N_TENSORS];
@@ -211,11 +229,16 @@ int model_save_full(const Model *m, const char *path, const MfSetting *xs, int n
         t->dims[1] = s[i].cols;
         t->data = slot[i];
     }
-    for (int i = 0; i < n_extra; i++) tensors[nt + i] = extra[i];
+    if (kmeans) {
+        const int pp = c.feat.kmeans_patch * c.feat.kmeans_patch;
+        tensors[nt] = (MfTensor){.name = MODEL_DICT_TENSOR, .ndim = 2,
+                                 .dims = {1 + pp + c.feat.kmeans, pp}, .data = m->dict};
+    }
+    for (int i = 0; i < n_extra; i++) tensors[nt + kmeans + i] = extra[i];
     MfFile f = {
         .n_settings = k, .settings = settings,
         .n_words = m->cfg.vocab, .words = m->words,
-        .n_tensors = nt + n_extra, .tensors = tensors,
+        .n_tensors = nt + kmeans + n_extra, .tensors = tensors,
     };
     int rc = mf_write(path, &f, err);
     free(tensors);
@@ -268,6 +291,11 @@ int model_load(Model *m, const char *path, GlmError *err)
         }
         *refs[i].field = (int)v;
     }
+    /* The dictionary's settings came with it (absent: none). */
+    int64_t kv;
+    c.feat.kmeans = 0, c.feat.kmeans_patch = features_default_config().kmeans_patch;
+    if (mf_find_setting(&f, "feat.kmeans", &kv)) c.feat.kmeans = kv < 0 || kv > KMEANS_MAX_K ? -1 : (int)kv;
+    if (mf_find_setting(&f, "feat.kmeans_patch", &kv)) c.feat.kmeans_patch = kv < 0 || kv > KMEANS_MAX_PATCH ? -1 : (int)kv;
     GlmError why;
     if (model_check_config(&c, &why)) {
         rc = glm_fail(err, GLM_EINPUT, "%s: %s", path, why.msg);
@@ -317,11 +345,29 @@ int model_load(Model *m, const char *path, GlmError *err)
                 goto out;
             }
     }
-    int found = n_present;
+    const MfTensor *dict = NULL;
+    if (c.feat.kmeans > 0) {
+        const int pp = c.feat.kmeans_patch * c.feat.kmeans_patch, rows = 1 + pp + c.feat.kmeans;
+        if (!(dict = mf_find_tensor(&f, MODEL_DICT_TENSOR))) {
+            rc = glm_fail(err, GLM_EINPUT, "%s: tensor %s (the patch dictionary) is missing", path, MODEL_DICT_TENSOR);
+            goto out;
+        }
+        if (dict->ndim != 2 || dict->dims[0] != rows || dict->dims[1] != pp) {
+            rc = glm_fail(err, GLM_EINPUT, "%s: tensor %s is not of shape (%d, %d)", path, MODEL_DICT_TENSOR, rows, pp);
+            goto out;
+        }
+        for (size_t k = 0; k < (size_t)rows * pp; k++)
+            if (!isfinite(dict->data[k])) {
+                rc = glm_fail(err, GLM_EINPUT, "%s: tensor %s holds a non-finite value at entry %zu: the model is corrupt",
+                              path, MODEL_DICT_TENSOR, k);
+                goto out;
+            }
+    }
+    int found = n_present + (dict != NULL);
     for (int i = 0; i < f.n_tensors; i++) {
         const char *name = f.tensors[i].name;
         if (!strncmp(name, "train.", 6)) continue;
-        int known = 0;
+        int known = dict && !strcmp(name, MODEL_DICT_TENSOR);
         for (int k = 0; k < MODEL_N_TENSORS; k++) known |= model_tensor_present(&s[k]) && !strcmp(name, s[k].name);
         if (!known || found-- == 0) {
             rc = glm_fail(err, GLM_EINPUT, "%s: tensor %s is %s", path, name,
@@ -330,6 +376,7 @@ int model_load(Model *m, const char *path, GlmError *err)
         }
     }
 
+    c.feat.dict = dict ? dict->data : NULL;
     if ((rc = alloc_model(m, &c, err)) != GLM_OK) goto out;
     if ((rc = copy_words(m, (const char *const *)f.words, f.n_words, err)) != GLM_OK) goto out;
     float **slot = view_slots(&m->p);

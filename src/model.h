@@ -85,6 +85,9 @@ typedef struct {
 /* The table's length. The last three (prior_*) have 0 rows without the
  * prior: model_tensor_present says whether a tensor is part of a model. */
 #define MODEL_N_TENSORS 23
+/* The learned patch dictionary's tensor, stored after the table's when
+ * the features have one (kmeans.h). */
+#define MODEL_DICT_TENSOR "feat.dict"
 
 typedef struct {
     const char *name;
@@ -97,6 +100,8 @@ typedef struct {
     float *params;     /* (n_params) one block; owned */
     size_t n_params;
     ModelParams p;     /* views into params */
+    float *dict;       /* the learned patch dictionary when cfg.feat.kmeans > 0
+                          (kmeans.h), which cfg.feat.dict points at; owned */
 } Model;
 
 /* A small default architecture for 64-px scenes. */

@@ -9,6 +9,8 @@
  */
 #include "scene_dataset.h"
 
+#include "scene_degrade.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -38,6 +40,7 @@ SceneGenParams scene_gen_default_params(SceneKind kind)
     p.split[2] = 0.1;
     p.fashion_dir = FASHION_DEFAULT_DIR;
     p.vary = 1;
+    p.degrade = 1;
     return p;
 }
 
@@ -186,6 +189,10 @@ static int write_scenes(const char *tmp, const SceneGenParams *p, SceneProgressF
     }
     if ((rc = scene_init(&sc, p->size, err))) goto done;
     sc.vary = p->vary;
+    /* the degradations draw from their own stream, so a data set with and
+     * without them holds the same scenes, words and boxes */
+    Rng degrade_rng;
+    rng_seed(&degrade_rng, p->seed, SCENE_DEGRADE_STREAM);
     work = glm_malloc_array(png_work_size(p->size, p->size), 1);
     if (!work) {
         rc = glm_fail(err, GLM_ENOMEM, "out of memory");
@@ -226,6 +233,7 @@ static int write_scenes(const char *tmp, const SceneGenParams *p, SceneProgressF
         } else {
             rc = scene_make_shapes(&sc, &rng, err);
         }
+        if (rc == GLM_OK && p->vary && p->degrade) rc = scene_degrade(sc.rgb, sc.size, sc.size, &degrade_rng, err);
         if (rc) goto done;
         char name[64], rel[80];
         int nn = snprintf(name, sizeof name, "%s_%0*d.png", prefix, digits, i);
@@ -246,8 +254,8 @@ static int write_scenes(const char *tmp, const SceneGenParams *p, SceneProgressF
         if (progress && ((i + 1) % every == 0 || i + 1 == p->count)) progress(ctx, i + 1, p->count);
     }
     out_printf(&files[6], "glimpse-dataset 1\nkind %s\nseed %llu\ncount %d\nsize %d\n"
-               "train %d\nval %d\ntest %d\nvary %d\n", prefix, (unsigned long long)p->seed, p->count,
-               p->size, counts[0], counts[1], counts[2], p->vary);
+               "train %d\nval %d\ntest %d\nvary %d\n%s", prefix, (unsigned long long)p->seed, p->count,
+               p->size, counts[0], counts[1], counts[2], p->vary, p->vary && p->degrade ? "degrade 1\n" : "");
 done:
     for (int i = 0; i < 7; i++) {
         GlmError e2;

@@ -33,6 +33,7 @@ typedef struct {
     double split[3];        /* train, val, test fractions, summing to 1 */
     const char *fashion_dir;  /* where the Fashion-MNIST .gz files are */
     int vary;               /* Scene.vary: backgrounds, polarity and sizes varied (default 1) */
+    int degrade;            /* Scene.degrade: with vary, noise, blur, JPEG (default 1) */
     /* Unless NULL: checked before every scene; once nonzero (a signal
      * handler sets it) the generation stops, removes its temporary
      * directory and fails with "interrupted". */

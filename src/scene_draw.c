@@ -295,6 +295,46 @@ static SceneBox photo_tight_box(const uint8_t *ph /* (28, 28) */)
     return t;
 }
 
+/* Varied scenes draw each item at a side of q pixels, q/28 in
+ * [FASHION_SCALE_LO, FASHION_SCALE_HI]: a user's photo is not always 28 px
+ * on a 96-px canvas, and the out-of-generator canvases (90-128 px) make the
+ * item 21-30 px once brought to the model's input. */
+#define FASHION_SCALE_LO 0.75f
+#define FASHION_SCALE_HI 1.3f
+
+/* The photo's value at pixel (x, y) of the item drawn q x q, in [0, 1]:
+ * bilinear between the photo's pixel centres (the photo itself when q is
+ * its side). */
+static float photo_at(const uint8_t *ph /* (28, 28) */, int q, int x, int y)
+{
+    const int P = FASHION_SIDE;
+    if (q == P) return ph[y * P + x] / 255.0f;
+    const float u = ((float)x + 0.5f) * (float)P / (float)q - 0.5f, v = ((float)y + 0.5f) * (float)P / (float)q - 0.5f;
+    const int x0 = (int)floorf(u), y0 = (int)floorf(v);
+    const float fx = u - (float)x0, fy = v - (float)y0;
+    const int xa = GLM_MAX(0, x0), xb = GLM_MIN(P - 1, x0 + 1), ya = GLM_MAX(0, y0), yb = GLM_MIN(P - 1, y0 + 1);
+    const float top = (1 - fx) * ph[ya * P + xa] + fx * ph[ya * P + xb];
+    const float bot = (1 - fx) * ph[yb * P + xa] + fx * ph[yb * P + xb];
+    return ((1 - fy) * top + fy * bot) / 255.0f;
+}
+
+/* The tight box of the item drawn q x q (photo_tight_box at its own side). */
+static SceneBox item_tight_box(const uint8_t *ph, int q)
+{
+    if (q == FASHION_SIDE) return photo_tight_box(ph);
+    SceneBox t = {q, q, 0, 0};
+    for (int y = 0; y < q; y++)
+        for (int x = 0; x < q; x++)
+            if (photo_at(ph, q, x, y) * 255.0f >= (float)FASHION_INK_MIN) {
+                t.x0 = GLM_MIN(t.x0, x);
+                t.y0 = GLM_MIN(t.y0, y);
+                t.x1 = GLM_MAX(t.x1, x + 1);
+                t.y1 = GLM_MAX(t.y1, y + 1);
+            }
+    if (t.x1 == 0) t = (SceneBox){0, 0, q, q};
+    return t;
+}
+
 int scene_make_fashion(Scene *s, Rng *r, const FashionSet *fs, int lo, int hi, GlmError *err)
 {
     const int S = s->size, P = FASHION_SIDE;
@@ -316,9 +356,11 @@ int scene_make_fashion(Scene *s, Rng *r, const FashionSet *fs, int lo, int hi, G
                         lo, hi, present);
     int pad = GLM_MAX(1, S / 48), gap = GLM_MAX(1, S / 48);
     int margin = diag_margin(S);
-    int px[3], py[3];
+    int px[3], py[3], side[3];
     SceneBox sq[3];
-    int n = 2 + (int)rng_below(r, 2);   /* drawn once, as for shapes */
+    /* drawn once, as for shapes; varied scenes hold 1-3 items, as a
+     * user's picture may (the pale ones keep version 3's 2-3) */
+    int n = s->vary ? 1 + (int)rng_below(r, 3) : 2 + (int)rng_below(r, 2);
     for (int attempt = 0;; attempt++) {
         if (attempt == PLACE_TRIES)
             return glm_fail(err, GLM_EINPUT, "fashion scene: no layout found on a %dx%d canvas", S, S);
@@ -332,18 +374,21 @@ int scene_make_fashion(Scene *s, Rng *r, const FashionSet *fs, int lo, int hi, G
             } while (dup);
             s->source[i] = idx;
             s->label[i] = fs->labels.labels[idx];
+            const int q = side[i] = s->vary ? (int)lroundf((float)P * (FASHION_SCALE_LO + (FASHION_SCALE_HI - FASHION_SCALE_LO) *
+                                                                                          rng_uniform(r)))
+                                            : P;
             ok = 0;
             for (int t = 0; t < 50 && !ok; t++) {
-                int x = pad + (int)rng_below(r, (uint32_t)(S - 2 * pad - P + 1));
-                int y = pad + (int)rng_below(r, (uint32_t)(S - 2 * pad - P + 1));
-                sq[i] = (SceneBox){x, y, x + P, y + P};
+                int x = pad + (int)rng_below(r, (uint32_t)(S - 2 * pad - q + 1));
+                int y = pad + (int)rng_below(r, (uint32_t)(S - 2 * pad - q + 1));
+                sq[i] = (SceneBox){x, y, x + q, y + q};
                 ok = 1;
                 for (int j = 0; j < i; j++) ok &= boxes_apart(&sq[i], &sq[j], gap);
                 px[i] = x;
                 py[i] = y;
             }
             if (!ok) break;
-            SceneBox t = photo_tight_box(fs->images.pixels + (size_t)idx * P * P);
+            SceneBox t = item_tight_box(fs->images.pixels + (size_t)idx * P * P, q);
             s->objects[i].box = (SceneBox){px[i] + t.x0, py[i] + t.y0, px[i] + t.x1, py[i] + t.y1};
             snprintf(s->objects[i].words, SCENE_WORDS_LEN, "%s", scene_fashion_name(s->label[i]));
         }
@@ -359,11 +404,12 @@ int scene_make_fashion(Scene *s, Rng *r, const FashionSet *fs, int lo, int hi, G
     const float ink = bg < 128.0f ? 255.0f - FASHION_INK : FASHION_INK;
     for (int i = 0; i < s->n_objects; i++) {
         const uint8_t *ph = fs->images.pixels + (size_t)s->source[i] * P * P;
-        for (int y = 0; y < P; y++) {
-            for (int x = 0; x < P; x++) {
-                float a = ph[y * P + x] / 255.0f;
-                uint8_t *q = s->rgb + ((size_t)(py[i] + y) * S + px[i] + x) * 3;
-                for (int c = 0; c < 3; c++) q[c] = clamp_u8(q[c] + a * (ink - q[c]));
+        const int q = side[i];
+        for (int y = 0; y < q; y++) {
+            for (int x = 0; x < q; x++) {
+                float a = photo_at(ph, q, x, y);
+                uint8_t *o = s->rgb + ((size_t)(py[i] + y) * S + px[i] + x) * 3;
+                for (int c = 0; c < 3; c++) o[c] = clamp_u8(o[c] + a * (ink - o[c]));
             }
         }
     }

@@ -1,6 +1,7 @@
 /* scene_draw.h - one synthetic scene: its layout and its pixels. Two
  * generators: shape scenes (1-3 anti-aliased circles, squares, triangles and
- * crosses in six colours and two sizes) and fashion scenes (2-3 real
+ * crosses in six colours and two sizes) and fashion scenes (1-3 real, 2-3
+ * with vary 0,
  * Fashion-MNIST photos, dark on a light canvas or light on a dark one),
  * each on a textured background (pale, or varied: Scene.vary), each object
  * with its words and pixel box, and the scene's five reference captions
@@ -67,7 +68,7 @@ void scene_free(Scene *s);
 /* Draws a shape scene into s (1-3 objects, distinct by size+colour+shape) with
  * its captions, using only r. */
 int scene_make_shapes(Scene *s, Rng *r, GlmError *err);
-/* Composes 2-3 photos of fs with indices in [lo, hi), distinct classes, with
+/* Composes 1-3 photos (2-3 when s->vary is 0) of fs with indices in [lo, hi), distinct classes, with
  * their captions. */
 int scene_make_fashion(Scene *s, Rng *r, const FashionSet *fs, int lo, int hi, GlmError *err);
 

@@ -70,8 +70,8 @@ static int toy_init(Toy *t)
     t->mc = model_default_config();
     t->mc.hidden = 16, t->mc.embed = 8, t->mc.proj = 16, t->mc.att = 8, t->mc.init_mean = 0;
     t->mc.feat.grid = 3, t->mc.feat.window = 28, t->mc.feat.stride = 18;
-    TRY(eval_features(&t->x, &t->sizes, &t->base, &t->mc.feat, 1, NULL, NULL, &err));
-    TRY(eval_features(&t->vx, &t->vsizes, &t->val, &t->mc.feat, 1, NULL, NULL, &err));
+    TRY(eval_features(&t->x, &t->sizes, &t->base, &t->mc.feat, 1, 1, NULL, NULL, &err));
+    TRY(eval_features(&t->vx, &t->vsizes, &t->val, &t->mc.feat, 1, 1, NULL, NULL, &err));
     TRY(meta_task_list(t->train, &t->n_train, 4, TOY_TRAIN, &err));
     TRY(meta_task_parse(&t->heldt, TOY_HELD, &err));
     Dataset joint;

@@ -336,3 +336,29 @@ TEST(train_resume_refuses_another_vocabulary)
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/voc2.glm --resume %s/voc.glm.ckpt --steps 3 -q", bin, dir,
                           tmp, tmp), 0);
 }
+
+/* --bar: the first validation that meets every bar is reported, once, with
+ * its step; a bar no tiny run reaches is never reported; a bad spec is a
+ * usage error. */
+TEST(train_bar_reports_the_first_validation_that_meets_it)
+{
+    const char *bin = test_glimpse_bin(), *tmp = test_tmpdir(), *dir = data_dir();
+    REQUIRE(dir[0]);
+    const char *val = "--hidden 16 --embed 8 --proj 8 --att 8 --max-len 12 --batch 8 --val-every 2";
+    char path[600];
+    snprintf(path, sizeof path, "%s/last.err", tmp);
+    REQUIRE(test_run("%s train --data %s --out %s/bar.glm --steps 4 %s --bar grounding=0", bin, dir, tmp, val) == 0);
+    char *msg = test_slurp(path, NULL);
+    REQUIRE(msg);
+    CHECK_STR_CONTAINS(msg, "validation met the bars (grounding >= 0.00) at step 2,");
+    const char *first = strstr(msg, "met the bars");
+    CHECK(first && !strstr(first + 1, "met the bars"));   /* once */
+    free(msg);
+    REQUIRE(test_run("%s train --data %s --out %s/bar.glm --steps 4 %s --bar semantic=1,object=1", bin, dir, tmp, val) == 0);
+    msg = test_slurp(path, NULL);
+    REQUIRE(msg);
+    CHECK(!strstr(msg, "met the bars"));
+    free(msg);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/bar.glm --steps 4 --bar semantic:0.9", bin, dir, tmp), 2);
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/bar.glm --steps 4 --bar grounding=1.5", bin, dir, tmp), 2);
+}
