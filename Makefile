@@ -174,6 +174,12 @@ eval-ood: all
 ablation: all
 	tools/ablation.sh
 
+# The attention-prior ablation (docs/prior.md): hard attention without a
+# prior, with a learned prior and with a supervised one, same budget, on a
+# held-out shapes split; steps to the quality bar from validation.
+ablation-prior: all
+	tools/ablation_prior.sh
+
 # The README's short course (issue 15), from fixed seeds: a young shapes
 # model (2000 scenes, 600 steps, about a minute on one core) whose rollouts
 # beat its greedy decode as often as not, the walk-through `glimpse explain`
@@ -297,7 +303,7 @@ meta: all
 clean:
 	rm -rf build bin
 
-.PHONY: all deps test mutate fuzz fuzz-corpus demo models model-shapes model-fashion eval-models eval-ood ablation course bench install clean
+.PHONY: all deps test mutate fuzz fuzz-corpus demo models model-shapes model-fashion eval-models eval-ood ablation ablation-prior course bench install clean
 .DELETE_ON_ERROR:
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%.d) $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%.d) \

@@ -26,7 +26,7 @@ void attn_precompute_backward(float *da, float *dWa, float *db, const float *dwa
 
 void attn_forward(float *alpha, float *logalpha, float *tt, float *uh,
                   const float *wa, const float *h_prev, const float *Ua, const float *w,
-                  int B, int L, int A, int H)
+                  const float *prior, int B, int L, int A, int H)
 {
     /* uh (B, A) = h_prev Ua^T */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, A, H, 1.0f, h_prev, H, Ua, H, 0.0f, uh, A);
@@ -40,6 +40,7 @@ void attn_forward(float *alpha, float *logalpha, float *tt, float *uh,
     }
     /* e (B*L) = tt w, written into logalpha and normalised in place (eq. 5) */
     cblas_sgemv(CblasRowMajor, CblasNoTrans, B * L, A, 1.0f, tt, A, w, 1, 0.0f, logalpha, 1);
+    if (prior) cblas_saxpy(B * L, 1.0f, prior, 1, logalpha, 1);
     for (int r = 0; r < B; r++) {
         float *la = logalpha + (long)r * L, *al = alpha + (long)r * L;
         float mx = la[0];

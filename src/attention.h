@@ -37,10 +37,11 @@ void attn_precompute_backward(float *da, float *dWa, float *db, const float *dwa
 
 /* alpha, logalpha: (B, L); tt: (B, L, A) the tanh of eq. 4, kept for backward;
  * uh: (B, A) scratch. wa: (B, L, A) from attn_precompute; h_prev: (B, H);
- * Ua: (A, H); w: (A). */
+ * Ua: (A, H); w: (A). prior: (B, L) added to the logits before the softmax,
+ * e_ti + pi0_i (prior.h), or NULL. Its gradient is de itself. */
 void attn_forward(float *alpha, float *logalpha, float *tt, float *uh,
                   const float *wa, const float *h_prev, const float *Ua, const float *w,
-                  int B, int L, int A, int H);
+                  const float *prior, int B, int L, int A, int H);
 /* de: (B, L) gradient of the logits e_ti. Accumulates dwa (B, L, A),
  * dh_prev (B, H), dUa (A, H), dw (A). duh: (B, A) scratch. */
 void attn_backward(float *dwa, float *dh_prev, float *dUa, float *dw, float *duh,

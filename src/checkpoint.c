@@ -27,7 +27,8 @@ typedef struct {
     const char *key;
     void *field;
     char kind;      /* 'i' int, 'l' long, 'f' float, 'u' uint64 */
-    int optional;   /* added after checkpoints existed: absent means the default */
+    int optional;   /* added after checkpoints existed: absent means the default;
+                       2: also stored only when not 0, so runs without it write what they did before */
 } OptRef;
 
 static int option_refs(TrainOptions *o, OptRef r[CHECKPOINT_MAX_OPTIONS])
@@ -41,6 +42,7 @@ static int option_refs(TrainOptions *o, OptRef r[CHECKPOINT_MAX_OPTIONS])
         {"train.opt.warmup", &o->warmup, 'l', 0},     {"train.opt.clip", &o->clip, 'f', 0},
         {"train.opt.steps", &o->steps, 'l', 0},       {"train.opt.refs", &o->refs, 'i', 0},       {"train.opt.seed", &o->seed, 'u', 0},
         {"train.opt.min_count", &o->min_count, 'i', 1},
+        {"train.opt.prior_supervise", &o->prior_supervise, 'f', 2},
     };
     _Static_assert(sizeof table / sizeof table[0] <= CHECKPOINT_MAX_OPTIONS, "room for every option");
     memcpy(r, table, sizeof table);
@@ -72,12 +74,14 @@ int checkpoint_option_settings(MfSetting *s, const TrainOptions *opt)
 {
     TrainOptions o = *opt;
     OptRef refs[CHECKPOINT_MAX_OPTIONS];
-    int n = option_refs(&o, refs);
+    int n = option_refs(&o, refs), k = 0;
     for (int i = 0; i < n; i++) {
-        snprintf(s[i].key, sizeof s[i].key, "%s", refs[i].key);
-        s[i].value = opt_get(&refs[i]);
+        const int64_t v = opt_get(&refs[i]);
+        if (refs[i].optional == 2 && v == 0) continue;
+        snprintf(s[k].key, sizeof s[k].key, "%s", refs[i].key);
+        s[k++].value = v;
     }
-    return n;
+    return k;
 }
 
 int checkpoint_save(const Trainer *t, const char *path, GlmError *err)

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "pool.h"
+#include "prior.h"
 #include "text.h"
 #include "search.h"
 #include "features.h"
@@ -40,7 +41,9 @@ static void help(void)
            "  --threads T    workers for the features and the decoding, 1..64 (default: the\n"
            "                 online cores, at most %d); the output is the same for any T\n"
            "  --json         JSON Lines instead: {\"image\", \"caption\", \"words\": [{\"word\",\n"
-           "                 \"region\", \"row\", \"col\", \"p\", \"alpha\": [L weights]}]}\n"
+           "                 \"region\", \"row\", \"col\", \"p\", \"alpha\": [L weights]}]}; a model\n"
+           "                 with an attention prior (train --prior 1) adds \"prior\": [L weights],\n"
+           "                 softmax(pi0): where it expects what matters, from the image alone\n"
            "  -h, --help     this text\n"
            "\n"
            "Exit status: 0 ok, 1 runtime failure, 2 bad usage or an image that could not\n"
@@ -74,7 +77,8 @@ static void print_caption_text(FILE *out, const Model *m, const SearchResult *r)
     for (int j = 0; j < r->len; j++) fprintf(out, "%s%s", j ? " " : "", m->words[r->words[j]]);
 }
 
-static void print_result(const Model *m, const char *path, const SearchResult *r, int json)
+/* pi0: (L) the image's attention prior scores, or NULL (no prior). */
+static void print_result(const Model *m, const char *path, const SearchResult *r, const float *pi0, int json)
 {
     if (!json) {
         text_put_name(stdout, path);
@@ -97,6 +101,13 @@ static void print_result(const Model *m, const char *path, const SearchResult *r
     fputs(",\"caption\":", stdout);
     json_string(stdout, text ? text : "");
     free(text);
+    if (pi0) {
+        float prior[32 * 32];   /* L <= 32 x 32: features_check_config bounds the grid */
+        prior_softmax(prior, pi0, L);
+        fputs(",\"prior\":[", stdout);
+        for (int k = 0; k < L; k++) printf("%s%.6g", k ? "," : "", (double)prior[k]);
+        fputs("]", stdout);
+    }
     fputs(",\"words\":[", stdout);
     for (int j = 0; j < r->len; j++) {
         const int i = r->regions[j];
@@ -239,8 +250,11 @@ int cmd_caption(int argc, char **argv)
         if (job.n_pending < cap && !(last && job.n_pending > 0)) continue;
         job.n_batches = (job.n_pending + CAPTION_BATCH - 1) / CAPTION_BATCH;
         run(pool, decode_job, &job);
-        for (int k = 0; k < job.n_pending; k++)
-            print_result(&m, names[k], &job.dec[k / CAPTION_BATCH].results[k % CAPTION_BATCH], json);
+        for (int k = 0; k < job.n_pending; k++) {
+            const Search *sd = &job.dec[k / CAPTION_BATCH];
+            const float *pi0 = m.cfg.prior ? sd->pi0 + (size_t)(k % CAPTION_BATCH) * sd->K * sd->L : NULL;
+            print_result(&m, names[k], &sd->results[k % CAPTION_BATCH], pi0, json);
+        }
         fflush(stdout);
         job.n_pending = 0;
     }

@@ -47,7 +47,8 @@ static void help(void)
            "                     the online cores, at most %d); the output is the same for any T\n"
            "  --json             one JSON object with bleu1 bleu2 bleu3 bleu4 cider rouge_l\n"
            "                     semantic_accuracy object_accuracy grounding_accuracy\n"
-           "                     count_accuracy images images_per_second (null where a\n"
+           "                     count_accuracy attention_entropy (mean H(alpha_t), nats)\n"
+           "                     images images_per_second (null where a\n"
            "                     metric does not apply)\n"
            "  --out FILE         also write the captions, NAME<TAB>caption per line\n"
            "  -h, --help         this text\n"
@@ -186,7 +187,8 @@ int cmd_eval(int argc, char **argv)
         else
             printf("\"semantic_accuracy\": null, \"object_accuracy\": null, \"grounding_accuracy\": null, "
                    "\"count_accuracy\": null, ");
-        printf("\"images\": %d, \"images_per_second\": %.1f}\n", r.images, ips);
+        printf("\"attention_entropy\": %.6f, \"images\": %d, \"images_per_second\": %.1f}\n", r.attention_entropy,
+               r.images, ips);
     } else {
         if (data.labels)
             printf("model   %s\nimages  %d (labels %s%s)\n", model_path, r.images, data.labels,
@@ -198,7 +200,7 @@ int cmd_eval(int argc, char **argv)
         if (r.has_scenes)
             printf("semantic_accuracy  %.4f\nobject_accuracy    %.4f\ngrounding_accuracy %.4f\ncount_accuracy     %.4f\n",
                    r.semantic_accuracy, r.object_accuracy, r.grounding_accuracy, r.count_accuracy);
-        printf("images/s %.1f\n", ips);
+        printf("attention_entropy  %.4f nats\nimages/s %.1f\n", r.attention_entropy, ips);
     }
     status = 0;
 done:

@@ -47,6 +47,8 @@ static void print_training(const TrainOptions *o)
     if (o->refs) snprintf(refs, sizeof refs, "the first %d", o->refs);
     printf("                  soft warm-up %ld steps, soft mix %g, doubly stochastic %g, references %s, seed %llu\n",
            o->soft_warmup, o->soft_mix, o->doubly, refs, (unsigned long long)o->seed);
+    if (o->prior_supervise > 0)
+        printf("                  attention prior supervised toward the object regions, weight %g\n", o->prior_supervise);
     printf("                  words seen fewer than %d times are <unk>\n", o->min_count);
 }
 
@@ -68,6 +70,8 @@ static int info_one(const char *path)
     else printf("  kind            model\n");
     printf("  attention       %s\n", attention_name(c->attention));
     if (c->attention == ATTN_SOFT) printf("                  gate beta_t %s\n", c->gate ? "on" : "off");
+    printf("  attention prior %s\n", c->prior ? "yes: pi0_i = v . tanh(W a_i + b) added to every step's logits"
+                                                 : "none");
     printf("  initial state   %s\n", c->init_mean ? "from the mean region (as in the paper)" : "learned constants");
     printf("  vocabulary      %d words (%d special)\n", c->vocab, VOCAB_N_SPECIAL);
     printf("  sizes           embedding E %d, LSTM H %d, region projection D %d, attention A %d, "

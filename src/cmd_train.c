@@ -17,6 +17,7 @@
 #include "kmeans.h"
 #include "pool.h"
 #include "checkpoint.h"
+#include "prior.h"
 #include "train.h"
 #include "vocab.h"
 
@@ -60,6 +61,9 @@ static void help(void)
            "  --refs N              train on each image's first N references, 0 all; rewards\n"
            "                        still use all of them (default %d)\n"
            "  --doubly L            doubly stochastic penalty, soft only (default %g)\n"
+           "  --prior-supervise L   with --prior 1 on data with objects.tsv: pull the prior's\n"
+           "                        softmax toward the regions holding objects, weight L per\n"
+           "                        image (attention correctness, Liu et al. 2017) (default %g)\n"
            "  --steps N             train until step N (default %ld)\n"
            "  --epochs N            or: N passes over the training captions\n"
            "  --batch B             captions per step (default %d)\n"
@@ -86,6 +90,9 @@ static void help(void)
            "  --init KIND           initial LSTM state: mean (of the regions, as in the paper) or\n"
            "                        constant (the image reaches the decoder only through the\n"
            "                        regions it picks) (default %s)\n"
+           "  --prior N             1: a predicted attention prior, an MLP on each region whose\n"
+           "                        score pi0_i is added to every step's attention logits,\n"
+           "                        learned jointly (hard or soft attention) (default %d)\n"
            "  --kmeans K            a learned feature block: K patch centroids found by spherical\n"
            "                        k-means on whitened patches of the training pictures' figure\n"
            "                        maps (Coates et al. 2011; kmeans.h), stored in the model, 0\n"
@@ -98,9 +105,10 @@ static void help(void)
            "                        fashion object=0.85,grounding=0.90)\n"
            "features (the same as glimpse regions'):\n",
            VOCAB_DEFAULT_MIN_COUNT, reinforce_reward_name(o.reward), reinforce_baseline_name(o.baseline),
-           o.entropy, o.rl_weight, o.soft_mix, o.soft_warmup, o.refs, o.doubly, o.steps, o.batch, o.lr, o.lr_decay,
+           o.entropy, o.rl_weight, o.soft_mix, o.soft_warmup, o.refs, o.doubly, o.prior_supervise, o.steps, o.batch, o.lr, o.lr_decay,
            o.lr_decay_every, o.warmup, o.clip, (unsigned)o.seed, DEFAULT_VAL_EVERY, DEFAULT_CKPT_EVERY, c.hidden,
-           c.embed, c.proj, c.att, c.max_len, c.init_mean ? "mean" : "constant", c.feat.kmeans, c.feat.kmeans_patch);
+           c.embed, c.proj, c.att, c.max_len, c.init_mean ? "mean" : "constant", c.prior, c.feat.kmeans,
+           c.feat.kmeans_patch);
     cli_feature_help(&c.feat);
     printf("\n"
            "  -q, --quiet           no progress output\n"
@@ -193,6 +201,28 @@ static void print_val(FILE *f, long step, const EvalResult *r, int best)
     fprintf(f, "%s\n", best ? " (best)" : "");
 }
 
+/* --prior-supervise: *out (n_images, L) the prior's targets of every
+ * training image (prior_targets, the regions holding its objects, objs).
+ * Returns 0, or 1 after printing why (out of memory). */
+static int prior_targets_of(float **out, const Dataset *d, const int *sizes, const DatasetObjects *objs,
+                            const FeatConfig *fc, int show)
+{
+    const int L = features_regions(fc);
+    float *q = *out = glm_calloc_array((size_t)d->n_images * L, sizeof(float));
+    if (!q) {
+        cli_error("out of memory for the prior's targets");
+        return 1;
+    }
+    int none = 0;
+    for (int i = 0; i < d->n_images; i++) {
+        int n;
+        const SceneObject *o = dataset_objects_find(objs, d->images[i].name, &n);
+        none += prior_targets(q + (size_t)i * L, fc, sizes[2 * i], sizes[2 * i + 1], o, n) == 0;
+    }
+    if (show && none) fprintf(stderr, "glimpse: %d training images have no object region: no prior target\n", none);
+    return 0;
+}
+
 /* The model with the options that trained it (glimpse info shows them). */
 static int save_model(const Model *m, const TrainOptions *o, const char *path, GlmError *err)
 {
@@ -206,6 +236,7 @@ enum {
     O_REFS, O_SOFT_WARMUP, O_ATTENTION, O_REWARD, O_BASELINE, O_ENTROPY, O_RL, O_SOFTMIX, O_DOUBLY, O_STEPS, O_EPOCHS,
     O_BATCH, O_LR, O_LR_DECAY, O_LR_DECAY_EVERY, O_WARMUP, O_CLIP, O_SEED, O_THREADS, O_RESUME,
     O_VAL_EVERY, O_CKPT_EVERY, O_HIDDEN, O_EMBED, O_PROJ, O_ATT, O_MAXLEN, O_INIT, O_PRESET, O_GATE,
+    O_PRIOR, O_PRIOR_SUPERVISE,
     O_KMEANS, O_KMEANS_PATCH, O_BAR,
 };
 
@@ -245,6 +276,7 @@ int cmd_train(int argc, char **argv)
         {"ckpt-every", 1, 0, O_CKPT_EVERY}, {"hidden", 1, 0, O_HIDDEN}, {"embed", 1, 0, O_EMBED},
         {"proj", 1, 0, O_PROJ}, {"att", 1, 0, O_ATT}, {"max-len", 1, 0, O_MAXLEN},
         {"init", 1, 0, O_INIT}, {"preset", 1, 0, O_PRESET}, {"gate", 0, 0, O_GATE},
+        {"prior", 1, 0, O_PRIOR}, {"prior-supervise", 1, 0, O_PRIOR_SUPERVISE},
         {"kmeans", 1, 0, O_KMEANS}, {"kmeans-patch", 1, 0, O_KMEANS_PATCH}, {"bar", 1, 0, O_BAR}, CLI_FEATURE_OPTIONS, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     TrainOptions o = train_default_options();
@@ -315,6 +347,8 @@ int cmd_train(int argc, char **argv)
         case O_SOFT_WARMUP: INT_OPT("--soft-warmup", 0, 1000000000, o.soft_warmup);
         case O_REFS: INT_OPT("--refs", 0, 1000, o.refs);
         case O_DOUBLY: FLT_OPT("--doubly", 0, 1000, o.doubly);
+        case O_PRIOR: INT_OPT("--prior", 0, 1, mc.prior);
+        case O_PRIOR_SUPERVISE: FLT_OPT("--prior-supervise", 0, 1000, o.prior_supervise);
         case O_STEPS: INT_OPT("--steps", 1, 1000000000, steps_given);
         case O_EPOCHS: INT_OPT("--epochs", 1, 100000, epochs);
         case O_BATCH: INT_OPT("--batch", 1, 4096, o.batch);
@@ -354,6 +388,10 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error("train", "--%s cannot be changed on --resume: the checkpoint's model and "
                                "training options are used", option_name(opts, fixed));
     if (mc.gate && mc.attention != ATTN_SOFT) return cli_usage_error("train", "--gate is for --attention soft");
+    if (mc.prior && mc.attention != ATTN_HARD && mc.attention != ATTN_SOFT)
+        return cli_usage_error("train", "--prior is for --attention hard or soft");
+    if (o.prior_supervise > 0 && !mc.prior && !resume)
+        return cli_usage_error("train", "--prior-supervise needs --prior 1");
 
     GlmError err = {0};
     Model model = {0};
@@ -361,7 +399,7 @@ int cmd_train(int argc, char **argv)
     Dataset train = {0}, val = {0};
     DatasetObjects objects = {0};
     Trainer tr = {0};
-    float *x = NULL, *vx = NULL, *dict = NULL;
+    float *x = NULL, *vx = NULL, *ptarget = NULL, *dict = NULL;
     int *sizes = NULL, *vsizes = NULL, have_val = 0, have_objects = 0, rc, status = 1;
     int show = !quiet;
     char ckpt[4096];
@@ -391,6 +429,11 @@ int cmd_train(int argc, char **argv)
     have_val = !val_empty;
     if ((rc = cli_load_objects(&objects, &data, &have_objects))) {
         status = glm_exit_code(rc);
+        goto done;
+    }
+    if (o.prior_supervise > 0 && !have_objects) {   /* before the features: nothing long for nothing */
+        cli_error("--prior-supervise needs the data set's objects.tsv (the object boxes)");
+        status = 2;
         goto done;
     }
     if (resume) {
@@ -478,10 +521,13 @@ int cmd_train(int argc, char **argv)
         status = glm_exit_code(rc);
         goto done;
     }
+    if (o.prior_supervise > 0 && (status = prior_targets_of(&ptarget, &train, sizes, &objects, &mc.feat, show)) != 0)
+        goto done;
     if ((rc = trainer_init(&tr, &model, &train, x, &o, &err)) || (resume && (rc = checkpoint_restore(&tr, resume, &err)))) {
         status = cli_report(&err);
         goto done;
     }
+    tr.prior_target = ptarget;
     if (tr.step >= o.steps && show) fprintf(stderr, "glimpse: already at step %ld of %ld\n", tr.step, o.steps);
 
     const int tty = isatty(2);
@@ -577,6 +623,7 @@ done:
     trainer_free(&tr);
     free(x);
     free(vx);
+    free(ptarget);
     free(dict);
     free(sizes);
     free(vsizes);

@@ -13,6 +13,7 @@
 
 #include "attention.h"
 #include "lstm.h"
+#include "prior.h"
 #include "reinforce.h"
 #include "step.h"
 #include "vocab.h"
@@ -64,6 +65,9 @@ int decoder_work_init(DecoderWork *w, const ModelConfig *cfg, int B_max, int T_m
         {&w->duh, B * A},                 {&w->dwa, count4(B, L, A, 1)},
         {&w->da, count4(B, L, D, 1)},     {&w->dmean, B * D},
         {&w->dinit, B * H},
+        {&w->pi0, B * L},                 {&w->pu, count4(B, L, A, 1)},
+        {&w->ptarget, B * L},             {&w->dpi0, B * L},
+        {&w->dpu, count4(B, L, A, 1)},
     };
     const int nf = (int)(sizeof f / sizeof f[0]);
     size_t total = 0;
@@ -152,7 +156,17 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
     w->loss.reinforce = loss->reinforce ? w->rweight : NULL;   /* the copy, not the caller's */
     const int soft = w->attention == ATTN_SOFT;
 
-    if (!pick->same_x) step_regions(w->a, w->amean, w->h, w->c, w->wa, w->x, p, &w->shape, B);
+    if (!pick->same_x) {
+        step_regions(w->a, w->amean, w->h, w->c, w->wa, w->x, p, &w->shape, B);
+        step_prior(w->pi0, w->pu, w->a, p, &w->shape, B);   /* pi0 depends on a alone */
+    }
+    /* the prior's supervision, when asked for and there is a prior */
+    const int supervise = w->shape.prior && loss->prior != 0.0f && loss->prior_target;
+    if (!supervise) w->loss.prior = 0.0f, w->loss.prior_target = NULL;
+    else {
+        memcpy(w->ptarget, loss->prior_target, (size_t)B * L * sizeof(float));
+        w->loss.prior_target = w->ptarget;
+    }
     memset(w->cover, 0, (size_t)B * L * sizeof(float));
     double nll = 0, ent = 0;
     long ntok = 0;
@@ -164,7 +178,7 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
     for (int t = 0; t < Tr; t++) {
         const float *hp = w->h + (long)t * B * H, *cp = w->c + (long)t * B * H;
         float *al = w->alpha + (long)t * B * L, *la = w->logalpha + (long)t * B * L;
-        step_attend(al, la, w->tt + (long)t * B * L * A, w->duh, w->wa, hp, p, &w->shape, B);
+        step_attend(al, la, w->tt + (long)t * B * L * A, w->duh, w->wa, hp, w->pi0, p, &w->shape, B);
         /* the pick: s_t for every caption (hard attention's choice) */
         for (int b = 0; b < B; b++) {
             const float *ab = al + (long)b * L;
@@ -213,7 +227,9 @@ float decoder_forward(DecoderWork *w, const ModelParams *p, const float *x, cons
         for (int t = 0; t < lengths[b]; t++)
             plain += w->logalpha[((long)t * B + b) * L + w->regions[(long)b * TM + t]];
     st->logp_regions = plain;
-    st->loss = loss->nll * nll - reinforce_sum(w) - loss->entropy * ent + (soft ? loss->doubly * ds : 0);
+    st->prior = supervise ? prior_supervise(NULL, w->pi0, w->ptarget, 0.0f, B, L) : 0.0;
+    st->loss = loss->nll * nll - reinforce_sum(w) - loss->entropy * ent + (soft ? loss->doubly * ds : 0) +
+               w->loss.prior * st->prior;
     return (float)st->loss;
 }
 
@@ -261,6 +277,8 @@ void decoder_backward(ModelParams *g, float *dx, DecoderWork *w, const ModelPara
     memset(w->da, 0, (size_t)BL * D * sizeof(float));
     memset(w->dh, 0, (size_t)B * H * sizeof(float));
     memset(w->dc, 0, (size_t)B * H * sizeof(float));
+    const int prior = learned && w->shape.prior;
+    if (prior) memset(w->dpi0, 0, (size_t)BL * sizeof(float));
 
     for (int t = Tr - 1; t >= 0; t--) {
         const float *hp = w->h + (long)t * B * H, *hn = w->h + (long)(t + 1) * B * H;
@@ -311,6 +329,8 @@ void decoder_backward(ModelParams *g, float *dx, DecoderWork *w, const ModelPara
             alpha_loss_backward(w, t);
             attn_backward(w->dwa, w->dh_prev, g->att_Ua, g->att_w, w->duh, w->de, w->tt + (long)t * B * L * A, hp,
                           p->att_Ua, p->att_w, B, L, A, H);
+            /* e_ti = ... + pi0_i: the prior's gradient is the logits' */
+            if (prior) cblas_saxpy(BL, 1.0f, w->de, 1, w->dpi0, 1);
         }
 
         /* the embedding of the input word */
@@ -342,6 +362,11 @@ void decoder_backward(ModelParams *g, float *dx, DecoderWork *w, const ModelPara
         for (int i = 0; i < L; i++)
             cblas_saxpy(D, 1.0f / (float)L, w->dmean + (long)b * D, 1, w->da + ((long)b * L + i) * D, 1);
     if (learned) attn_precompute_backward(w->da, g->att_Wa, g->att_b, w->dwa, w->a, p->att_Wa, BL, D, A);
+    if (prior) {
+        if (w->loss.prior_target) prior_supervise(w->dpi0, w->pi0, w->ptarget, w->loss.prior, B, L);
+        prior_backward(w->da, g->prior_W, g->prior_b, g->prior_v, w->dpu, w->dpi0, w->pu, w->a, p->prior_W,
+                       p->prior_v, BL, D, A);
+    }
 
     /* the projection a = tanh(proj_W x + proj_b): da becomes the pre-activation gradient */
     for (long k = 0; k < (long)BL * D; k++) {

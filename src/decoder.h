@@ -27,6 +27,9 @@
  * - sum_b reinforce[b] sum_t log alpha_bt(s_bt)            REINFORCE (sec. 4.1)
  * - entropy  * sum_b sum_t H(alpha_bt)                     entropy bonus
  * + doubly   * sum_b sum_i (1 - sum_t alpha_bti)^2         soft only (sec. 4.2.1)
+ * + prior    * sum_b -sum_i q_bi log softmax(pi0_b)_i      with the prior (prior.h)
+ * With the attention prior, e_ti gets + pi0_i at every step, so every term
+ * acting on alpha also reaches the prior's weights: dpi0_i = sum_t de_ti.
  * Hard attention: s_t is discrete, so alpha gets gradients only from the
  * REINFORCE and entropy terms; a_{s_t} gets them through z_t.
  * The ablations random and mean (model.h) fix alpha_t = 1/L and never run the
@@ -77,6 +80,8 @@ typedef struct {
     const float *reinforce; /* (B) per-caption weight of -sum_t log alpha_t(s_t); NULL: off */
     float entropy;          /* weight of -sum_t H(alpha_t) (an entropy bonus when > 0) */
     float doubly;           /* weight of the doubly stochastic penalty; soft only */
+    float prior;            /* weight of the prior's supervision (prior.h); models with a prior */
+    const float *prior_target; /* (B, L) its targets q, rows summing to 1 (or 0: no term); NULL: off */
 } DecoderLoss;
 
 /* What the last forward measured (sums over the batch, masked). */
@@ -86,6 +91,7 @@ typedef struct {
     double entropy;     /* sum of H(alpha_t) */
     double doubly;      /* sum_b sum_i (1 - sum_t alpha_ti)^2 */
     double logp_regions;/* sum of log alpha_t(s_t) */
+    double prior;       /* sum_b -sum_i q_bi log softmax(pi0_b)_i, when supervised */
     long tokens;        /* sum of the lengths */
 } DecoderStats;
 
@@ -127,6 +133,9 @@ typedef struct {
     float *xin;        /* (T, B, E + D) LSTM input [E y_{t-1}; z_t] */
     float *deep;       /* (T, B, E) E y + Lh h + Lz z */
     float *cover;      /* (B, L) sum_t alpha_ti (masked) */
+    float *pi0;        /* (B, L) the attention prior's scores (models with a prior) */
+    float *pu;         /* (B, L, A) its hidden layer */
+    float *ptarget;    /* (B, L) copy of loss.prior_target */
     /* backward scratch */
     float *dh, *dh_prev, *dc;  /* (B, H) */
     float *dxin;       /* (B, E + D) */
@@ -134,6 +143,8 @@ typedef struct {
     float *dlogits;    /* (B, V) */
     float *dpre;       /* (B, 4H) */
     float *dalpha, *de; /* (B, L) */
+    float *dpi0;       /* (B, L) sum_t de_t, then the supervision's share */
+    float *dpu;        /* (B, L, A) */
     float *duh;        /* (B, A) also forward scratch uh */
     float *dwa;        /* (B, L, A) */
     float *da;         /* (B, L, D) */

@@ -1,6 +1,8 @@
 /* evaluate.c - see evaluate.h. */
 #include "evaluate.h"
 
+#include <math.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -181,7 +183,9 @@ int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, 
         for (int k = 0; k < workers; k++) search_free(&dec[k]);
         return rc ? rc : GLM_ENOMEM;
     }
-    long n_semantic = 0, n_objects = 0, n_named = 0, n_grounded = 0, n_counted = 0;
+    long n_semantic = 0, n_objects = 0, n_named = 0, n_grounded = 0, n_counted = 0, n_steps = 0;
+    double entropy = 0;
+    const int L = features_regions(fc);
     int scene_images = 0;
     char text[4096];
     const char *toks[256];
@@ -204,6 +208,11 @@ int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, 
                 fprintf(captions_out, "\t%s\n", text);
             }
             rc = metrics_corpus_add(corpus, im->name, text, d->captions + im->first, im->n_captions, err);
+            for (int t = 0; t < r->len + r->ended; t++, n_steps++)
+                for (int i = 0; i < L; i++) {
+                    const double a = r->alpha[(long)t * L + i];
+                    if (a > 0) entropy -= a * log(a);
+                }
             int n_obj;
             const SceneObject *o = objs ? dataset_objects_find(objs, im->name, &n_obj) : NULL;
             if (!o) continue;
@@ -230,6 +239,7 @@ int eval_run(EvalResult *out, const Model *m, const Dataset *d, const float *x, 
     for (int k = 0; k < workers; k++) search_free(&dec[k]);
     if (rc) return rc;
     out->images = d->n_images;
+    out->attention_entropy = n_steps ? entropy / (double)n_steps : 0;
     out->has_scenes = scene_images > 0;
     if (out->has_scenes) {
         out->semantic_accuracy = (double)n_semantic / scene_images;

@@ -40,6 +40,8 @@ typedef struct {
     double object_accuracy;    /* objects named with exactly their words */
     double grounding_accuracy; /* correctly named objects whose noun looked at them */
     double count_accuracy;     /* images whose caption names as many things as they hold */
+    double attention_entropy;  /* mean H(alpha_t) in nats over every decoded step (words and
+                                  <end>): how spread the attention is (log L: uniform) */
     int images;
     double seconds;            /* decoding and scoring, not image loading */
 } EvalResult;

@@ -39,6 +39,8 @@ static const Rgb OUTLINE_INNER = {255, 255, 255}; /* white: separates the red fr
 static const Rgb TEXT_MAIN = {20, 20, 20};
 static const Rgb TEXT_DIM = {90, 90, 90};
 static const Rgb PAPER = {255, 255, 255};
+/* The prior's panel (heatmap.h). */
+static const char PRIOR_TITLE[] = "what the model expects to matter";
 
 HeatmapLayout heatmap_default_layout(void) { return (HeatmapLayout){.cols = 6, .panel = 0}; }
 
@@ -71,6 +73,10 @@ int heatmap_check_input(const HeatmapInput *in, GlmError *err)
                 return glm_fail(err, GLM_EINPUT, "%s: word %d: alpha[%d] = %g", name, t, i, (double)a);
         }
     }
+    if (in->prior)
+        for (int i = 0; i < L; i++)
+            if (!(in->prior[i] >= 0.0f) || !isfinite(in->prior[i]))
+                return glm_fail(err, GLM_EINPUT, "%s: prior[%d] = %g", name, i, (double)in->prior[i]);
     if (in->boxes)
         for (int i = 0; i < L; i++) {
             const int *b = in->boxes + 4 * i;
@@ -144,7 +150,7 @@ static Geometry geometry(const HeatmapInput *in, const HeatmapLayout *lay, const
     g.px_caption = GLM_MIN(22, GLM_MAX(12, P / 12));
     g.px_title = GLM_MIN(26, GLM_MAX(15, P / 9));
     g.thick = GLM_MAX(1, P / 96);
-    g.panels = 1 + in->n_words;
+    g.panels = 1 + (in->prior != NULL) + in->n_words;
     g.cols = GLM_MAX(1, GLM_MIN(lay->cols, g.panels));
     g.rows = (g.panels + g.cols - 1) / g.cols;
 
@@ -205,14 +211,20 @@ void heatmap_region_rect(int *x0, int *y0, int *x1, int *y1, const HeatmapInput 
 
 /* Word t's picture at (x, y): grey image, alpha_t as colour, chosen region
  * outlined. heat: (g->ph, g->pw) scratch. */
+/* Grey image and the weights w (L) as colour at (x, y). */
+static void draw_heat_image(Canvas *c, int x, int y, const Geometry *g, const HeatmapInput *in, const float *w,
+                            float *heat)
+{
+    render_image(c, in->img, x, y, g->pw, g->ph, 1);
+    render_upsample_grid(heat, w, in->grid, g->pw, g->ph);
+    for (size_t i = 0, n = (size_t)g->pw * g->ph; i < n; i++) heat[i] = heat_scale(heat[i]);
+    render_heat(c, x, y, heat, g->pw, g->ph, HEAT_OPACITY);
+}
+
 static void draw_word_image(Canvas *c, int x, int y, const Geometry *g, const HeatmapInput *in, int t,
                             float *heat)
 {
-    const float *alpha = in->alpha + (size_t)t * in->grid * in->grid;   /* (L) */
-    render_image(c, in->img, x, y, g->pw, g->ph, 1);
-    render_upsample_grid(heat, alpha, in->grid, g->pw, g->ph);
-    for (size_t i = 0, n = (size_t)g->pw * g->ph; i < n; i++) heat[i] = heat_scale(heat[i]);
-    render_heat(c, x, y, heat, g->pw, g->ph, HEAT_OPACITY);
+    draw_heat_image(c, x, y, g, in, in->alpha + (size_t)t * in->grid * in->grid, heat);
     int x0, y0, x1, y1;
     scale_box(&x0, &y0, &x1, &y1, in, in->region[t], x, y, g->pw, g->ph);
     render_rect_outline(c, x0, y0, x1, y1, g->thick, OUTLINE_OUTER);
@@ -290,9 +302,24 @@ static void draw_figure(Canvas *c, int oy, const Geometry *g, const HeatmapInput
                         g->px_caption, TEXT_MAIN, line);
         }
     }
-    /* Panel t+1: word t. */
+    /* Panel 1 with a prior: softmax(pi0), no region chosen. */
+    if (in->prior) {
+        p = panel_at(g, oy, 1);
+        draw_heat_image(c, p.x, p.y, g, in, in->prior, heat);
+        int starts[2], lens[2], cut;
+        const int n = wrap_text(starts, lens, &cut, font, g->px_small, g->pw, PRIOR_TITLE, 2);
+        for (int i = 0; i < n; i++) {
+            char line[64];
+            const int l = GLM_MIN(lens[i], (int)sizeof line - 1);
+            memcpy(line, PRIOR_TITLE + starts[i], (size_t)l);
+            line[l] = 0;
+            render_text(c, font, p.x, p.text_y + TEXT_PAD + i * render_line_height(g->px_small), g->px_small,
+                        TEXT_MAIN, line);
+        }
+    }
+    /* Then word t. */
     for (int t = 0; t < in->n_words; t++) {
-        p = panel_at(g, oy, t + 1);
+        p = panel_at(g, oy, heatmap_word_panel(in, t));
         draw_word_image(c, p.x, p.y, g, in, t, heat);
         int ty = p.text_y + TEXT_PAD;
         render_text(c, font, p.x, ty, g->px_word, TEXT_MAIN, in->words[t]);
@@ -473,6 +500,15 @@ static int html_section(Str *b, int idx, const HeatmapInput *in, const Geometry 
     str_cat(b, (const char *)input.data);
     str_cat(b, "\">image</button>\n");
     glm_buf_free(&input);
+    /* the prior's picture: a button of its own (step -2, out of the arrow keys' way) */
+    if (in->prior) {
+        draw_heat_image(panel, 0, 0, g, in, in->prior, heat);
+        str_cat(b, "<button class=\"w img\" data-step=\"-2\" data-info=\"");
+        str_escape(b, PRIOR_TITLE);
+        str_cat(b, " (the attention prior, from the image alone)\" data-src=\"");
+        if ((rc = str_png_uri(b, panel, err))) return rc;
+        str_cat(b, "\">prior</button>\n");
+    }
 
     char info[512];
     for (int t = 0; t < in->n_words; t++) {

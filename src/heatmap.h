@@ -22,6 +22,10 @@
  * outlined red outside and white inside (hard attention picks one region;
  * the smooth map alone would hide which), and under it the word with its
  * probability.
+ * A model with an attention prior (prior.h) adds one panel after the
+ * input, "what the model expects to matter": softmax(pi0), the prior alone,
+ * on the same colour scale, so the prediction from the image can be set
+ * against the per-word choices; the words then start at panel 2.
  *
  * Images are drawn nearest neighbour, so a 64x64 input shown at 192 px
  * keeps its pixels square. The alpha grid covers the image in G x G equal
@@ -56,7 +60,12 @@ typedef struct {
     int grid;                  /* G: regions per side, L = G*G */
     const int *boxes;          /* (L, 4) region i is x0, y0, x1, y1 (exclusive)
                                   in image pixels, within the image */
+    const float *prior;        /* (L) softmax(pi0) of a model with an attention prior,
+                                  >= 0; NULL: none, no prior panel */
 } HeatmapInput;
+
+/* The panel of word t: t + 1, or t + 2 after the prior's panel. */
+static inline int heatmap_word_panel(const HeatmapInput *in, int t) { return t + (in->prior ? 2 : 1); }
 
 typedef struct {
     int cols;   /* panels per row, >= 1 (default 6) */
@@ -69,10 +78,10 @@ HeatmapLayout heatmap_default_layout(void);
 
 /* GLM_EINPUT with a reason unless every field is usable: an image, sizes
  * within the limits, T words, probabilities in [0, 1], regions in range,
- * finite non-negative alpha, boxes inside the image and non-empty. */
+ * finite non-negative alpha (and prior), boxes inside the image and non-empty. */
 int heatmap_check_input(const HeatmapInput *in, GlmError *err);
 
-/* Where panel k (0: the input image, t + 1: word t) of the figure for `in`
+/* Where panel k (0: the input image, heatmap_word_panel: word t) of the figure for `in`
  * lies in the picture heatmap_render draws for `in` alone: its image area
  * [x, x+w) x [y, y+h) and the text band [text_y, text_y + text_h) under it. */
 typedef struct {

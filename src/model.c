@@ -16,7 +16,7 @@ ModelConfig model_default_config(void)
     return (ModelConfig){
         .feat = features_default_config(),
         .vocab = 4, .embed = 32, .hidden = 128, .proj = 64, .att = 64,
-        .max_len = 22, .attention = ATTN_HARD, .gate = 0, .init_mean = 1,
+        .max_len = 22, .attention = ATTN_HARD, .gate = 0, .init_mean = 1, .prior = 0,
     };
 }
 
@@ -29,19 +29,22 @@ int model_check_config(const ModelConfig *c, GlmError *err)
         {"hidden", c->hidden, 1, 4096},  {"proj", c->proj, 1, 4096},
         {"att", c->att, 1, 4096},        {"max_len", c->max_len, 1, 256},
         {"attention", c->attention, 0, 3}, {"gate", c->gate, 0, 1},
-        {"init_mean", c->init_mean, 0, 1},
+        {"init_mean", c->init_mean, 0, 1}, {"prior", c->prior, 0, 1},
     };
     for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
         if (r[i].v < r[i].lo || r[i].v > r[i].hi)
             return glm_fail(err, GLM_EINPUT, "model config: %s = %d not in [%d, %d]", r[i].name,
                             r[i].v, r[i].lo, r[i].hi);
+    /* the ablations fix alpha_t uniform: there are no logits to bias */
+    if (c->prior && c->attention != ATTN_HARD && c->attention != ATTN_SOFT)
+        return glm_fail(err, GLM_EINPUT, "model config: the attention prior needs hard or soft attention");
     return GLM_OK;
 }
 
 void model_tensor_specs(const ModelConfig *c, ModelTensorSpec s[MODEL_N_TENSORS])
 {
     const int F = features_dim(&c->feat), D = c->proj, H = c->hidden, E = c->embed;
-    const int A = c->att, V = c->vocab;
+    const int A = c->att, V = c->vocab, P = c->prior ? A : 0;
     const ModelTensorSpec table[MODEL_N_TENSORS] = {
         {"proj_W", D, F},         {"proj_b", D, 0},
         {"init_h_W", H, D},       {"init_h_b", H, 0},
@@ -53,6 +56,8 @@ void model_tensor_specs(const ModelConfig *c, ModelTensorSpec s[MODEL_N_TENSORS]
         {"lstm_Wx", 4 * H, E + D}, {"lstm_Wh", 4 * H, H}, {"lstm_b", 4 * H, 0},
         {"out_Lh", E, H},         {"out_Lz", E, D},
         {"out_Lo", V, E},         {"out_b", V, 0},
+        /* last, so the other tensors' initial draws do not depend on the prior */
+        {"prior_W", P, D},        {"prior_b", P, 0},        {"prior_v", P, 0},
     };
     memcpy(s, table, sizeof table);
 }
@@ -81,7 +86,7 @@ void model_params_view(ModelParams *view, float *block, const ModelConfig *c)
     model_tensor_specs(c, s);
     float **slot = view_slots(view);
     for (int i = 0; i < MODEL_N_TENSORS; i++) {
-        slot[i] = block;
+        slot[i] = model_tensor_present(&s[i]) ? block : NULL;
         block += spec_count(&s[i]);
     }
 }
@@ -152,22 +157,25 @@ void model_free(Model *m)
 typedef struct {
     const char *key;
     int *field;
+    int optional;   /* added later: stored only when not 0, absent means 0 */
 } SettingRef;
+#define REQUIRED 0
 
 static int setting_refs(ModelConfig *c, SettingRef *r)
 {
     const SettingRef table[] = {
-        {"feat.version", &c->feat.version},       {"feat.input", &c->feat.input},           {"feat.grid", &c->feat.grid},
-        {"feat.window", &c->feat.window},         {"feat.stride", &c->feat.stride},
-        {"feat.color_levels", &c->feat.color_levels}, {"feat.hog_cells", &c->feat.hog_cells},
-        {"feat.orient_bins", &c->feat.orient_bins}, {"feat.patch", &c->feat.patch},
-        {"feat.recentre", &c->feat.recentre},     {"feat.figure", &c->feat.figure},
-        {"feat.keep_aspect", &c->feat.keep_aspect},
-        {"model.vocab", &c->vocab},   {"model.embed", &c->embed},
-        {"model.hidden", &c->hidden}, {"model.proj", &c->proj},
-        {"model.att", &c->att},       {"model.max_len", &c->max_len},
-        {"model.attention", &c->attention}, {"model.gate", &c->gate},
-        {"model.init_mean", &c->init_mean},
+        {"feat.version", &c->feat.version, REQUIRED},       {"feat.input", &c->feat.input, REQUIRED},           {"feat.grid", &c->feat.grid, REQUIRED},
+        {"feat.window", &c->feat.window, REQUIRED},         {"feat.stride", &c->feat.stride, REQUIRED},
+        {"feat.color_levels", &c->feat.color_levels, REQUIRED}, {"feat.hog_cells", &c->feat.hog_cells, REQUIRED},
+        {"feat.orient_bins", &c->feat.orient_bins, REQUIRED}, {"feat.patch", &c->feat.patch, REQUIRED},
+        {"feat.recentre", &c->feat.recentre, REQUIRED},     {"feat.figure", &c->feat.figure, REQUIRED},
+        {"feat.keep_aspect", &c->feat.keep_aspect, REQUIRED},
+        {"model.vocab", &c->vocab, REQUIRED},   {"model.embed", &c->embed, REQUIRED},
+        {"model.hidden", &c->hidden, REQUIRED}, {"model.proj", &c->proj, REQUIRED},
+        {"model.att", &c->att, REQUIRED},       {"model.max_len", &c->max_len, REQUIRED},
+        {"model.attention", &c->attention, REQUIRED}, {"model.gate", &c->gate, REQUIRED},
+        {"model.init_mean", &c->init_mean, REQUIRED},
+        {"model.prior", &c->prior, 1},
     };
     int n = (int)(sizeof table / sizeof table[0]);
     memcpy(r, table, sizeof table);
@@ -196,22 +204,25 @@ int model_save_full(const Model *m, const char *path, const MfSetting *xs, int n
         free(tensors);
         return glm_fail(err, GLM_ENOMEM, "out of memory saving %s", path);
     }
+    int k = 0;
     for (int i = 0; i < n_set; i++) {
-        snprintf(settings[i].key, sizeof settings[i].key, "%s", refs[i].key);
-        settings[i].value = *refs[i].field;
+        if (refs[i].optional && *refs[i].field == 0) continue;   /* the file of a model without it is as before */
+        snprintf(settings[k].key, sizeof settings[k].key, "%s", refs[i].key);
+        settings[k++].value = *refs[i].field;
     }
     if (kmeans) {
-        settings[n_set] = (MfSetting){.key = "feat.kmeans", .value = c.feat.kmeans};
-        settings[n_set + 1] = (MfSetting){.key = "feat.kmeans_patch", .value = c.feat.kmeans_patch};
-        n_set += 2;
+        settings[k++] = (MfSetting){.key = "feat.kmeans", .value = c.feat.kmeans};
+        settings[k++] = (MfSetting){.key = "feat.kmeans_patch", .value = c.feat.kmeans_patch};
     }
-    for (int i = 0; i < n_xs; i++) settings[n_set + i] = xs[i];
+    for (int i = 0; i < n_xs; i++) settings[k++] = xs[i];
     ModelTensorSpec s[MODEL_N_TENSORS];
     model_tensor_specs(&c, s);
     ModelParams view = m->p;
     float **slot = view_slots(&view);
+    int nt = 0;
     for (int i = 0; i < MODEL_N_TENSORS; i++) {
-        MfTensor *t = &tensors[i];
+        if (!model_tensor_present(&s[i])) continue;
+        MfTensor *t = &tensors[nt++];
         snprintf(t->name, sizeof t->name, "%s", s[i].name);
         t->ndim = s[i].cols ? 2 : 1;
         t->dims[0] = s[i].rows;
@@ -220,14 +231,14 @@ int model_save_full(const Model *m, const char *path, const MfSetting *xs, int n
     }
     if (kmeans) {
         const int pp = c.feat.kmeans_patch * c.feat.kmeans_patch;
-        tensors[MODEL_N_TENSORS] = (MfTensor){.name = MODEL_DICT_TENSOR, .ndim = 2,
-                                              .dims = {1 + pp + c.feat.kmeans, pp}, .data = m->dict};
+        tensors[nt] = (MfTensor){.name = MODEL_DICT_TENSOR, .ndim = 2,
+                                 .dims = {1 + pp + c.feat.kmeans, pp}, .data = m->dict};
     }
-    for (int i = 0; i < n_extra; i++) tensors[MODEL_N_TENSORS + kmeans + i] = extra[i];
+    for (int i = 0; i < n_extra; i++) tensors[nt + kmeans + i] = extra[i];
     MfFile f = {
-        .n_settings = n_set + n_xs, .settings = settings,
+        .n_settings = k, .settings = settings,
         .n_words = m->cfg.vocab, .words = m->words,
-        .n_tensors = MODEL_N_TENSORS + kmeans + n_extra, .tensors = tensors,
+        .n_tensors = nt + kmeans + n_extra, .tensors = tensors,
     };
     int rc = mf_write(path, &f, err);
     free(tensors);
@@ -267,6 +278,10 @@ int model_load(Model *m, const char *path, GlmError *err)
             continue;
         }
         if (!mf_find_setting(&f, refs[i].key, &v)) {
+            if (refs[i].optional) {
+                *refs[i].field = 0;
+                continue;
+            }
             rc = glm_fail(err, GLM_EINPUT, "%s: setting %s is missing", path, refs[i].key);
             goto out;
         }
@@ -305,7 +320,11 @@ int model_load(Model *m, const char *path, GlmError *err)
     ModelTensorSpec s[MODEL_N_TENSORS];
     const MfTensor *stored[MODEL_N_TENSORS];
     model_tensor_specs(&c, s);
+    int n_present = 0;
     for (int i = 0; i < MODEL_N_TENSORS; i++) {
+        stored[i] = NULL;
+        if (!model_tensor_present(&s[i])) continue;
+        n_present++;
         const MfTensor *t = stored[i] = mf_find_tensor(&f, s[i].name);
         int want_ndim = s[i].cols ? 2 : 1;
         if (!t) {
@@ -344,12 +363,12 @@ int model_load(Model *m, const char *path, GlmError *err)
                 goto out;
             }
     }
-    int found = MODEL_N_TENSORS + (dict != NULL);
+    int found = n_present + (dict != NULL);
     for (int i = 0; i < f.n_tensors; i++) {
         const char *name = f.tensors[i].name;
         if (!strncmp(name, "train.", 6)) continue;
         int known = dict && !strcmp(name, MODEL_DICT_TENSOR);
-        for (int k = 0; k < MODEL_N_TENSORS; k++) known |= !strcmp(name, s[k].name);
+        for (int k = 0; k < MODEL_N_TENSORS; k++) known |= model_tensor_present(&s[k]) && !strcmp(name, s[k].name);
         if (!known || found-- == 0) {
             rc = glm_fail(err, GLM_EINPUT, "%s: tensor %s is %s", path, name,
                           known ? "stored twice" : "not part of this model");
@@ -361,7 +380,8 @@ int model_load(Model *m, const char *path, GlmError *err)
     if ((rc = alloc_model(m, &c, err)) != GLM_OK) goto out;
     if ((rc = copy_words(m, (const char *const *)f.words, f.n_words, err)) != GLM_OK) goto out;
     float **slot = view_slots(&m->p);
-    for (int i = 0; i < MODEL_N_TENSORS; i++) memcpy(slot[i], stored[i]->data, spec_count(&s[i]) * sizeof(float));
+    for (int i = 0; i < MODEL_N_TENSORS; i++)
+        if (stored[i]) memcpy(slot[i], stored[i]->data, spec_count(&s[i]) * sizeof(float));
 out:
     mf_free(&f);
     if (rc) model_free(m);

@@ -14,6 +14,11 @@
  *           the random / mean ablations use alpha_t = 1/L instead of eq. 4-5
  *   i,f,o,g = lstm_Wx [E y_{t-1}; z_t] + lstm_Wh h_{t-1} + lstm_b   (eq. 1)
  *   p(y_t) = softmax(out_Lo (E y_{t-1} + out_Lh h_t + out_Lz z_t) + out_b)  (eq. 7)
+ * With the prior (prior != 0, prior.h; hard and soft attention only):
+ *   pi0_i = prior_v . tanh(prior_W a_i + prior_b),  e_ti <- e_ti + pi0_i
+ * A model without it has no prior_* tensors at all (their rows are 0 in the
+ * table and they are neither stored nor loaded), so older files load as
+ * they are.
  *
  * All parameters are one allocation carved into the named tensors of
  * ModelParams (in the order of the table in model.c), so gradients and
@@ -47,6 +52,7 @@ typedef struct {
     int init_mean;  /* 1: h_0, c_0 from the mean region, as in the paper; 0: learned
                        constants, so all the decoder learns of the image passes
                        through the regions it picks (stronger grounding) */
+    int prior;      /* 1: a predicted attention prior pi0 is added to the logits (prior.h) */
 } ModelConfig;
 
 /* Named views into one float block; shapes in (rows, cols) order. */
@@ -71,9 +77,14 @@ typedef struct {
     float *out_Lz;    /* (E, D) */
     float *out_Lo;    /* (V, E) */
     float *out_b;     /* (V) */
+    float *prior_W;   /* (A, D), prior only; NULL without it */
+    float *prior_b;   /* (A) */
+    float *prior_v;   /* (A) */
 } ModelParams;
 
-#define MODEL_N_TENSORS 20
+/* The table's length. The last three (prior_*) have 0 rows without the
+ * prior: model_tensor_present says whether a tensor is part of a model. */
+#define MODEL_N_TENSORS 23
 /* The learned patch dictionary's tensor, stored after the table's when
  * the features have one (kmeans.h). */
 #define MODEL_DICT_TENSOR "feat.dict"
@@ -99,6 +110,9 @@ ModelConfig model_default_config(void);
 int model_check_config(const ModelConfig *cfg, GlmError *err);
 /* The tensor table: names and shapes, in storage order. */
 void model_tensor_specs(const ModelConfig *cfg, ModelTensorSpec specs[MODEL_N_TENSORS]);
+/* 1 when the tensor is part of the model (rows > 0): the prior's are not,
+ * in a model without one. */
+static inline int model_tensor_present(const ModelTensorSpec *s) { return s->rows > 0; }
 size_t model_param_count(const ModelConfig *cfg);
 /* Points every view of *view into block (model_param_count floats). */
 void model_params_view(ModelParams *view, float *block, const ModelConfig *cfg);

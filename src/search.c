@@ -34,6 +34,7 @@ int search_init(Search *d, const ModelConfig *cfg, int N_max, int K, GlmError *e
      * products fit in size_t */
     struct { float **p; size_t n; } f[] = {
         {&d->x, R * L * F}, {&d->a, R * L * D}, {&d->amean, R * D}, {&d->wa, R * L * A},
+        {&d->pi0, R * L}, {&d->pu, R * L * A},
         {&d->h, R * H}, {&d->c, R * H}, {&d->h2, R * H}, {&d->c2, R * H}, {&d->tc, R * H},
         {&d->h0, R * H}, {&d->c0, R * H},
         {&d->gates, R * 4 * H}, {&d->tt, R * L * A}, {&d->alpha, R * L}, {&d->logalpha, R * L},
@@ -145,6 +146,7 @@ void search_run(Search *d, const ModelParams *p, const float *x, int N, const Se
         for (int r = 0; r < R; r++)
             memcpy(d->x + (long)r * L * F, x + (long)(r / K) * L * F, (size_t)L * F * sizeof(float));
         step_regions(d->a, d->amean, d->h0, d->c0, d->wa, d->x, p, &d->shape, R);
+        step_prior(d->pi0, d->pu, d->a, p, &d->shape, R);
     }
     d->last_R = R;
     memcpy(d->h, d->h0, (size_t)R * H * sizeof(float));
@@ -155,7 +157,7 @@ void search_run(Search *d, const ModelParams *p, const float *x, int N, const Se
     int any_live = 1;
     for (int t = 0; t < T && any_live; t++) {
         /* one decoder step on all rows (finished rows ride along unused) */
-        step_attend(d->alpha, d->logalpha, d->tt, d->uh, d->wa, d->h, p, &d->shape, R);
+        step_attend(d->alpha, d->logalpha, d->tt, d->uh, d->wa, d->h, d->pi0, p, &d->shape, R);
         /* the pick: s_t, the argmax of alpha_t or (rollouts) a sample of it */
         for (int r = 0; r < R; r++) {
             const float *al = d->alpha + (long)r * L;

@@ -65,6 +65,7 @@ typedef struct {
     SearchResult *results;   /* (N_max), filled by search_run */
     /* rows R = N * K: image n's beams are rows n*K .. n*K + K-1 */
     float *x, *a, *amean, *wa;          /* (R, L, F), (R, L, D), (R, D), (R, L, A) */
+    float *pi0, *pu;                    /* (R, L), (R, L, A) the attention prior (prior.h) */
     float *h, *c, *h2, *c2, *tc;        /* (R, H) */
     float *h0, *c0;                     /* (R, H) the initial states, kept for same_x */
     int last_R;                         /* rows of the previous search_run */

@@ -10,13 +10,14 @@
 
 #include "attention.h"
 #include "lstm.h"
+#include "prior.h"
 
 StepShape step_shape(const ModelConfig *cfg)
 {
     return (StepShape){
         .L = features_regions(&cfg->feat), .F = features_dim(&cfg->feat), .D = cfg->proj, .H = cfg->hidden,
         .E = cfg->embed, .A = cfg->att, .V = cfg->vocab, .attention = cfg->attention, .gate = cfg->gate,
-        .init_mean = cfg->init_mean,
+        .init_mean = cfg->init_mean, .prior = cfg->prior,
     };
 }
 
@@ -45,11 +46,17 @@ void step_regions(float *a, float *amean, float *h0, float *c0, float *wa, const
     if (attn_learned(s->attention)) attn_precompute(wa, a, p->att_Wa, p->att_b, RL, D, s->A);
 }
 
+void step_prior(float *pi0, float *u, const float *a, const ModelParams *p, const StepShape *s, int R)
+{
+    if (s->prior) prior_forward(pi0, u, a, p->prior_W, p->prior_b, p->prior_v, R * s->L, s->D, s->A);
+}
+
 void step_attend(float *alpha, float *logalpha, float *tt, float *uh, const float *wa, const float *h_prev,
-                 const ModelParams *p, const StepShape *s, int R)
+                 const float *pi0, const ModelParams *p, const StepShape *s, int R)
 {
     if (attn_learned(s->attention))
-        attn_forward(alpha, logalpha, tt, uh, wa, h_prev, p->att_Ua, p->att_w, R, s->L, s->A, s->H);
+        attn_forward(alpha, logalpha, tt, uh, wa, h_prev, p->att_Ua, p->att_w, s->prior ? pi0 : NULL, R, s->L,
+                     s->A, s->H);
     else
         attn_uniform(alpha, logalpha, R, s->L);
 }

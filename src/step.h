@@ -8,9 +8,10 @@
  *                  h_0, c_0 = tanh(init_* mean_i a_i + init_*_b)         (H)
  *                  and Wa a_i + att_b, the part of eq. 4 that does not
  *                  depend on t
+ *   step_prior     with the attention prior (prior.h): pi0_i from a_i
  * Then at every step t, in this order:
- *   step_attend    alpha_t from h_{t-1} (eq. 4-5), or the ablations' fixed
- *                  uniform alpha (model.h)
+ *   step_attend    alpha_t from h_{t-1} (eq. 4-5, logits plus pi0 with the
+ *                  prior), or the ablations' fixed uniform alpha (model.h)
  *   -- the caller picks s_t: that is the hard-attention choice (sec. 4.1):
  *      a sample of alpha_t (training rollouts), its argmax (captioning),
  *      or a given region (replaying a rollout) --
@@ -33,6 +34,7 @@ typedef struct {
     int attention;   /* AttnKind */
     int gate;        /* soft attention uses beta_t */
     int init_mean;   /* h_0, c_0 from the mean region (else learned constants) */
+    int prior;       /* the attention prior pi0 is added to the logits (prior.h) */
 } StepShape;
 
 StepShape step_shape(const ModelConfig *cfg);
@@ -43,11 +45,16 @@ StepShape step_shape(const ModelConfig *cfg);
 void step_regions(float *a, float *amean, float *h0, float *c0, float *wa, const float *x,
                   const ModelParams *p, const StepShape *s, int R);
 
+/* With the prior (s->prior): pi0 (R, L) and its hidden layer u (R, L, A),
+ * kept for the backward, from a (R, L, D) (prior.h). Without it: nothing. */
+void step_prior(float *pi0, float *u, const float *a, const ModelParams *p, const StepShape *s, int R);
+
 /* alpha, logalpha (R, L); tt (R, L, A) the tanh of eq. 4 (kept for the
  * backward) and uh (R, A) scratch, used by learned attention only.
- * wa (R, L, A) from step_regions, h_prev (R, H). */
+ * wa (R, L, A) from step_regions, h_prev (R, H); pi0 (R, L) from step_prior,
+ * read when s->prior (else may be NULL). */
 void step_attend(float *alpha, float *logalpha, float *tt, float *uh, const float *wa, const float *h_prev,
-                 const ModelParams *p, const StepShape *s, int R);
+                 const float *pi0, const ModelParams *p, const StepShape *s, int R);
 
 /* What step_advance writes, each (R, ...) with R rows. */
 typedef struct {

@@ -117,7 +117,8 @@ int trainer_init(Trainer *t, Model *model, const Dataset *data, const float *x,
     t->bimg = glm_calloc_array((size_t)B, sizeof(int));
     t->perm = glm_calloc_array((size_t)data->n_captions, sizeof(int));
     t->pairs = glm_calloc_array((size_t)data->n_captions, sizeof(int));
-    if (!t->bx || !t->btok || !t->blen || !t->bimg || !t->perm || !t->pairs) {
+    t->bq = glm_calloc_array((size_t)B * features_regions(&model->cfg.feat), sizeof(float));
+    if (!t->bx || !t->btok || !t->blen || !t->bimg || !t->perm || !t->pairs || !t->bq) {
         rc = glm_fail(err, GLM_ENOMEM, "out of memory for the training buffers");
         goto fail;
     }
@@ -154,6 +155,7 @@ void trainer_free(Trainer *t)
     free(t->bimg);
     free(t->perm);
     free(t->pairs);
+    free(t->bq);
     memset(t, 0, sizeof *t);
 }
 
@@ -212,7 +214,9 @@ static void shard_phase1(const StepJob *j, TrainShard *sh)
     memset(sh->own ? sh->own : t->grad, 0, t->model->n_params * sizeof(float));
     DecoderPick pick = j->pick;
     pick.rows = t->xe_rows + lo;
-    decoder_forward(&sh->work, p, x, t->btok + (size_t)lo * T, t->blen + lo, nb, T, &pick, &j->xe);
+    DecoderLoss xe = j->xe;   /* the prior's targets: this shard's rows */
+    if (xe.prior_target) xe.prior_target += (size_t)lo * features_regions(&t->model->cfg.feat);
+    decoder_forward(&sh->work, p, x, t->btok + (size_t)lo * T, t->blen + lo, nb, T, &pick, &xe);
     sh->nll = sh->work.stats.nll;
     sh->entropy = sh->work.stats.entropy;
     sh->loss = sh->work.stats.loss;
@@ -301,12 +305,20 @@ int trainer_step(Trainer *t, TrainStats *st, GlmError *err)
 
     /* 1. Cross-entropy of the references, regions sampled (or, in a soft
      * batch, blended), and the entropy bonus on alpha; normalised by the
-     * whole batch's counts, so the shards' gradients add up to the batch's. */
+     * whole batch's counts, so the shards' gradients add up to the batch's.
+     * With an attention prior and --prior-supervise, its targets (the
+     * batch's rows of prior_target; each shard reads its own rows). */
+    const int supervise = m->cfg.prior && o->prior_supervise > 0 && t->prior_target;
+    const int L = features_regions(&m->cfg.feat);
+    for (int b = 0; b < B && supervise; b++)
+        memcpy(t->bq + (size_t)b * L, t->prior_target + (size_t)t->bimg[b] * L, (size_t)L * sizeof(float));
     StepJob job = {
         .t = t,
         .ro = {.reward = o->reward, .baseline = o->baseline, .weight = o->rl_weight},
         .xe = {.nll = 1.0f / (float)ntok, .entropy = o->entropy / (float)ntok,
-               .doubly = hard ? 0.0f : o->doubly / (float)B},
+               .doubly = hard ? 0.0f : o->doubly / (float)B,
+               .prior = supervise ? o->prior_supervise / (float)B : 0.0f,
+               .prior_target = supervise ? t->bq : NULL},
         .pick = {.attention = soft_batch ? ATTN_SOFT : m->cfg.attention, .mode = REGIONS_SAMPLE},
         .loglik = reinforce && !soft_batch && o->reward == REWARD_LOGLIK,
         .rollout = reinforce && !soft_batch && o->reward != REWARD_LOGLIK,

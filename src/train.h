@@ -15,6 +15,8 @@
  *      backprop teaches the attention and the LSTM to use the context before
  *      the noisier REINFORCE signal takes over (the paper mixes soft batches
  *      in half the time).
+ * With an attention prior (prior.h) and opt.prior_supervise, step 1 also
+ * pulls softmax(pi0) toward the image's object regions.
  * Soft attention: cross-entropy plus the doubly stochastic penalty.
  * Then: global gradient-norm clipping, Adam, lr warm-up and exponential
  * decay (a schedule that does not depend on the total, so a run can be
@@ -75,6 +77,8 @@ typedef struct {
     long lr_decay_every;
     long warmup;           /* linear warm-up steps */
     float clip;            /* global gradient-norm limit, 0: none */
+    float prior_supervise; /* models with an attention prior: weight of its supervision
+                              toward the object regions (prior.h), per image; 0: off */
     long steps;            /* train until this step */
     uint64_t seed;
     int threads;           /* workers, each on a shard of the batch (at most B are used);
@@ -145,6 +149,9 @@ typedef struct {
     int *pairs;               /* (n_pairs) the captions trained on (opt.refs per image) */
     int n_pairs;
     int *perm;                /* (n_pairs) this epoch's order */
+    const float *prior_target;/* (n_images, L) prior_targets of data's images, set by the
+                                 caller for opt.prior_supervise; borrowed; NULL: none */
+    float *bq;                /* (B, L) the batch's rows of prior_target */
     long perm_epoch;
 } Trainer;
 

@@ -22,6 +22,8 @@ MUTATIONS=(
   "score-sign|src/reinforce.c|de[s] -= w;|de[s] += w;|reinforce_score_gradient_is_grad_log_pi"
   "lstm-forget|src/lstm.c|dcr[j] = d_c * gf[j];|dcr[j] = d_c * gi[j];|lstm_step_matches_eq_1_3_and_its_finite_differences"
   "attention-tanh|src/attention.c|float g = d * w[k] * (1.0f - t[k] * t[k]);|float g = d * w[k] * (1.0f + t[k] * t[k]);|attention_matches_eq_4_5_and_its_finite_differences"
+  "prior-dv-sign|src/prior.c|BL, K, 1.0f, u, K, dpi0, 1, 1.0f, dv, 1);|BL, K, -1.0f, u, K, dpi0, 1, 1.0f, dv, 1);|decoder_gradients_hard_prior"
+  "prior-sup-sign|src/prior.c|weight * (float)(mass * exp((double)p[i] - lse) - (double)qr[i])|weight * (float)((double)qr[i] - mass * exp((double)p[i] - lse))|prior_supervision_matches_finite_differences"
   # Data-parallel training (issue 13): a shard's gradient left out of the sum,
   # and per-shard instead of per-example sample streams.
   "shard-sum|src/train.c|t->grad[i] += sh->own[i];|t->grad[i] += k > 1 ? sh->own[i] : 0.0f;|train_threads_differ_only_by_rounding_and_repeat_exactly"

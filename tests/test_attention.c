@@ -93,7 +93,7 @@ TEST(attention_matches_eq_4_5_and_its_finite_differences)
     float wa[AB * AL * AA], tt[AB * AL * AA], uh[AB * AA], alpha[AB * AL], logalpha[AB * AL];
     float z[AB * AD], zraw[AB * AD], beta[AB];
     attn_precompute(wa, a, Wa, b, AB * AL, AD, AA);
-    attn_forward(alpha, logalpha, tt, uh, wa, h, Ua, w, AB, AL, AA, AH);
+    attn_forward(alpha, logalpha, tt, uh, wa, h, Ua, w, NULL, AB, AL, AA, AH);
     attn_soft_context(z, AD, zraw, beta, alpha, a, h, gW, gb, 1, AB, AL, AD, AH);
     double alpha_ref[AB * AL];
     attn_ref(&k, alpha_ref);

@@ -1,7 +1,9 @@
 /* test_decoder.c - the decoder's backward is the exact gradient of its
- * forward: every one of the 20 parameter tensors (and the input features),
+ * forward: every one of the 20 parameter tensors (23 with the attention
+ * prior, prior.h) and the input features,
  * for hard and soft attention and the random / mean ablations (alpha fixed
- * uniform), for each loss term alone and all together,
+ * uniform), with and without the prior and its supervision term, for each
+ * loss term alone and all together,
  * against central finite differences. A mutation test shows the checker
  * does catch a wrong gradient. Also: same seed, same bytes. */
 #include <math.h>
@@ -47,24 +49,27 @@ typedef struct {
     int lengths[GB];
     int regions[GB * GT];     /* (B, T) given s_t */
     float rweight[GB];
+    float q[GB * 4];          /* (B, L) the prior's supervision targets */
     float *grad;              /* (n_params) */
     ModelParams g;
 } Fixture;
 
-static ModelConfig tiny_config(int attention, int gate)
+static ModelConfig tiny_config_prior(int attention, int gate, int prior)
 {
     ModelConfig c = model_default_config();
     c.feat = (FeatConfig){.version = FEAT_VERSION, .input = 16, .grid = 2, .window = 8, .stride = 8,
                           .color_levels = 1, .hog_cells = 1, .orient_bins = 2, .patch = 1};
     c.vocab = 7, c.embed = 3, c.hidden = 4, c.proj = 5, c.att = 3, c.max_len = GT;
-    c.attention = attention, c.gate = gate;
+    c.attention = attention, c.gate = gate, c.prior = prior;
     return c;
 }
 
-static int fixture_init(Fixture *fx, int attention, int gate, uint64_t seed)
+static ModelConfig tiny_config(int attention, int gate) { return tiny_config_prior(attention, gate, 0); }
+
+static int fixture_init_prior(Fixture *fx, int attention, int gate, int prior, uint64_t seed)
 {
     memset(fx, 0, sizeof *fx);
-    ModelConfig c = tiny_config(attention, gate);
+    ModelConfig c = tiny_config_prior(attention, gate, prior);
     const char *words[] = {"<pad>", "<start>", "<end>", "<unk>", "red", "square", "left"};
     Rng rng;
     rng_seed(&rng, seed, 0);
@@ -83,10 +88,18 @@ static int fixture_init(Fixture *fx, int attention, int gate, uint64_t seed)
             fx->regions[b * GT + t] = (int)rng_below(&rng, 4);
         }
     }
+    /* targets: caption 0 two object regions, caption 1 one, caption 2 none */
+    fx->q[0] = fx->q[3] = 0.5f;
+    fx->q[4 + 1] = 1.0f;
     fx->grad = calloc(fx->m.n_params, sizeof(float));
     if (!fx->grad) return 0;
     model_params_view(&fx->g, fx->grad, &c);
     return decoder_work_init(&fx->w, &c, GB, GT, &err) == GLM_OK;
+}
+
+static int fixture_init(Fixture *fx, int attention, int gate, uint64_t seed)
+{
+    return fixture_init_prior(fx, attention, gate, 0, seed);
 }
 
 static void fixture_free(Fixture *fx)
@@ -151,6 +164,7 @@ static CheckReport grad_check(Fixture *fx, const DecoderLoss *loss, int mutate, 
     rng_seed(&pick, 99, 0);
     float **pv = (float **)&fx->m.p, **gv = (float **)&fx->g;
     for (int i = 0; i < MODEL_N_TENSORS; i++) {
+        if (!model_tensor_present(&s[i])) continue;   /* the prior's, in a model without one */
         const size_t n = (size_t)s[i].rows * (size_t)(s[i].cols ? s[i].cols : 1);
         if (i == mutate)
             for (size_t k = 0; k < n; k++) gv[i][k] *= factor;
@@ -183,33 +197,46 @@ static float tensor_grad_max(Fixture *fx, const DecoderLoss *loss, int i)
     return mx;
 }
 
+/* Tensors of the fixture's model (20, or 23 with the prior). */
+static int n_present(const Fixture *fx)
+{
+    ModelTensorSpec s[MODEL_N_TENSORS];
+    model_tensor_specs(&fx->m.cfg, s);
+    int n = 0;
+    for (int i = 0; i < MODEL_N_TENSORS; i++) n += model_tensor_present(&s[i]);
+    return n;
+}
+
 static const char *kind_name(int attention)
 {
     static const char *names[] = {"hard", "soft", "random", "mean"};
     return names[attention];
 }
 
-static void run_checks(int attention, int gate)
+static void run_checks_prior(int attention, int gate, int prior)
 {
     Fixture fx;
-    REQUIRE(fixture_init(&fx, attention, gate, 5 + (uint64_t)attention));
-    const char *names[] = {"nll", "reinforce", "entropy", "doubly", "all"};
-    DecoderLoss terms[5] = {
+    REQUIRE(fixture_init_prior(&fx, attention, gate, prior, 5 + (uint64_t)attention));
+    const char *names[] = {"nll", "reinforce", "entropy", "doubly", "prior supervision", "all"};
+    DecoderLoss terms[6] = {
         {.nll = 0.7f},
         {.reinforce = fx.rweight},
         {.entropy = 0.9f},
         {.doubly = 0.6f},
-        {.nll = 0.7f, .reinforce = fx.rweight, .entropy = 0.9f, .doubly = 0.6f},
+        {.prior = 0.8f, .prior_target = fx.q},
+        {.nll = 0.7f, .reinforce = fx.rweight, .entropy = 0.9f, .doubly = 0.6f, .prior = 0.8f, .prior_target = fx.q},
     };
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 6; k++) {
         if (attention != ATTN_SOFT && k == 3) continue;   /* the penalty is soft attention's */
+        if (!prior && k == 4) continue;                   /* nothing to supervise */
         CheckReport r = grad_check(&fx, &terms[k], -1, 1.0f);
         if (r.bad || getenv("GLIMPSE_FD_VERBOSE"))
-            printf("  %s attention, %s term: %d of %d entries differ (worst %s, %.3g x tolerance)\n",
-                   kind_name(attention), names[k], r.bad, r.checked, r.where, r.worst);
+            printf("  %s attention%s, %s term: %d of %d entries differ (worst %s, %.3g x tolerance)\n",
+                   kind_name(attention), prior ? " with prior" : "", names[k], r.bad, r.checked, r.where, r.worst);
         CHECK_EQ_INT(r.bad, 0);
-        CHECK_EQ_INT(r.checked, (MODEL_N_TENSORS + 1) * FD_SAMPLES);
+        CHECK_EQ_INT(r.checked, (n_present(&fx) + 1) * FD_SAMPLES);
     }
+    CHECK_EQ_INT(n_present(&fx), prior ? 23 : 20);
     /* Non-vacuous: with every term on, each tensor the model uses gets a gradient. */
     ModelTensorSpec s[MODEL_N_TENSORS];
     model_tensor_specs(&fx.m.cfg, s);
@@ -217,7 +244,8 @@ static void run_checks(int attention, int gate)
         /* the gate is soft attention's; the ablations never run the attention MLP */
         const int unused = (!(attention == ATTN_SOFT && gate) && !strncmp(s[i].name, "gate_", 5)) ||
                            ((attention == ATTN_RANDOM || attention == ATTN_MEAN) && !strncmp(s[i].name, "att_", 4));
-        const float mx = tensor_grad_max(&fx, &terms[4], i);
+        if (!model_tensor_present(&s[i])) continue;
+        const float mx = tensor_grad_max(&fx, &terms[5], i);
         if (unused) {
             CHECK(mx == 0.0f);
         } else if (!(mx > 1e-3f)) {
@@ -229,9 +257,18 @@ static void run_checks(int attention, int gate)
     if (attention == ATTN_HARD) {
         CHECK(tensor_grad_max(&fx, &terms[0], 10) == 0.0f);   /* att_w */
         CHECK(tensor_grad_max(&fx, &terms[1], 18) == 0.0f);   /* out_Lo: REINFORCE alone */
+        if (prior) {
+            CHECK(tensor_grad_max(&fx, &terms[0], 22) == 0.0f);   /* prior_v: nor into the prior */
+            CHECK(tensor_grad_max(&fx, &terms[1], 22) > 1e-3f);   /* REINFORCE reaches it */
+            CHECK(tensor_grad_max(&fx, &terms[2], 22) > 1e-3f);   /* the entropy bonus too */
+            CHECK(tensor_grad_max(&fx, &terms[4], 10) == 0.0f);   /* supervision: the prior only */
+        }
     }
+    if (attention == ATTN_SOFT && prior) CHECK(tensor_grad_max(&fx, &terms[0], 22) > 1e-3f);   /* words, via the blend */
     fixture_free(&fx);
 }
+
+static void run_checks(int attention, int gate) { run_checks_prior(attention, gate, 0); }
 
 TEST(decoder_gradients_hard)
 {
@@ -241,6 +278,16 @@ TEST(decoder_gradients_hard)
 TEST(decoder_gradients_soft_gated)
 {
     run_checks(ATTN_SOFT, 1);
+}
+
+TEST(decoder_gradients_hard_prior)
+{
+    run_checks_prior(ATTN_HARD, 0, 1);
+}
+
+TEST(decoder_gradients_soft_gated_prior)
+{
+    run_checks_prior(ATTN_SOFT, 1, 1);
 }
 
 /* The ablations: gate on in the config to show mean ignores it. */
@@ -369,6 +416,95 @@ TEST(decoder_gradient_check_catches_mutations)
         CHECK_EQ_INT(r.bad, 0);
         fixture_free(&fx);
     }
+    /* the same for the prior's tensors, with and without supervision */
+    for (int attention = 0; attention < 2; attention++)
+        for (int sup = 0; sup < 2; sup++) {
+            Fixture fx;
+            REQUIRE(fixture_init_prior(&fx, attention, 1, 1, 21));
+            DecoderLoss all = {.nll = 1.0f, .reinforce = fx.rweight, .entropy = 0.5f,
+                               .doubly = attention == ATTN_SOFT ? 1.0f : 0.0f,
+                               .prior = sup ? 0.8f : 0.0f, .prior_target = sup ? fx.q : NULL};
+            for (int k = 20; k < 23; k++) {   /* prior_W, prior_b, prior_v */
+                CheckReport r = grad_check(&fx, &all, k, -1.0f);
+                CHECK(r.bad > 0);
+            }
+            CheckReport r = grad_check(&fx, &all, 20, 1.1f);
+            CHECK(r.bad > 0);
+            r = grad_check(&fx, &all, -1, 1.0f);
+            CHECK_EQ_INT(r.bad, 0);
+            fixture_free(&fx);
+        }
+}
+
+/* A fresh prior is flat (prior_v starts at 0): the model's attention and
+ * words are those of the same model without a prior, and so are the other
+ * tensors' initial values (the prior's come last in the table). The
+ * supervision term measures the cross-entropy it says. */
+TEST(decoder_prior_starts_neutral_and_measures_its_term)
+{
+    ModelConfig c0 = tiny_config_prior(ATTN_HARD, 0, 0), c1 = tiny_config_prior(ATTN_HARD, 0, 1);
+    const char *words[] = {"<pad>", "<start>", "<end>", "<unk>", "red", "square", "left"};
+    Model m0, m1;
+    Rng r0, r1;
+    GlmError err;
+    rng_seed(&r0, 4, 0);
+    rng_seed(&r1, 4, 0);
+    REQUIRE(model_init(&m0, &c0, words, &r0, &err) == GLM_OK);
+    REQUIRE(model_init(&m1, &c1, words, &r1, &err) == GLM_OK);
+    REQUIRE(m1.n_params == m0.n_params + (size_t)c1.att * (c1.proj + 2));
+    CHECK(memcmp(m0.params, m1.params, m0.n_params * sizeof(float)) == 0);
+    for (int k = 0; k < c1.att; k++) CHECK(m1.p.prior_v[k] == 0.0f);
+    CHECK(m0.p.prior_W == NULL);
+    Fixture fx;
+    REQUIRE(fixture_init(&fx, ATTN_HARD, 0, 2));
+    DecoderWork w0, w1;
+    REQUIRE(decoder_work_init(&w0, &c0, GB, GT, &err) == GLM_OK);
+    REQUIRE(decoder_work_init(&w1, &c1, GB, GT, &err) == GLM_OK);
+    const DecoderPick pick = {.attention = ATTN_HARD, .mode = REGIONS_GIVEN, .given = fx.regions};
+    const DecoderLoss nll = {.nll = 1.0f}, sup = {.nll = 1.0f, .prior = 0.5f, .prior_target = fx.q};
+    const float J0 = decoder_forward(&w0, &m0.p, fx.x, fx.tokens, fx.lengths, GB, GT, &pick, &nll);
+    const float J1 = decoder_forward(&w1, &m1.p, fx.x, fx.tokens, fx.lengths, GB, GT, &pick, &nll);
+    CHECK(J0 == J1);
+    CHECK(memcmp(w0.alpha, w1.alpha, (size_t)GT * GB * 4 * sizeof(float)) == 0);
+    /* flat prior: CE = log 4 for each of the two captions with objects */
+    decoder_forward(&w1, &m1.p, fx.x, fx.tokens, fx.lengths, GB, GT, &pick, &sup);
+    CHECK_NEAR(w1.stats.prior, 2 * log(4.0), 1e-5);
+    CHECK_NEAR(w1.stats.loss, J1 + 0.5 * 2 * log(4.0), 1e-4);
+    /* without a prior the supervision is ignored */
+    decoder_forward(&w0, &m0.p, fx.x, fx.tokens, fx.lengths, GB, GT, &pick, &sup);
+    CHECK(w0.stats.prior == 0.0);
+    CHECK((float)w0.stats.loss == J0);
+    decoder_work_free(&w0);
+    decoder_work_free(&w1);
+    fixture_free(&fx);
+    model_free(&m0);
+    model_free(&m1);
+}
+
+/* Decoding with a prior: a strong pi0 decides where greedy search looks,
+ * and the search's attention is the decoder's. */
+TEST(search_uses_the_prior)
+{
+    Fixture fx;
+    REQUIRE(fixture_init_prior(&fx, ATTN_HARD, 0, 1, 9));
+    /* make pi0 large and different per region: v big, so the prior dominates e */
+    for (int k = 0; k < fx.m.cfg.att; k++) fx.m.p.prior_v[k] = 1000.0f * (k % 2 ? 1.0f : -1.0f);
+    Search d;
+    GlmError err;
+    REQUIRE(search_init(&d, &fx.m.cfg, GB, 1, &err) == GLM_OK);
+    SearchOptions opt = {.beam = 1};
+    search_run(&d, &fx.m.p, fx.x, GB, &opt);
+    for (int n = 0; n < GB; n++) {
+        const float *pi0 = d.pi0 + (long)n * 4;
+        int best = 0;
+        for (int i = 1; i < 4; i++) best = pi0[i] > pi0[best] ? i : best;
+        float second = -1e30f;
+        for (int i = 0; i < 4; i++) second = i != best && pi0[i] > second ? pi0[i] : second;
+        REQUIRE(pi0[best] - second > 10.0f);   /* far beyond |e_ti| <= |w|_1 of this fixture */
+        for (int t = 0; t <= d.results[n].len && t < GT; t++) CHECK_EQ_INT(d.results[n].regions[t], best);
+    }
+    search_free(&d);
+    fixture_free(&fx);
 }
 
 /* The loss terms measure what they say: the NLL equals -sum log p of the

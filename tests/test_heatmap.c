@@ -5,6 +5,7 @@
  * the glimpse-heatmap tool on a tiny random model. */
 #include "test.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -678,4 +679,164 @@ TEST(heatmap_tool_bad_input_exit_2_nothing_written)
     CHECK(access(out, F_OK) != 0);
     /* No temporary file was left anywhere in the directory. */
     CHECK_EQ_INT(test_run("ls '%s' | grep -c tmp-", test_tmpdir()), 1);
+}
+
+/* ---- the attention prior's panel (prior.h) -------------------------------- */
+
+/* A prior peaked on region PRIOR_PEAK: the extra panel after the input
+ * shows it (hottest pixels in that region, no outline: nothing is chosen),
+ * with its title under it; the words move one panel on and keep their
+ * outlines. */
+enum { PRIOR_PEAK = 9 };
+
+TEST(heatmap_prior_panel_shows_the_prior)
+{
+    Synthetic s;
+    synthetic(&s, 1);
+    float prior[L];
+    for (int i = 0; i < L; i++) prior[i] = 0.3f / (L - 1);
+    prior[PRIOR_PEAK] = 0.7f;
+    RenderFont *font = font_or_die(0);
+    HeatmapLayout lay = heatmap_default_layout();
+    int w0, h0, w, h;
+    unsigned char *plain = render_and_read(&s, &lay, font, "noprior.png", &w0, &h0);
+    REQUIRE(plain);
+    stbi_image_free(plain);
+    CHECK_EQ_INT(heatmap_word_panel(&s.in, 0), 1);
+    s.in.prior = prior;
+    CHECK_EQ_INT(heatmap_word_panel(&s.in, 0), 2);
+    unsigned char *px = render_and_read(&s, &lay, font, "prior.png", &w, &h);
+    REQUIRE(px);
+    CHECK(h > h0);   /* 7 panels at 6 per row: a second row */
+    HeatmapPanel p = heatmap_panel(&s.in, &lay, font, 1);
+    int b[4];
+    expected_box(b, &s, &p, PRIOR_PEAK);
+    double best = -1;
+    int red = 0;
+    for (int y = p.y; y < p.y + p.h; y++)
+        for (int x = p.x; x < p.x + p.w; x++) {
+            const unsigned char *q = pix(px, w, x, y);
+            red += is_red(q);
+            if (luminance(q) > best) best = luminance(q);
+        }
+    CHECK_EQ_INT(red, 0);
+    int hot = 0, hot_inside = 0;
+    for (int y = p.y; y < p.y + p.h; y++)
+        for (int x = p.x; x < p.x + p.w; x++) {
+            if (luminance(pix(px, w, x, y)) < best - 1.0) continue;
+            hot++;
+            hot_inside += x >= b[0] && x < b[2] && y >= b[1] && y < b[3];
+        }
+    CHECK(hot > 0);
+    CHECK_EQ_INT(hot_inside, hot);
+    CHECK(text_ink(px, w, &p) > 20);   /* "what the model expects to matter" */
+    /* every word panel still outlines its chosen region */
+    for (int t = 0; t < T_WORDS; t++) {
+        HeatmapPanel q = heatmap_panel(&s.in, &lay, font, heatmap_word_panel(&s.in, t));
+        expected_box(b, &s, &q, s.region[t]);
+        CHECK(is_red(pix(px, w, b[0], b[1])) && is_red(pix(px, w, b[2] - 1, b[3] - 1)));
+    }
+    stbi_image_free(px);
+    /* a bad prior is bad input */
+    GlmError err;
+    prior[3] = -0.1f;
+    CHECK_EQ_INT(heatmap_check_input(&s.in, &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "prior[3]");
+    prior[3] = NAN;
+    CHECK_EQ_INT(heatmap_check_input(&s.in, &err), GLM_EINPUT);
+    prior[3] = 0.01f;
+    /* the page gets a "prior" button with its own picture */
+    char path[600];
+    char *html = write_page(&s, font, "prior.html", path, sizeof path);
+    REQUIRE(html);
+    CHECK_EQ_INT(count(html, ">prior</button>"), 1);
+    CHECK_STR_CONTAINS(html, "what the model expects to matter");
+    CHECK_EQ_INT(count(html, "data:image/png;base64,"), 2 + 1 + T_WORDS);   /* view + image button, prior, words */
+    free(html);
+    s.in.prior = NULL;
+    html = write_page(&s, font, "noprior.html", path, sizeof path);
+    REQUIRE(html);
+    CHECK_EQ_INT(count(html, ">prior</button>"), 0);
+    free(html);
+    render_font_free(font);
+    image_free(&s.img);
+}
+
+/* The tool: a model with a prior gets the panel (and the page its button);
+ * caption --json gives the prior per region, a distribution over the L
+ * regions; a model without one has neither. */
+TEST(heatmap_tool_and_caption_json_show_the_prior)
+{
+    char tool[512], model[512], png[512], pmodel[600], page[600], out[600];
+    tool_path(tool, sizeof tool);
+    REQUIRE(access(tool, X_OK) == 0);
+    REQUIRE(tool_fixtures(model, png, sizeof model));
+    Model m;
+    GlmError err;
+    REQUIRE(model_load(&m, model, &err) == GLM_OK);
+    ModelConfig cfg = m.cfg;
+    cfg.prior = 1;
+    Model mp;
+    Rng rng;
+    rng_seed(&rng, 7, 0);
+    REQUIRE(model_init(&mp, &cfg, (const char *const *)m.words, &rng, &err) == GLM_OK);
+    for (int k = 0; k < cfg.att; k++) mp.p.prior_v[k] = 4.0f * (rng_uniform(&rng) - 0.5f);   /* not flat */
+    snprintf(pmodel, sizeof pmodel, "%s/tiny-prior.glm", test_tmpdir());
+    REQUIRE(model_save(&mp, pmodel, NULL, 0, &err) == GLM_OK);
+    model_free(&mp);
+    model_free(&m);
+    snprintf(page, sizeof page, "%s/prior-page.html", test_tmpdir());
+    snprintf(out, sizeof out, "%s/prior-out.png", test_tmpdir());
+    CHECK_EQ_INT(test_run("'%s' --model '%s' '%s' --out '%s' --html '%s'", tool, pmodel, png, out, page), 0);
+    char *html = test_slurp(page, NULL);
+    REQUIRE(html);
+    CHECK_EQ_INT(count(html, ">prior</button>"), 1);
+    free(html);
+    CHECK_EQ_INT(test_run("'%s' --model '%s' '%s' --html '%s'", tool, model, png, page), 0);
+    html = test_slurp(page, NULL);
+    REQUIRE(html);
+    CHECK_EQ_INT(count(html, ">prior</button>"), 0);
+    free(html);
+
+    const char *bin = test_glimpse_bin();
+    char last[600];
+    snprintf(last, sizeof last, "%s/last.out", test_tmpdir());
+    CHECK_EQ_INT(test_run("%s caption --model '%s' --json '%s'", bin, pmodel, png), 0);
+    char *json = test_slurp(last, NULL);
+    REQUIRE(json);
+    const char *at = strstr(json, "\"prior\":[");
+    REQUIRE(at);
+    at += strlen("\"prior\":[");
+    double sum = 0, mx = 0;
+    int n = 0;
+    char *end;
+    for (;;) {
+        const double v = strtod(at, &end);
+        if (end == at) break;
+        CHECK(v >= 0);
+        sum += v, mx = v > mx ? v : mx, n++;
+        at = end;
+        if (*at != ',') break;
+        at++;
+    }
+    CHECK_EQ_INT(n, features_regions(&cfg.feat));
+    CHECK_NEAR(sum, 1.0, 1e-4);
+    CHECK(mx > 1.5 / n);   /* prior_v is not 0: the prior is not flat */
+    free(json);
+    CHECK_EQ_INT(test_run("%s caption --model '%s' --json '%s'", bin, model, png), 0);
+    json = test_slurp(last, NULL);
+    REQUIRE(json);
+    CHECK(strstr(json, "\"prior\"") == NULL);
+    free(json);
+    /* glimpse info says which has one */
+    CHECK_EQ_INT(test_run("%s info '%s'", bin, pmodel), 0);
+    json = test_slurp(last, NULL);
+    REQUIRE(json);
+    CHECK_STR_CONTAINS(json, "attention prior yes");
+    free(json);
+    CHECK_EQ_INT(test_run("%s info models/shapes.glm", bin), 0);
+    json = test_slurp(last, NULL);
+    REQUIRE(json);
+    CHECK_STR_CONTAINS(json, "attention prior none");
+    free(json);
 }

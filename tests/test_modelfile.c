@@ -350,3 +350,81 @@ TEST(modelfile_version_3_models_load)
     CHECK_EQ_INT(m.cfg.feat.keep_aspect, 0);
     model_free(&m);
 }
+
+/* The attention prior (prior.h) in the file: a model with one round-trips
+ * bit for bit with its prior_* tensors and model.prior; a model without one
+ * stores neither (so its file is what it was before the prior existed, and
+ * the shipped models load unchanged); a stray prior tensor in a file
+ * without the setting, or a prior model missing one, is named. */
+TEST(modelfile_attention_prior)
+{
+    Rng r;
+    rng_seed(&r, 5, 0);
+    ModelConfig c = small_config();
+    c.prior = 1;
+    Model m, back;
+    GlmError err;
+    REQUIRE(model_init(&m, &c, words, &r, &err) == GLM_OK);
+    for (int k = 0; k < c.att; k++) m.p.prior_v[k] = 0.1f * (float)(k + 1);
+    REQUIRE(model_save(&m, tmp_path("prior.glm"), NULL, 0, &err) == GLM_OK);
+    REQUIRE(model_load(&back, tmp_path("prior.glm"), &err) == GLM_OK);
+    CHECK_EQ_INT(back.cfg.prior, 1);
+    CHECK_EQ_INT(back.n_params, m.n_params);
+    CHECK(memcmp(back.params, m.params, m.n_params * sizeof(float)) == 0);
+    CHECK(back.p.prior_v[2] == 0.3f);
+    model_free(&back);
+
+    MfFile f;
+    REQUIRE(mf_read(&f, tmp_path("prior.glm"), &err) == GLM_OK);
+    int64_t v;
+    CHECK(mf_find_setting(&f, "model.prior", &v) && v == 1);
+    CHECK(mf_find_tensor(&f, "prior_W") != NULL);
+    /* drop the setting: prior_W and the rest are then not part of the model */
+    for (int i = 0; i < f.n_settings; i++)
+        if (!strcmp(f.settings[i].key, "model.prior")) {   /* to the end, out of the count */
+            MfSetting keep = f.settings[i];
+            f.settings[i] = f.settings[f.n_settings - 1];
+            f.settings[--f.n_settings] = keep;
+        }
+    REQUIRE(mf_write(tmp_path("stray.glm"), &f, &err) == GLM_OK);
+    f.n_settings++;
+    CHECK_EQ_INT(model_load(&back, tmp_path("stray.glm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "tensor prior_W is not part of this model");
+    mf_free(&f);
+    /* a prior model without prior_v */
+    REQUIRE(mf_read(&f, tmp_path("prior.glm"), &err) == GLM_OK);
+    for (int i = 0; i < f.n_tensors; i++)
+        if (!strcmp(f.tensors[i].name, "prior_v")) {   /* to the end, out of the count, still freed */
+            MfTensor keep = f.tensors[i];
+            f.tensors[i] = f.tensors[f.n_tensors - 1];
+            f.tensors[--f.n_tensors] = keep;
+        }
+    REQUIRE(mf_write(tmp_path("nov.glm"), &f, &err) == GLM_OK);
+    f.n_tensors++;
+    CHECK_EQ_INT(model_load(&back, tmp_path("nov.glm"), &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "tensor prior_v is missing");
+    mf_free(&f);
+    model_free(&m);
+
+    /* without the prior: no setting, no tensors, the same weights as before */
+    c.prior = 0;
+    rng_seed(&r, 5, 0);
+    REQUIRE(model_init(&m, &c, words, &r, &err) == GLM_OK);
+    REQUIRE(model_save(&m, tmp_path("plain.glm"), NULL, 0, &err) == GLM_OK);
+    REQUIRE(mf_read(&f, tmp_path("plain.glm"), &err) == GLM_OK);
+    CHECK(!mf_find_setting(&f, "model.prior", &v));
+    CHECK(mf_find_tensor(&f, "prior_W") == NULL && mf_find_tensor(&f, "prior_v") == NULL);
+    CHECK_EQ_INT(f.n_tensors, 20);
+    mf_free(&f);
+    model_free(&m);
+    /* the shipped models: no prior, and they load */
+    REQUIRE(model_load(&m, "models/shapes.glm", &err) == GLM_OK);
+    CHECK_EQ_INT(m.cfg.prior, 0);
+    CHECK(m.p.prior_W == NULL);
+    model_free(&m);
+    /* a prior needs learned attention */
+    c.prior = 1;
+    c.attention = ATTN_MEAN;
+    CHECK_EQ_INT(model_check_config(&c, &err), GLM_EINPUT);
+    CHECK_STR_CONTAINS(err.msg, "prior needs hard or soft");
+}

@@ -28,6 +28,7 @@
 #include "heatmap.h"
 #include "image.h"
 #include "model.h"
+#include "prior.h"
 #include "render.h"
 #include "rng.h"
 #include "vocab.h"
@@ -45,7 +46,9 @@ static void help(void)
            "Captions each image and draws where each word looked: the input with its\n"
            "caption, then one panel per word (the end token included) with the attention\n"
            "weights alpha_t as a colour map, the region the model chose outlined in red\n"
-           "and white, and the word's probability.\n"
+           "and white, and the word's probability. A model with an attention prior\n"
+           "(train --prior 1) gets one more panel after the input, \"what the model expects\n"
+           "to matter\": softmax(pi0), predicted from the image alone.\n"
            "\n"
            "options:\n"
            "  --out FILE.png  the figure; with several images one file per image,\n"
@@ -132,10 +135,12 @@ typedef struct {
     const char **words;   /* (T) */
     char *caption;
     int *boxes;           /* (L, 4) */
+    float *prior;         /* (L) softmax(pi0), models with an attention prior; else NULL */
 } Figure;
 
+/* pi0: (L) the image's attention prior scores, or NULL. */
 static int build_input(HeatmapInput *in, Figure *fig, const char *path, const Model *m,
-                       const SearchResult *r, GlmError *err)
+                       const SearchResult *r, const float *pi0, GlmError *err)
 {
     const FeatConfig *fc = &m->cfg.feat;
     const int G = fc->grid, n_words = r->len + r->ended;
@@ -169,6 +174,11 @@ static int build_input(HeatmapInput *in, Figure *fig, const char *path, const Mo
     *in = (HeatmapInput){.img = &fig->img, .name = path, .caption = fig->caption,
                          .n_words = n_words, .words = fig->words, .p = r->p, .region = r->regions,
                          .alpha = r->alpha, .grid = G, .boxes = fig->boxes};
+    if (pi0) {
+        if (!(fig->prior = glm_malloc_array((size_t)G * G, sizeof(float)))) return glm_fail(err, GLM_ENOMEM, "out of memory");
+        prior_softmax(fig->prior, pi0, G * G);
+        in->prior = fig->prior;
+    }
     return GLM_OK;
 }
 
@@ -307,7 +317,8 @@ int main(int argc, char **argv)
     SearchOptions dopt = {.beam = (int)beam, .sample = sample, .rng = &rng};
     search_run(&d, &m.p, x, n, &dopt);
     for (int i = 0; i < n; i++)
-        if (build_input(&ins[i], &figs[i], argv[optind + i], &m, &d.results[i], &err)) {
+        if (build_input(&ins[i], &figs[i], argv[optind + i], &m, &d.results[i],
+                        m.cfg.prior ? d.pi0 + (size_t)i * d.K * d.L : NULL, &err)) {
             status = cli_report(&err);
             goto done;
         }
@@ -350,6 +361,7 @@ done:
         free(figs[i].caption);
         free(figs[i].words);
         free(figs[i].boxes);
+        free(figs[i].prior);
     }
     for (int i = 0; outs && i < n; i++) free(outs[i]);
     free(outs);
