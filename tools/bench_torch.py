@@ -43,6 +43,7 @@ to confirm the cached scorer used per step gives the same values.
 """
 
 import argparse
+import ctypes
 import math
 import os
 import statistics
@@ -407,7 +408,7 @@ def compare(name, got, want, rtol, atol, rows):
 
 
 def check(args):
-    torch.set_num_threads(1)
+    set_threads(1)
     m, T, _ = load_model(args.model)
     L = int(args.regions) if args.regions else None
     _, _, dump = read_glm(args.dump)
@@ -514,6 +515,20 @@ def check(args):
 # ---- --bench --------------------------------------------------------------
 
 
+def set_threads(n):
+    """torch's intra-op threads and, as glimpse's --threads does, OpenBLAS's:
+    Debian's torch does its matrix products in the system's libblas.so.3
+    (OpenBLAS here), whose own thread pool torch.set_num_threads does not
+    reach. Returns what OpenBLAS reports, or None without OpenBLAS."""
+    torch.set_num_threads(n)
+    try:
+        ob = ctypes.CDLL("libopenblas.so.0")
+        ob.openblas_set_num_threads(n)
+        return ob.openblas_get_num_threads()
+    except (OSError, AttributeError):
+        return None
+
+
 def bench(args):
     m0, T, _ = load_model(args.model)
     _, _, dt = read_glm(args.data)
@@ -524,7 +539,7 @@ def bench(args):
     B = args.batch
     results = []
     for threads in [int(t) for t in args.threads.split(",")]:
-        torch.set_num_threads(threads)
+        blas = set_threads(threads)
         rates = []
         for rep in range(args.repeats):
             torch.manual_seed(rep)
@@ -544,15 +559,17 @@ def bench(args):
             for s in range(args.warmup):
                 train_step(m, opt, data, cider, next_batch(), T, s)
             t0 = time.perf_counter()
-            for s in range(args.steps):
-                loss, reward = train_step(m, opt, data, cider, next_batch(), T, args.warmup + s)
+            done = 0
+            while done < args.steps and (done < 3 or time.perf_counter() - t0 < args.seconds):
+                loss, reward = train_step(m, opt, data, cider, next_batch(), T, args.warmup + done)
+                done += 1
             el = time.perf_counter() - t0
-            rates.append(args.steps / el)
+            rates.append(done / el)
             if not math.isfinite(loss):
                 sys.exit("bench_torch: the loss is not finite")
         results.append((threads, statistics.median(rates), min(rates), max(rates)))
-        print("torch threads %d: %.2f steps/s (median of %d; min %.2f max %.2f), batch %d" %
-              (threads, statistics.median(rates), len(rates), min(rates), max(rates), B), flush=True)
+        print("torch threads %d (OpenBLAS %s): %.2f steps/s (median of %d; min %.2f max %.2f), batch %d" %
+              (threads, blas, statistics.median(rates), len(rates), min(rates), max(rates), B), flush=True)
     if args.tsv:
         with open(args.tsv, "w") as f:
             for t, med, lo, hi in results:
@@ -575,6 +592,8 @@ def main():
                     help="--check: parameters after Adam, in units of lr (default 1e-3)")
     ap.add_argument("--threads", default="1,2", help="--bench: thread counts (default 1,2)")
     ap.add_argument("--steps", type=int, default=100, help="--bench: timed steps per run (default 100)")
+    ap.add_argument("--seconds", type=float, default=60,
+                    help="--bench: stop a run after this long (at least 3 steps; default 60)")
     ap.add_argument("--warmup", type=int, default=5, help="--bench: untimed steps first (default 5)")
     ap.add_argument("--repeats", type=int, default=3, help="--bench: runs per thread count (default 3)")
     ap.add_argument("--batch", type=int, default=32, help="--bench: batch size (default 32)")

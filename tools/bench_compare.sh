@@ -1,0 +1,100 @@
+#!/bin/sh
+# bench_compare.sh - `make bench-compare`: glimpse's hard-attention training
+# step against the same step in PyTorch (tools/bench_torch.py), on the same
+# data set, from the same starting model, at 1 and 2 threads (project issue 13).
+#
+#   tools/bench_compare.sh            (make bench-compare builds first)
+#
+# 1. a shapes data set (glimpse data shapes, 2000 scenes, seed 11) and a
+#    starting model: the shapes preset's sizes trained START_STEPS steps with
+#    REINFORCE from step 0 (--soft-warmup 0), so captions have their real
+#    lengths and rollouts differ from greedy decodes;
+# 2. the parity check: glimpse-grad_dump writes one step of that model on a
+#    batch of 32, bench_torch.py --check must match it (else exit 1);
+# 3. REPEATS rounds, each timing, at every thread count: glimpse train
+#    resumed from the starting checkpoint for GLIMPSE_STEPS steps (its own
+#    steps/s, from its last progress line) and the PyTorch step for
+#    TORCH_STEPS steps (or TORCH_SECONDS, whichever comes first); glimpse
+#    and PyTorch alternate so both see the same load;
+# 4. a table: median, min and max steps/s of each, and the ratios.
+# Without python3-torch (and when tools/install-deps.sh --bench cannot
+# install it) it says SKIP and exits 0.
+#
+# Settings (environment): GLIMPSE_BIN (default bin), BENCH_DIR (default
+# build/bench-compare), REPEATS (3), THREADS ("1 2"), START_STEPS (200),
+# GLIMPSE_STEPS (300), TORCH_STEPS (100), TORCH_SECONDS (30).
+set -eu
+
+BIN=${GLIMPSE_BIN:-bin}
+DIR=${BENCH_DIR:-build/bench-compare}
+REPEATS=${REPEATS:-3}
+THREADS=${THREADS:-"1 2"}
+START_STEPS=${START_STEPS:-200}
+GLIMPSE_STEPS=${GLIMPSE_STEPS:-300}
+TORCH_STEPS=${TORCH_STEPS:-100}
+TORCH_SECONDS=${TORCH_SECONDS:-30}
+PY=/usr/bin/python3
+
+tools/install-deps.sh --bench
+if ! $PY -c 'import torch' 2>/dev/null; then
+    echo "bench-compare: SKIP: python3-torch is not installed (tools/install-deps.sh --bench installs it as root)"
+    exit 0
+fi
+
+echo "bench-compare: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+rm -rf "$DIR"
+mkdir -p "$DIR"
+"$BIN/glimpse" data shapes --out "$DIR/data" --count 2000 --seed 11 --quiet
+"$BIN/glimpse" train --data "$DIR/data" --out "$DIR/start.glm" --preset shapes --steps "$START_STEPS" \
+    --soft-warmup 0 --val-every 0 --threads 1 --quiet
+"$BIN/glimpse-grad_dump" export --model "$DIR/start.glm" --data "$DIR/data" --out "$DIR/data.glm"
+
+# The same work: parity on one batch first.
+"$BIN/glimpse-grad_dump" step --model "$DIR/start.glm" --data "$DIR/data" --out "$DIR/step.glm" --batch 32 --seed 1
+if ! $PY tools/bench_torch.py --check --model "$DIR/start.glm" --data "$DIR/data.glm" --dump "$DIR/step.glm" \
+    > "$DIR/parity.txt"; then
+    cat "$DIR/parity.txt"
+    echo "bench-compare: the PyTorch step does not compute what glimpse computes; not timing it" >&2
+    exit 1
+fi
+tail -n 1 "$DIR/parity.txt"
+
+: > "$DIR/rates.tsv"
+r=1
+while [ "$r" -le "$REPEATS" ]; do
+    for t in $THREADS; do
+        "$BIN/glimpse" train --resume "$DIR/start.glm.ckpt" --data "$DIR/data" --out "$DIR/run.glm" \
+            --steps $((START_STEPS + GLIMPSE_STEPS)) --val-every 0 --threads "$t" 2> "$DIR/glimpse.log"
+        rate=$(grep 'steps/s' "$DIR/glimpse.log" | tail -n 1 | sed 's/.* \([0-9.]*\) steps\/s.*/\1/')
+        [ -n "$rate" ] || { cat "$DIR/glimpse.log"; echo "bench-compare: no steps/s from glimpse train" >&2; exit 1; }
+        printf 'glimpse\t%s\t%s\n' "$t" "$rate" >> "$DIR/rates.tsv"
+        $PY tools/bench_torch.py --bench --model "$DIR/start.glm" --data "$DIR/data.glm" --threads "$t" \
+            --steps "$TORCH_STEPS" --seconds "$TORCH_SECONDS" --warmup 2 --repeats 1 --tsv "$DIR/torch.tsv" > /dev/null
+        cut -f1-3 "$DIR/torch.tsv" >> "$DIR/rates.tsv"
+        echo "bench-compare: round $r, $t thread(s): glimpse $rate, torch $(cut -f3 "$DIR/torch.tsv") steps/s;" \
+            "load $(cut -d' ' -f1 /proc/loadavg)"
+    done
+    r=$((r + 1))
+done
+
+# median, min, max per (implementation, threads); then the ratios
+sort -k1,1 -k2,2n -k3,3g "$DIR/rates.tsv" | awk -F'\t' -v threads="$THREADS" '
+    { k = $1 "\t" $2; n[k]++; v[k, n[k]] = $3; if (!(k in seen)) { seen[k] = 1; order[++nk] = k } }
+    END {
+        printf "\n%-8s %7s %10s %8s %8s\n", "", "threads", "steps/s", "min", "max"
+        for (i = 1; i <= nk; i++) {
+            k = order[i]; c = n[k]
+            med = c % 2 ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2
+            split(k, p, "\t"); m[p[1], p[2]] = med
+            printf "%-8s %7s %10.2f %8.2f %8.2f\n", p[1], p[2], med, v[k, 1], v[k, c]
+            if (med > best[p[1]]) best[p[1]] = med
+            th[p[2]] = 1
+        }
+        printf "\n"
+        nt = split(threads, tl, " ")
+        for (j = 1; j <= nt; j++) if (m["torch", t = tl[j]] > 0) printf "glimpse / torch at %s thread(s): %.2fx\n", t, m["glimpse", t] / m["torch", t]
+        if (best["torch"] > 0) printf "best against best: %.2fx (glimpse %.2f, torch %.2f steps/s)\n", best["glimpse"] / best["torch"], best["glimpse"], best["torch"]
+        if (m["glimpse", 1] > 0 && m["glimpse", 2] > 0) printf "glimpse 2 threads / 1 thread: %.2fx\n", m["glimpse", 2] / m["glimpse", 1]
+        if (m["torch", 1] > 0 && m["torch", 2] > 0) printf "torch 2 threads / 1 thread: %.2fx\n", m["torch", 2] / m["torch", 1]
+    }'
+echo "bench-compare: load at the end $(cut -d' ' -f1-3 /proc/loadavg); rates in $DIR/rates.tsv"
