@@ -392,6 +392,82 @@ def train_step(m, opt, data, cider, captions, T, step, entropy_w=0.01, rl_weight
     return float(loss), float(r.mean())
 
 
+# ---- captioning: beam search (search.c's rules) ----------------------------
+
+
+@torch.inference_mode()
+def beam_search(m, x1, T, K):
+    """The caption of one image x1 (1, L, F) with beam width K as search.c
+    writes it: hard attention looks at argmax alpha_t; the K best extensions
+    (summed log p, over <end> and the real words) of the live beams are kept;
+    one that says <end>, or reaches the last step, is finished and spends one
+    of the K; the answer is the finished caption with the best logp / steps.
+    Returns the words (without <end>)."""
+    a, wa, h, c = m.start(x1)
+    rows = torch.zeros(1, dtype=torch.long)
+    hist = [[]]
+    logp = torch.zeros(1)
+    y = torch.full((1,), START, dtype=torch.long)
+    budget, best, best_score = K, None, -math.inf
+    for t in range(T):
+        la = m.attend(wa[rows], h)
+        s = la.argmax(1)
+        z = a[rows, s]
+        emb = m.embed(y)
+        h, c = m.lstm(torch.cat([emb, z], 1), (h, c))
+        lp = Fn.log_softmax(m.logits(emb, h, z), -1)[:, END:]          # never <pad> or <start>
+        cand = (logp.unsqueeze(1) + lp).flatten()
+        top = torch.topk(cand, min(budget, cand.numel()))
+        keep, words, scores = [], [], []
+        for sc, idx in zip(top.values.tolist(), top.indices.tolist()):
+            beam, word = divmod(idx, lp.shape[1])
+            word += END
+            if word == END or t == T - 1:
+                if sc / (t + 1) > best_score:
+                    best_score = sc / (t + 1)
+                    best = hist[beam] + ([] if word == END else [word])
+                budget -= 1
+            else:
+                keep.append(beam), words.append(word), scores.append(sc)
+        if not keep:
+            break
+        sel = torch.tensor(keep)
+        hist = [hist[b] + [w] for b, w in zip(keep, words)]
+        h, c, rows = h[sel], c[sel], rows[sel]
+        logp = torch.tensor(scores)
+        y = torch.tensor(words)
+    return best
+
+
+def caption(args):
+    """Times beam search per image on the first images of the data set and
+    compares the captions with glimpse's (glimpse-grad_dump decode)."""
+    m, T, _ = load_model(args.model)
+    _, _, dt = read_glm(args.data)
+    data = Data(args.data, int(dt["regions"][0]), m.sizes["F"])
+    _, _, caps = read_glm(args.dump)
+    K = int(caps["beam.width"][0])
+    gw, gl = caps["beam.words"].astype(np.int64), caps["beam.lengths"].astype(np.int64)
+    N = len(gl)
+    for threads in [int(t) for t in args.threads.split(",")]:
+        set_threads(threads)
+        for i in range(min(N, 5)):
+            beam_search(m, data.x[i:i + 1], T, K)      # warm-up
+        t0 = time.perf_counter()
+        got = [beam_search(m, data.x[i:i + 1], T, K) for i in range(N)]
+        el = time.perf_counter() - t0
+        same = sum(1 for i in range(N) if got[i] == list(gw[i, :gl[i]]))
+        print("torch decode threads %d: %d images, beam %d, one at a time: %.1f images/s (%.3f ms per image); "
+              "%d of %d captions the same as glimpse's" % (threads, N, K, N / el, 1e3 * el / N, same, N), flush=True)
+        if args.tsv:
+            with open(args.tsv, "a") as f:
+                f.write("torch-decode\t%d\t%.4f\n" % (threads, N / el))
+        if same < N * 0.98:
+            print("bench_torch: the captions differ from glimpse's in more than 2%% of the images")
+            return 1
+    return 0
+
+
 # ---- --check --------------------------------------------------------------
 
 
@@ -582,9 +658,11 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="compare with a glimpse-grad_dump step file (--dump)")
     ap.add_argument("--bench", action="store_true", help="time training steps/s")
+    ap.add_argument("--caption", action="store_true",
+                    help="time beam search per image and compare the captions with a glimpse-grad_dump decode file (--dump)")
     ap.add_argument("--model", required=True, help="a hard-attention glimpse model (.glm)")
     ap.add_argument("--data", required=True, help="the data set from glimpse-grad_dump export")
-    ap.add_argument("--dump", help="--check: the glimpse-grad_dump step output")
+    ap.add_argument("--dump", help="--check: the glimpse-grad_dump step output; --caption: its decode output")
     ap.add_argument("--regions", help=argparse.SUPPRESS)
     ap.add_argument("--rtol", type=float, default=1e-4, help="--check: relative tolerance (default 1e-4)")
     ap.add_argument("--atol", type=float, default=1e-6, help="--check: absolute tolerance (default 1e-6)")
@@ -599,11 +677,11 @@ def main():
     ap.add_argument("--batch", type=int, default=32, help="--bench: batch size (default 32)")
     ap.add_argument("--tsv", help="--bench: also write 'torch THREADS MEDIAN MIN MAX' rows here")
     args = ap.parse_args()
-    if args.check == args.bench:
-        ap.error("give --check or --bench")
-    if args.check and not args.dump:
-        ap.error("--check needs --dump")
-    return check(args) if args.check else bench(args)
+    if args.check + args.bench + args.caption != 1:
+        ap.error("give one of --check, --bench, --caption")
+    if (args.check or args.caption) and not args.dump:
+        ap.error("--check and --caption need --dump")
+    return check(args) if args.check else bench(args) if args.bench else caption(args)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,17 @@
  *       3. clipping and one Adam step at --lr (after.* the parameters after it)
  *       plus the batch, the regions, the rollout, rewards, baselines, weights
  *       and the losses (1-element tensors).
+ *   glimpse-grad_dump ckpt --model M --data DIR --out START.ckpt
+ *       a training checkpoint at step 0 from a trained model (the shapes
+ *       preset's options, REINFORCE from the first step: --soft-warmup 0; the
+ *       words renumbered to the order DIR's captions give them), so
+ *       `glimpse train --resume START.ckpt` times steady-state training steps
+ *       of that model (make bench-compare)
+ *   glimpse-grad_dump decode --model M --data DIR --out CAPS.glm [--images N --beam K]
+ *       the decoder part of captioning: search.h's beam search on the first N
+ *       training images one at a time, timed (printed: images/s, ms per
+ *       image; the features are computed before the clock starts); writes
+ *       each caption's words (N, T) and lengths (N).
  * Both files use the model-file container (docs/model-format.md); ints are
  * stored as float32 (exact below 2^24).
  *
@@ -30,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "cli.h"
 #include "dataset.h"
 #include "decoder.h"
@@ -37,6 +49,7 @@
 #include "modelfile.h"
 #include "optim.h"
 #include "reinforce.h"
+#include "search.h"
 #include "train.h"
 #include "vocab.h"
 
@@ -48,6 +61,8 @@ static void help(void)
     TrainOptions o = train_default_options();
     printf("usage: " PROG " export --model MODEL --data DIR --out DATA.glm\n"
            "       " PROG " step --model MODEL --data DIR --out DUMP.glm [options]\n"
+           "       " PROG " decode --model MODEL --data DIR --out CAPS.glm [--images N --beam K]\n"
+           "       " PROG " ckpt --model MODEL --data DIR --out START.ckpt\n"
            "\n"
            "export: the training split of DIR as glimpse trains on it (region vectors of\n"
            "the model's features, token ids of the model's vocabulary).\n"
@@ -55,6 +70,10 @@ static void help(void)
            "the hard-attention training step (cross-entropy on given sampled regions with\n"
            "the entropy bonus; REINFORCE with the greedy baseline and CIDEr-D reward), for\n"
            "checking another implementation (tools/bench_torch.py --check).\n"
+           "decode: beam search on the first N training images one at a time, timed,\n"
+           "and the captions (tools/bench_torch.py --caption compares and times its own).\n"
+           "ckpt: a checkpoint at step 0 of MODEL with the shapes preset's training options\n"
+           "and no soft warm-up, for glimpse train --resume (make bench-compare).\n"
            "\n"
            "options:\n"
            "  --model FILE     a hard-attention model (required)\n"
@@ -67,6 +86,8 @@ static void help(void)
            "  --entropy W      step: entropy bonus weight (default %g)\n"
            "  --rl-weight W    step: REINFORCE weight (default %g)\n"
            "  --clip N         step: gradient-norm limit (default %g)\n"
+           "  --images N       decode: images (default 200)\n"
+           "  --beam K         decode: beam width (default 3)\n"
            "  --help           this text\n",
            o.lr, o.entropy, o.rl_weight, o.clip);
 }
@@ -141,20 +162,23 @@ int main(int argc, char **argv)
         help();
         return 0;
     }
-    if (argc < 2 || (strcmp(argv[1], "export") && strcmp(argv[1], "step"))) {
-        fprintf(stderr, PROG ": give export or step first (see --help)\n");
+    if (argc < 2 || (strcmp(argv[1], "export") && strcmp(argv[1], "step") && strcmp(argv[1], "decode") &&
+                     strcmp(argv[1], "ckpt"))) {
+        fprintf(stderr, PROG ": give export, step, decode or ckpt first (see --help)\n");
         return 2;
     }
-    const int step_mode = !strcmp(argv[1], "step");
+    const int step_mode = !strcmp(argv[1], "step"), decode_mode = !strcmp(argv[1], "decode");
+    const int ckpt_mode = !strcmp(argv[1], "ckpt");
     TrainOptions to = train_default_options();
     const char *model_path = NULL, *out = NULL;
     CliData data = {0};
-    long offset = 0, batch = 8, seed = 1;
-    enum { O_MODEL = 256, O_DATA, O_OUT, O_OFFSET, O_BATCH, O_SEED, O_LR, O_ENTROPY, O_RL, O_CLIP };
+    long offset = 0, batch = 8, seed = 1, n_images = 200, beam = 3;
+    enum { O_MODEL = 256, O_DATA, O_OUT, O_OFFSET, O_BATCH, O_SEED, O_LR, O_ENTROPY, O_RL, O_CLIP, O_IMAGES, O_BEAM };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"data", 1, 0, O_DATA}, {"out", 1, 0, O_OUT}, {"offset", 1, 0, O_OFFSET},
         {"batch", 1, 0, O_BATCH}, {"seed", 1, 0, O_SEED}, {"lr", 1, 0, O_LR}, {"entropy", 1, 0, O_ENTROPY},
-        {"rl-weight", 1, 0, O_RL}, {"clip", 1, 0, O_CLIP}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"rl-weight", 1, 0, O_RL}, {"clip", 1, 0, O_CLIP}, {"images", 1, 0, O_IMAGES}, {"beam", 1, 0, O_BEAM},
+        {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     int opt;
     long v;
@@ -172,6 +196,8 @@ int main(int argc, char **argv)
         case O_ENTROPY: if (!cli_parse_float("--entropy", optarg, 0, 100, &f)) return 2; to.entropy = (float)f; break;
         case O_RL: if (!cli_parse_float("--rl-weight", optarg, 0, 1000, &f)) return 2; to.rl_weight = (float)f; break;
         case O_CLIP: if (!cli_parse_float("--clip", optarg, 0, 1e9, &f)) return 2; to.clip = (float)f; break;
+        case O_IMAGES: if (!cli_parse_int("--images", optarg, 1, 1000000, &v)) return 2; n_images = v; break;
+        case O_BEAM: if (!cli_parse_int("--beam", optarg, 1, 64, &v)) return 2; beam = v; break;
         case 'h': help(); return 0;
         default: fprintf(stderr, PROG ": unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]); return 2;
         }
@@ -196,8 +222,8 @@ int main(int argc, char **argv)
         status = cli_report(&err);
         goto done;
     }
-    if (step_mode && m.cfg.attention != ATTN_HARD) {
-        fprintf(stderr, PROG ": %s: step is for hard-attention models\n", model_path);
+    if ((step_mode || ckpt_mode) && m.cfg.attention != ATTN_HARD) {
+        fprintf(stderr, PROG ": %s: %s is for hard-attention models\n", model_path, argv[1]);
         status = 2;
         goto done;
     }
@@ -210,6 +236,86 @@ int main(int argc, char **argv)
     const int L = features_regions(&m.cfg.feat), F = features_dim(&m.cfg.feat), T = m.cfg.max_len;
     const size_t LF = (size_t)L * F;
 
+    if (ckpt_mode) {
+        /* glimpse train --resume wants the vocabulary these captions make,
+         * ids in its order (by count); a model trained on another sample of
+         * the same generator has the same words in another order. Renumbered
+         * (the rows of embed, out_Lo and out_b moved with their words), the
+         * model computes the same function. */
+        TrainOptions co = train_default_options();
+        ModelConfig ignored = m.cfg;
+        long val_every;
+        train_preset("shapes", &co, &ignored, &val_every);
+        co.soft_warmup = 0;
+        Vocab dv = {0};
+        Model m2 = {0};
+        Trainer tr = {0};
+        Rng unused;
+        rng_seed(&unused, 1, 0);
+        if ((rc = vocab_build(&dv, d.captions, d.n_captions, co.min_count, &err)) ||
+            (rc = model_init(&m2, &m.cfg, vocab_words(&dv), &unused, &err))) {
+            vocab_free(&dv);
+            status = cli_report(&err);
+            goto done;
+        }
+        int bad = vocab_size(&dv) != m.cfg.vocab;
+        memcpy(m2.params, m.params, m.n_params * sizeof(float));
+        const int E = m.cfg.embed;
+        for (int i = 0; i < vocab_size(&dv) && !bad; i++) {
+            const int old = vocab_id(&vocab, vocab_word(&dv, i));
+            if (old == VOCAB_UNK && i != VOCAB_UNK) bad = 1;
+            memcpy(m2.p.embed + (size_t)i * E, m.p.embed + (size_t)old * E, (size_t)E * sizeof(float));
+            memcpy(m2.p.out_Lo + (size_t)i * E, m.p.out_Lo + (size_t)old * E, (size_t)E * sizeof(float));
+            m2.p.out_b[i] = m.p.out_b[old];
+        }
+        if (bad) {
+            fprintf(stderr, PROG ": %s: the training captions of %s make other words than the model's\n", model_path,
+                    data.data_dir);
+            status = 2;
+        } else if ((rc = dataset_encode(&d, &dv, m.cfg.max_len - 1, &err)) ||
+                   (rc = trainer_init(&tr, &m2, &d, x, &co, &err)) || (rc = checkpoint_save(&tr, out, &err))) {
+            status = cli_report(&err);
+        } else {
+            status = 0;
+        }
+        trainer_free(&tr);
+        model_free(&m2);
+        vocab_free(&dv);
+        goto done;
+    }
+    if (decode_mode) {
+        const int N = (int)GLM_MIN(n_images, (long)d.n_images), K = (int)beam;
+        Search sr = {0};
+        float *words = glm_calloc_array((size_t)N * T, sizeof(float));
+        float *lens = glm_calloc_array((size_t)N, sizeof(float));
+        if (words) o.owned[o.n_owned++] = words;
+        if (lens) o.owned[o.n_owned++] = lens;
+        if (!words || !lens || (rc = search_init(&sr, &m.cfg, 1, K, &err))) {
+            status = cli_report(words && lens ? &err : &(GlmError){.code = GLM_ENOMEM, .msg = "out of memory"});
+            search_free(&sr);
+            goto done;
+        }
+        const SearchOptions so = {.beam = K};
+        const double t0 = glm_seconds();
+        for (int i = 0; i < N; i++) {
+            search_run(&sr, &m.p, x + (size_t)i * LF, 1, &so);
+            const SearchResult *r = &sr.results[0];
+            for (int k = 0; k < r->len; k++) words[(size_t)i * T + k] = (float)r->words[k];
+            lens[i] = (float)r->len;
+        }
+        const double el = glm_seconds() - t0;
+        search_free(&sr);
+        printf("glimpse decode: %d images, beam %d, one at a time: %.1f images/s (%.3f ms per image)\n", N, K,
+               N / el, 1e3 * el / N);
+        add(&o, "beam.words", words, N, T);
+        add(&o, "beam.lengths", lens, N, 0);
+        add(&o, "beam.width", scalar(&o, K), 1, 0);
+        for (int i = 0; i < o.n; i++)
+            if (!o.t[i].data) { status = cli_report(&(GlmError){.code = GLM_ENOMEM, .msg = "out of memory"}); goto done; }
+        if ((rc = write_out(out, &o, &err))) { status = cli_report(&err); goto done; }
+        status = 0;
+        goto done;
+    }
     if (!step_mode) {
         int *first = glm_malloc_array((size_t)d.n_images, sizeof(int));
         int *count = glm_malloc_array((size_t)d.n_images, sizeof(int));
