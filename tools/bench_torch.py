@@ -515,7 +515,6 @@ def check(args):
     for name, (p, f) in pm.items():
         g = p.grad.numpy() if p.grad is not None else np.zeros(p.shape, np.float32)
         ok &= compare("grad_xe." + name, g, f(dump["grad_xe." + name]), R, A, rows)
-    grad_xe = {name: (p.grad.clone() if p.grad is not None else None) for name, (p, _) in pm.items()}
 
     # 2. REINFORCE. Rewards: the cached scorer against metrics_reference.cider_d
     # itself (all images in the corpus, so the document frequencies are the
