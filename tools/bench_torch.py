@@ -123,12 +123,6 @@ def read_glm(path):
     return settings, words, tensors
 
 
-def feature_dim(s):
-    """F from the feat.* settings: 3 + q^3 + n^2 k + p^2 + 5 + 2 (docs/model-format.md)."""
-    return (3 + s["feat.color_levels"] ** 3 + s["feat.hog_cells"] ** 2 * s["feat.orient_bins"] +
-            s["feat.patch"] ** 2 + 5 + 2)
-
-
 # ---- the model ------------------------------------------------------------
 
 
@@ -199,7 +193,7 @@ def load_model(path):
     s, words, t = read_glm(path)
     if s["model.attention"] != 0:
         sys.exit("bench_torch: %s: not a hard-attention model" % path)
-    m = Captioner(feature_dim(s), s["model.proj"], s["model.hidden"], s["model.embed"], s["model.att"],
+    m = Captioner(t["proj_W"].shape[1], s["model.proj"], s["model.hidden"], s["model.embed"], s["model.att"],
                   s["model.vocab"], bool(s["model.init_mean"]))
     with torch.no_grad():
         for name, (p, f) in param_map(m).items():
