@@ -7,6 +7,7 @@
 #   make CC=clang   any C11 compiler (programs in build/clang/bin); warnings are errors under gcc and clang
 #   make install PREFIX=/usr/local   binaries to PREFIX/bin, models to PREFIX/share/glimpse/models
 #   make bench      speed measurements (not part of the tests)
+#   make bench-compare  training steps/s of glimpse against the same step in PyTorch
 #   make eval-ood   the shipped models on pictures glimpse did not draw (needs ImageMagick)
 #   make course     the README course's glimpse explain outputs and docs/explain.png
 #   make mutate     apply each mutation of tests/mutate.sh and check the suite catches it
@@ -216,6 +217,16 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 bench: all $(BENCHES)
 	$(BUILD)/bench/bench_metrics
 	BIN=$(BIN)/glimpse bench/bench.sh $(BUILD)
+
+# ---- bench-compare: glimpse's training step against its PyTorch twin ------
+# (issue 13) tools/bench_compare.sh: a shapes data set and a starting model,
+# the parity check (tools/bench_torch.py --check against glimpse-grad_dump:
+# same loss, rewards and gradients), then training steps/s of glimpse and of
+# PyTorch at 1 and 2 threads, median of 3 rounds, and the ratios. A few
+# minutes. Installs python3-torch (tools/install-deps.sh --bench) or says SKIP.
+bench-compare: all
+	GLIMPSE_BIN=$(BIN) tools/bench_compare.sh
+.PHONY: bench-compare
 
 # ---- fuzzing: libFuzzer targets tests/fuzz/fuzz_NAME.c ---------------------
 # Every target is built with clang (FUZZ_CC; Debian's clang 14 with the

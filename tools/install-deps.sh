@@ -7,7 +7,9 @@
 #   tools/install-deps.sh --test   the same for the packages only the tests and `make eval-ood` use; where they
 #                                  cannot be installed it says SKIP and exits 0, and the tests
 #                                  that need them skip with a visible message
-#   tools/install-deps.sh --check [--test]   only report; exit 1 when something is missing
+#   tools/install-deps.sh --bench  the same for the packages only `make bench-compare` uses (SKIP, exit 0,
+#                                  when they cannot be installed)
+#   tools/install-deps.sh --check [--test|--bench]   only report; exit 1 when something is missing
 #
 # Why each package is here:
 #   build-essential, pkg-config  the compiler and the flags lookup
@@ -25,22 +27,29 @@
 #   clang, libclang-rt-14-dev (tests only)  `make fuzz`: the fuzz targets are built with clang and
 #                          -fsanitize=fuzzer, whose libFuzzer runtime Debian 12 ships in
 #                          libclang-rt-14-dev (clang 14 is Debian 12's clang)
+#   python3-torch (bench-compare only)  PyTorch, for the side-by-side twin of the training step
+#                          (tools/bench_torch.py) and its test, which skips without it
 set -eu
 
 BUILD_PACKAGES="build-essential pkg-config libstb-dev libopenblas-dev zlib1g-dev libcjson-dev dataset-fashion-mnist fonts-dejavu-core"
 TEST_PACKAGES="chromium imagemagick python3 clang libclang-rt-14-dev"
+BENCH_PACKAGES="python3-torch"
 
 check=0 test=0
 for arg in "$@"; do
     case "$arg" in
         --check) check=1 ;;
         --test) test=1 ;;
-        *) echo "usage: $0 [--check] [--test]" >&2; exit 2 ;;
+        --bench) test=2 ;;
+        *) echo "usage: $0 [--check] [--test|--bench]" >&2; exit 2 ;;
     esac
 done
 if [ "$test" -eq 1 ]; then
     PACKAGES=$TEST_PACKAGES
     WHAT="test packages"
+elif [ "$test" -eq 2 ]; then
+    PACKAGES=$BENCH_PACKAGES
+    WHAT="benchmark packages"
 else
     PACKAGES=$BUILD_PACKAGES
     WHAT="packages"
@@ -49,8 +58,8 @@ fi
 # A failure to install: fatal for the build packages, a visible skip for the
 # test packages.
 give_up() {
-    if [ "$test" -eq 1 ]; then
-        echo "install-deps: SKIP: $1; the tests that need$missing will be skipped"
+    if [ "$test" -ne 0 ]; then
+        echo "install-deps: SKIP: $1; what needs$missing will be skipped"
         exit 0
     fi
     echo "install-deps: $1" >&2
@@ -60,7 +69,7 @@ give_up() {
 
 missing=""
 if ! command -v dpkg-query >/dev/null 2>&1; then
-    [ "$test" -eq 1 ] && { echo "install-deps: not a Debian system; browser tests skip unless chromium is on PATH, make eval-ood needs ImageMagick's /usr/bin/convert, make fuzz needs clang with libFuzzer"; exit 0; }
+    [ "$test" -ne 0 ] && { echo "install-deps: not a Debian system; browser tests skip unless chromium is on PATH, make eval-ood needs ImageMagick's /usr/bin/convert, make fuzz needs clang with libFuzzer"; exit 0; }
     echo "install-deps: dpkg-query not found: this is not a Debian system." >&2
     echo "install-deps: install the equivalents of: $PACKAGES" >&2
     exit 1
