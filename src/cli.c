@@ -86,6 +86,20 @@ int cli_parse_float(const char *name, const char *s, double lo, double hi, doubl
     return 1;
 }
 
+int cli_load_model(Model *m, const char *path, const char *name)
+{
+    char found[4096];
+    if (!path) {
+        if (!cli_default_model(found, sizeof found, name)) {
+            cli_error("%s", found);
+            return 2;
+        }
+        path = found;
+    }
+    GlmError err;
+    return model_load(m, path, &err) ? cli_report(&err) : 0;
+}
+
 int cli_default_model(char *buf, size_t size, const char *name)
 {
     const char *env = getenv("GLIMPSE_MODEL");

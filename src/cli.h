@@ -13,6 +13,7 @@
 #include "dataset.h"
 #include "dataset_objects.h"
 #include "features.h"
+#include "model.h"
 
 /* The beam width of caption, eval and glimpse-heatmap: one default, so that
  * eval's scores describe what caption prints and the heatmap shows it. */
@@ -44,6 +45,11 @@ int cli_bad_option(const char *cmd, int opt, char **argv);
  * Writes the first existing path into buf and returns 1; returns 0 and
  * leaves in buf a message listing where it looked, when none exists. */
 int cli_default_model(char *buf, size_t size, const char *name);
+/* Loads *m from path, or, when path is NULL, from the default model NAME
+ * as cli_default_model finds it. 0 when loaded; otherwise the reason is
+ * printed and the command's exit status returned (2 none found or a bad
+ * file, 1 an I/O failure). */
+int cli_load_model(Model *m, const char *path, const char *name);
 
 /* 1 when a file can be written at path (it is not a directory, and its
  * directory exists and is writable); else prints "glimpse: PATH: reason"

@@ -190,17 +190,10 @@ int cmd_caption(int argc, char **argv)
     }
     if (optind >= argc) return cli_usage_error("caption", "no image given");
 
-    char found[4096];
-    if (!model_path) {
-        if (!cli_default_model(found, sizeof found, CAPTION_DEFAULT_MODEL)) {
-            cli_error("%s", found);
-            return 2;
-        }
-        model_path = found;
-    }
-    GlmError err;
     Model m;
-    if (model_load(&m, model_path, &err)) return cli_report(&err);
+    int st = cli_load_model(&m, model_path, CAPTION_DEFAULT_MODEL);
+    if (st) return st;
+    GlmError err;
 
     const int L = features_regions(&m.cfg.feat), F = features_dim(&m.cfg.feat);
     const int n_images = argc - optind;

@@ -117,16 +117,7 @@ static int drawn_picture(Image *img, const FeatConfig *fc, GlmError *err)
         image_free(img);
         *img = small;
     }
-    if (fc->keep_aspect && img->w != img->h) {
-        float bg[3];
-        image_border_colour(bg, img);
-        Image square;
-        int rc = image_pad_square(&square, img, bg, NULL, NULL, err);
-        if (rc) return rc;
-        image_free(img);
-        *img = square;
-    }
-    return GLM_OK;
+    return fc->keep_aspect ? image_pad_square_own(img, err) : GLM_OK;
 }
 
 int cmd_explain(int argc, char **argv)
@@ -198,17 +189,10 @@ int cmd_explain(int argc, char **argv)
     }
     if ((html && !cli_can_create(html)) || (png && !cli_can_create(png))) return 2;
 
-    char found[4096];
-    if (!model_path) {
-        if (!cli_default_model(found, sizeof found, EXPLAIN_DEFAULT_MODEL)) {
-            cli_error("%s", found);
-            return 2;
-        }
-        model_path = found;
-    }
-    GlmError err;
     Model m;
-    if (model_load(&m, model_path, &err)) return cli_report(&err);
+    int st = cli_load_model(&m, model_path, EXPLAIN_DEFAULT_MODEL);
+    if (st) return st;
+    GlmError err;
 
     int status = 0, image = 0, have_explain = 0;
     Dataset ds;

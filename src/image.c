@@ -491,3 +491,16 @@ done:
     if (rc) image_free(dst);
     return rc;
 }
+
+int image_pad_square_own(Image *img, GlmError *err)
+{
+    if (img->w == img->h) return GLM_OK;
+    float bg[3];
+    image_border_colour(bg, img);
+    Image square;
+    int rc = image_pad_square(&square, img, bg, NULL, NULL, err);
+    if (rc) return rc;
+    image_free(img);
+    *img = square;
+    return GLM_OK;
+}

@@ -68,5 +68,9 @@ void image_border_colour(float bg[3], const Image *img);
  * with src in its middle at (*off_x, *off_y) (either may be NULL). The
  * aspect ratio is kept: what is around the picture is its own background. */
 int image_pad_square(Image *dst, const Image *src, const float bg[3], int *off_x, int *off_y, GlmError *err);
+/* Replaces a picture that is not square by itself padded to a square with
+ * its own background (image_border_colour): what a model that keeps the
+ * aspect ratio sees, for drawing it. GLM_ENOMEM; img is unchanged then. */
+int image_pad_square_own(Image *img, GlmError *err);
 
 #endif

@@ -34,6 +34,9 @@ MUTATIONS=(
   # glimpse explain's step and its printed gradient (issue 15)
   "explain-sign|src/explain.c|const float w = (float)weight;|const float w = -(float)weight;|explain_step_moves_log_pi_with_the_advantage_sign"
   "explain-dlogit|src/explain.c|-(float)out->advantage, L);|(float)out->advantage, L);|explain_printed_gradient_matches_finite_differences"
+  # The learned patch dictionary (issue 12, src/kmeans.c): k-means moving
+  # its centroids away from their patches.
+  "kmeans-update|src/kmeans.c|sum[(size_t)best * n + i] += patches[r * n + i];|sum[(size_t)best * n + i] -= patches[r * n + i];|kmeans_learns_planted_prototypes_deterministically"
   # Reptile's outer update (variant 3, src/meta.c): its sign, and no step at all.
   "reptile-sign|src/meta.c|phi[i] += eps * (m->params[i] - phi[i]);|phi[i] -= eps * (m->params[i] - phi[i]);|meta_reptile_init_adapts_to_a_heldout_dialect_faster_than_random_init"
   "reptile-still|src/meta.c|phi[i] += eps * (m->params[i] - phi[i]);|phi[i] += 0.0f * eps * (m->params[i] - phi[i]);|meta_reptile_init_adapts_to_a_heldout_dialect_faster_than_random_init"

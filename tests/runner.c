@@ -106,6 +106,16 @@ int test_write(const char *path, const void *data, size_t n)
     return fclose(f) == 0 && ok;
 }
 
+int test_same_file(const char *a, const char *b)
+{
+    size_t na, nb;
+    char *pa = test_slurp(a, &na), *pb = test_slurp(b, &nb);
+    const int same = pa && pb && na == nb && memcmp(pa, pb, na) == 0;
+    free(pa);
+    free(pb);
+    return same;
+}
+
 char *test_slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

@@ -28,6 +28,8 @@ const char *test_glimpse_bin(void);
 /* Runs a shell command, returns its exit status (or -1). stdout and stderr
  * go to test_tmpdir()/last.out and last.err, readable with test_slurp. */
 int test_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* 1 when both files can be read and hold the same bytes. */
+int test_same_file(const char *a, const char *b);
 /* Writes n bytes to path; 1 on success. */
 int test_write(const char *path, const void *data, size_t n);
 /* Reads a whole file into a NUL-terminated malloc'd buffer (NULL on error). */

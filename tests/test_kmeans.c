@@ -127,16 +127,6 @@ static int dictionary_model(Model *m, const char *dir, uint64_t seed, float **di
     return rc;
 }
 
-static int same_file(const char *a, const char *b)
-{
-    size_t na, nb;
-    char *x = test_slurp(a, &na), *y = test_slurp(b, &nb);
-    const int same = x && y && na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 TEST(kmeans_dictionary_is_deterministic_and_survives_the_model_file)
 {
     char dir[512], pa[600], pb[600], pc[600], pd[600];
@@ -158,14 +148,14 @@ TEST(kmeans_dictionary_is_deterministic_and_survives_the_model_file)
     GlmError err;
     REQUIRE(model_save(&m, pa, NULL, 0, &err) == GLM_OK);
     REQUIRE(model_save(&again, pb, NULL, 0, &err) == GLM_OK);
-    CHECK(same_file(pa, pb));
+    CHECK(test_same_file(pa, pb));
     REQUIRE(model_load(&back, pa, &err) == GLM_OK);
     CHECK_EQ_INT(back.cfg.feat.kmeans, 8);
     CHECK_EQ_INT(back.cfg.feat.kmeans_patch, 5);
     REQUIRE(back.dict && back.cfg.feat.dict == back.dict);
     CHECK(memcmp(back.dict, d1, nd * sizeof(float)) == 0);
     REQUIRE(model_save(&back, pc, NULL, 0, &err) == GLM_OK);
-    CHECK(same_file(pa, pc));
+    CHECK(test_same_file(pa, pc));
     /* the loaded model computes the same region vectors */
     const int n = features_regions(&m.cfg.feat) * features_dim(&m.cfg.feat);
     float *fa = malloc(sizeof(float) * n), *fb = malloc(sizeof(float) * n);

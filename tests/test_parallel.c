@@ -10,16 +10,6 @@
 
 #include "test.h"
 
-static int same_file(const char *a, const char *b)
-{
-    size_t na, nb;
-    char *pa = test_slurp(a, &na), *pb = test_slurp(b, &nb);
-    int same = pa && pb && na == nb && memcmp(pa, pb, na) == 0;
-    free(pa);
-    free(pb);
-    return same;
-}
-
 /* 70 scenes: 56 in train, so 4 batches of 16 (the last one short) and
  * shares of 19 + 19 + 18 feature images at 3 threads; image 5 is made
  * unreadable, so every later image moves down by one. */
@@ -57,8 +47,8 @@ TEST(parallel_eval_same_output_for_any_thread_count)
     free(err);
     free(out);
     for (int k = 1; k < 3; k++) {
-        CHECK(same_file(caps[0], caps[k]));
-        CHECK(same_file(errs[0], errs[k]));
+        CHECK(test_same_file(caps[0], caps[k]));
+        CHECK(test_same_file(errs[0], errs[k]));
     }
 }
 
@@ -81,7 +71,7 @@ TEST(parallel_caption_same_output_for_any_thread_count)
             if (t == 1) snprintf(first, sizeof first, "%s", path);
             CHECK_EQ_INT(test_run("%s caption --model models/shapes.glm --threads %d %s %s > %s", bin, t,
                                   modes[mode], list, path), 2);
-            if (t > 1) CHECK(same_file(first, path));
+            if (t > 1) CHECK(test_same_file(first, path));
             /* each unreadable image reported once */
             char errp[600];
             snprintf(errp, sizeof errp, "%s/last.err", tmp);
@@ -104,6 +94,6 @@ TEST(parallel_caption_same_output_for_any_thread_count)
     char a[600], b[600];
     snprintf(a, sizeof a, "%s/par-cap-1-1.txt", tmp);
     snprintf(b, sizeof b, "%s/par-cap-s4.txt", tmp);
-    CHECK(!same_file(a, b));
+    CHECK(!test_same_file(a, b));
     CHECK_EQ_INT(test_run("%s caption --model models/shapes.glm --threads 0 %s/images/shapes_000000.png", bin, dir), 2);
 }

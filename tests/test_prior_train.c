@@ -13,16 +13,6 @@
  * warm-up of 2 steps, so both soft and hard batches reach the prior. */
 #define TINY "--hidden 16 --embed 8 --proj 8 --att 8 --max-len 12 --batch 8 --val-every 0 --soft-warmup 2 -q"
 
-static int same_file(const char *a, const char *b)
-{
-    size_t na, nb;
-    char *pa = test_slurp(a, &na), *pb = test_slurp(b, &nb);
-    int same = pa && pb && na == nb && memcmp(pa, pb, na) == 0;
-    free(pa);
-    free(pb);
-    return same;
-}
-
 TEST(train_prior_supervised_resumes_bit_identically)
 {
     const char *bin = test_glimpse_bin(), *tmp = test_tmpdir();
@@ -37,11 +27,11 @@ TEST(train_prior_supervised_resumes_bit_identically)
                           "--val-every 0", bin, dir, tmp, tmp), 0);
     snprintf(a, sizeof a, "%s/p-full.glm", tmp);
     snprintf(b, sizeof b, "%s/p-resumed.glm", tmp);
-    CHECK(same_file(a, b));
+    CHECK(test_same_file(a, b));
     /* the supervision reaches training: without it, other weights */
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/p-free.glm --steps 8 --prior 1 " TINY, bin, dir, tmp), 0);
     snprintf(c, sizeof c, "%s/p-free.glm", tmp);
-    CHECK(!same_file(a, c));
+    CHECK(!test_same_file(a, c));
     CHECK_EQ_INT(test_run("%s info %s", bin, a), 0);
     char last[700];
     snprintf(last, sizeof last, "%s/last.out", tmp);

@@ -12,16 +12,6 @@
 /* A tiny model so the suite stays fast (also under the sanitizers). */
 #define TINY "--hidden 16 --embed 8 --proj 8 --att 8 --max-len 12 --batch 8 --val-every 0 -q"
 
-static int same_file(const char *a, const char *b)
-{
-    size_t na, nb;
-    char *pa = test_slurp(a, &na), *pb = test_slurp(b, &nb);
-    int same = pa && pb && na == nb && memcmp(pa, pb, na) == 0;
-    free(pa);
-    free(pb);
-    return same;
-}
-
 static const char *data_dir(void)
 {
     static char dir[512];
@@ -42,17 +32,17 @@ TEST(train_same_seed_same_bytes_and_resume_is_bit_identical)
     char a[600], b[600];
     snprintf(a, sizeof a, "%s/full.glm", tmp);
     snprintf(b, sizeof b, "%s/full2.glm", tmp);
-    CHECK(same_file(a, b));
+    CHECK(test_same_file(a, b));
     /* N steps, then resumed for N more: the same bytes again. */
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/half.glm --steps 6 " TINY, bin, dir, tmp), 0);
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/resumed.glm --resume %s/half.glm.ckpt --steps 12 -q "
                           "--val-every 0", bin, dir, tmp, tmp), 0);
     snprintf(b, sizeof b, "%s/resumed.glm", tmp);
-    CHECK(same_file(a, b));
+    CHECK(test_same_file(a, b));
     /* And the check can fail: another seed gives other bytes. */
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/other.glm --steps 12 --seed 99 " TINY, bin, dir, tmp), 0);
     snprintf(b, sizeof b, "%s/other.glm", tmp);
-    CHECK(!same_file(a, b));
+    CHECK(!test_same_file(a, b));
     /* The trained model captions. */
     CHECK_EQ_INT(test_run("%s caption --model %s %s/images/shapes_000000.png", bin, a, dir), 0);
 }
@@ -69,16 +59,16 @@ TEST(train_threads_2_same_bytes_and_resume_is_bit_identical)
     char a[600], b[600];
     snprintf(a, sizeof a, "%s/t2.glm", tmp);
     snprintf(b, sizeof b, "%s/t2b.glm", tmp);
-    CHECK(same_file(a, b));
+    CHECK(test_same_file(a, b));
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/t2h.glm --steps 6 --threads 2 " TINY, bin, dir, tmp), 0);
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/t2r.glm --resume %s/t2h.glm.ckpt --steps 12 --threads 2 -q "
                           "--val-every 0", bin, dir, tmp, tmp), 0);
     snprintf(b, sizeof b, "%s/t2r.glm", tmp);
-    CHECK(same_file(a, b));
+    CHECK(test_same_file(a, b));
     /* one thread is another summation order: other bytes (close values: test_reinforce.c) */
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/t1.glm --steps 12 --threads 1 " TINY, bin, dir, tmp), 0);
     snprintf(b, sizeof b, "%s/t1.glm", tmp);
-    CHECK(!same_file(a, b));
+    CHECK(!test_same_file(a, b));
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/t0.glm --steps 2 --threads 0 " TINY, bin, dir, tmp), 2);
 }
 
@@ -302,14 +292,14 @@ TEST(train_preset_is_the_recipe_spelled_out)
     char a[600], b[600];
     snprintf(a, sizeof a, "%s/pre1.glm", tmp);
     snprintf(b, sizeof b, "%s/pre2.glm", tmp);
-    CHECK(same_file(a, b));
+    CHECK(test_same_file(a, b));
     /* the preset's place does not matter: options override it either way */
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/pre3.glm %s --preset shapes", bin, dir, tmp, small), 0);
     snprintf(b, sizeof b, "%s/pre3.glm", tmp);
-    CHECK(same_file(a, b));
+    CHECK(test_same_file(a, b));
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/pre4.glm --preset shapes %s --seed 2", bin, dir, tmp, small), 0);
     snprintf(b, sizeof b, "%s/pre4.glm", tmp);
-    CHECK(!same_file(a, b));
+    CHECK(!test_same_file(a, b));
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/pre5.glm --preset bogus %s", bin, dir, tmp, small), 2);
     /* --gate: soft attention only */
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/g.glm --attention soft --gate %s", bin, dir, tmp, small), 0);

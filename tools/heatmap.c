@@ -112,23 +112,6 @@ static int shrink_to(Image *img, int side, GlmError *err)
     return GLM_OK;
 }
 
-/* A model that keeps the aspect ratio saw the picture padded to a square
- * with its own background (features.h): draw that, so the grid, the heat
- * and the boxes sit on what the model saw, the picture's pixels unscaled in
- * the middle. */
-static int pad_like_the_model(Image *img, GlmError *err)
-{
-    if (img->w == img->h) return GLM_OK;
-    float bg[3];
-    image_border_colour(bg, img);
-    Image square;
-    int rc = image_pad_square(&square, img, bg, NULL, NULL, err);
-    if (rc) return rc;
-    image_free(img);
-    *img = square;
-    return GLM_OK;
-}
-
 /* What one image needs to be drawn; the strings point into the model. */
 typedef struct {
     Image img;
@@ -267,19 +250,7 @@ int main(int argc, char **argv)
     }
 
     /* The model, then every image, before any decoding. */
-    char found[4096];
-    if (!model_path) {
-        if (!cli_default_model(found, sizeof found, DEFAULT_MODEL)) {
-            cli_error("%s", found);
-            status = 2;
-            goto done;
-        }
-        model_path = found;
-    }
-    if (model_load(&m, model_path, &err)) {
-        status = cli_report(&err);
-        goto done;
-    }
+    if ((status = cli_load_model(&m, model_path, DEFAULT_MODEL))) goto done;
     have_model = 1;
     const FeatConfig *fc = &m.cfg.feat;
     const int L = features_regions(fc), F = features_dim(fc);
@@ -301,7 +272,9 @@ int main(int argc, char **argv)
         if (image_load(&figs[i].img, argv[optind + i], &err) ||
             features_of_image(x + (size_t)i * L * F, &figs[i].img, fc, NULL, &err) ||
             shrink_to(&figs[i].img, GLM_MAX(lay.panel, KEEP_SIDE), &err) ||
-            (fc->keep_aspect && pad_like_the_model(&figs[i].img, &err))) {
+            /* drawn as the model saw it (features.h): the grid, the heat
+             * and the boxes then sit on the picture's own pixels */
+            (fc->keep_aspect && image_pad_square_own(&figs[i].img, &err))) {
             status = cli_report(&err);
             goto done;
         }
