@@ -183,7 +183,7 @@ ablation-prior: all
 
 # The README's short course (issue 15), from fixed seeds: a young shapes
 # model (2000 scenes, 600 steps, about a minute on one core) whose rollouts
-# beat its greedy decode as often as not, the walk-through `glimpse explain`
+# beat, tie and lose to its greedy decode in turn, the walk-through `glimpse explain`
 # prints for it (build/course/young.txt, .html) and docs/explain.png, and the
 # same for the shipped fashion model (build/course/fashion.txt).
 COURSE := build/course
