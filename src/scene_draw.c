@@ -277,24 +277,6 @@ int scene_make_shapes(Scene *s, Rng *r, GlmError *err)
 #define FASHION_INK 24.0f
 
 
-/* The tight box of a photo's item pixels, in photo coordinates (the whole
- * square if no pixel reaches FASHION_INK_MIN). */
-static SceneBox photo_tight_box(const uint8_t *ph /* (28, 28) */)
-{
-    const int P = FASHION_SIDE;
-    SceneBox t = {P, P, 0, 0};
-    for (int y = 0; y < P; y++)
-        for (int x = 0; x < P; x++)
-            if (ph[y * P + x] >= FASHION_INK_MIN) {
-                t.x0 = GLM_MIN(t.x0, x);
-                t.y0 = GLM_MIN(t.y0, y);
-                t.x1 = GLM_MAX(t.x1, x + 1);
-                t.y1 = GLM_MAX(t.y1, y + 1);
-            }
-    if (t.x1 == 0) t = (SceneBox){0, 0, P, P};
-    return t;
-}
-
 /* Varied scenes draw each item at a side of q pixels, q/28 in
  * [FASHION_SCALE_LO, FASHION_SCALE_HI]: a user's photo is not always 28 px
  * on a 96-px canvas, and the out-of-generator canvases (90-128 px) make the
@@ -302,30 +284,30 @@ static SceneBox photo_tight_box(const uint8_t *ph /* (28, 28) */)
 #define FASHION_SCALE_LO 0.75f
 #define FASHION_SCALE_HI 1.3f
 
-/* The photo's value at pixel (x, y) of the item drawn q x q, in [0, 1]:
- * bilinear between the photo's pixel centres (the photo itself when q is
- * its side). */
-static float photo_at(const uint8_t *ph /* (28, 28) */, int q, int x, int y)
+/* The photo's grey level (0..255) at pixel (x, y) of the item drawn q x q:
+ * bilinear between the photo's pixel centres, the photo's own byte when q
+ * is its side. */
+static float photo_level(const uint8_t *ph /* (28, 28) */, int q, int x, int y)
 {
     const int P = FASHION_SIDE;
-    if (q == P) return ph[y * P + x] / 255.0f;
+    if (q == P) return (float)ph[y * P + x];
     const float u = ((float)x + 0.5f) * (float)P / (float)q - 0.5f, v = ((float)y + 0.5f) * (float)P / (float)q - 0.5f;
     const int x0 = (int)floorf(u), y0 = (int)floorf(v);
     const float fx = u - (float)x0, fy = v - (float)y0;
     const int xa = GLM_MAX(0, x0), xb = GLM_MIN(P - 1, x0 + 1), ya = GLM_MAX(0, y0), yb = GLM_MIN(P - 1, y0 + 1);
     const float top = (1 - fx) * ph[ya * P + xa] + fx * ph[ya * P + xb];
     const float bot = (1 - fx) * ph[yb * P + xa] + fx * ph[yb * P + xb];
-    return ((1 - fy) * top + fy * bot) / 255.0f;
+    return (1 - fy) * top + fy * bot;
 }
 
-/* The tight box of the item drawn q x q (photo_tight_box at its own side). */
+/* The tight box of the item drawn q x q, in its own coordinates: the
+ * pixels of level >= FASHION_INK_MIN (the whole square if none is). */
 static SceneBox item_tight_box(const uint8_t *ph, int q)
 {
-    if (q == FASHION_SIDE) return photo_tight_box(ph);
     SceneBox t = {q, q, 0, 0};
     for (int y = 0; y < q; y++)
         for (int x = 0; x < q; x++)
-            if (photo_at(ph, q, x, y) * 255.0f >= (float)FASHION_INK_MIN) {
+            if (photo_level(ph, q, x, y) >= (float)FASHION_INK_MIN) {
                 t.x0 = GLM_MIN(t.x0, x);
                 t.y0 = GLM_MIN(t.y0, y);
                 t.x1 = GLM_MAX(t.x1, x + 1);
@@ -407,7 +389,7 @@ int scene_make_fashion(Scene *s, Rng *r, const FashionSet *fs, int lo, int hi, G
         const int q = side[i];
         for (int y = 0; y < q; y++) {
             for (int x = 0; x < q; x++) {
-                float a = photo_at(ph, q, x, y);
+                float a = photo_level(ph, q, x, y) / 255.0f;
                 uint8_t *o = s->rgb + ((size_t)(py[i] + y) * S + px[i] + x) * 3;
                 for (int c = 0; c < 3; c++) o[c] = clamp_u8(o[c] + a * (ink - o[c]));
             }
