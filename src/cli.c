@@ -86,18 +86,17 @@ int cli_parse_float(const char *name, const char *s, double lo, double hi, doubl
     return 1;
 }
 
-int cli_load_model(Model *m, const char *path, const char *name)
+int cli_load_model(Model *m, const char **path, char *found, size_t cap, const char *name)
 {
-    char found[4096];
-    if (!path) {
-        if (!cli_default_model(found, sizeof found, name)) {
+    if (!*path) {
+        if (!cli_default_model(found, cap, name)) {
             cli_error("%s", found);
             return 2;
         }
-        path = found;
+        *path = found;
     }
     GlmError err;
-    return model_load(m, path, &err) ? cli_report(&err) : 0;
+    return model_load(m, *path, &err) ? cli_report(&err) : 0;
 }
 
 int cli_default_model(char *buf, size_t size, const char *name)

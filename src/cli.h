@@ -45,11 +45,12 @@ int cli_bad_option(const char *cmd, int opt, char **argv);
  * Writes the first existing path into buf and returns 1; returns 0 and
  * leaves in buf a message listing where it looked, when none exists. */
 int cli_default_model(char *buf, size_t size, const char *name);
-/* Loads *m from path, or, when path is NULL, from the default model NAME
- * as cli_default_model finds it. 0 when loaded; otherwise the reason is
- * printed and the command's exit status returned (2 none found or a bad
- * file, 1 an I/O failure). */
-int cli_load_model(Model *m, const char *path, const char *name);
+/* Loads *m from *path, or, when *path is NULL, from the default model NAME
+ * as cli_default_model finds it, written into found (cap bytes) and *path
+ * pointed at it, so the command can name the file it loaded. 0 when
+ * loaded; otherwise the reason is printed and the command's exit status
+ * returned (2 none found or a bad file, 1 an I/O failure). */
+int cli_load_model(Model *m, const char **path, char *found, size_t cap, const char *name);
 
 /* 1 when a file can be written at path (it is not a directory, and its
  * directory exists and is writable); else prints "glimpse: PATH: reason"

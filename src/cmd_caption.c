@@ -191,7 +191,8 @@ int cmd_caption(int argc, char **argv)
     if (optind >= argc) return cli_usage_error("caption", "no image given");
 
     Model m;
-    int st = cli_load_model(&m, model_path, CAPTION_DEFAULT_MODEL);
+    char found[4096];
+    int st = cli_load_model(&m, &model_path, found, sizeof found, CAPTION_DEFAULT_MODEL);
     if (st) return st;
     GlmError err;
 

@@ -190,7 +190,8 @@ int cmd_explain(int argc, char **argv)
     if ((html && !cli_can_create(html)) || (png && !cli_can_create(png))) return 2;
 
     Model m;
-    int st = cli_load_model(&m, model_path, EXPLAIN_DEFAULT_MODEL);
+    char found[4096];
+    int st = cli_load_model(&m, &model_path, found, sizeof found, EXPLAIN_DEFAULT_MODEL);
     if (st) return st;
     GlmError err;
 

@@ -78,6 +78,30 @@ void glm_buf_put(GlmBuf *b, const void *src, size_t n)
     b->data[b->len] = 0;
 }
 
+void glm_buf_printf(GlmBuf *b, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof small) {
+        glm_buf_put(b, small, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->failed = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    glm_buf_put(b, big, (size_t)n);
+    free(big);
+}
+
 void glm_buf_free(GlmBuf *b)
 {
     free(b->data);

@@ -63,6 +63,8 @@ typedef struct {
 } GlmBuf;
 
 void glm_buf_put(GlmBuf *b, const void *src, size_t n);
+/* Appends printf-formatted text, of any length. */
+void glm_buf_printf(GlmBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void glm_buf_free(GlmBuf *b);
 
 /* Seconds on the monotonic clock, for timing and rates. */

@@ -183,37 +183,13 @@ void explain_step(Explain *e, ExplainRollout *ro, const float *x, double weight,
  * and 5 instead of a grid: their gradient is at most |A| (1 - alpha). */
 #define EXPLAIN_SURE 0.99f
 
-__attribute__((format(printf, 2, 3))) static void put(GlmBuf *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof small) {
-        glm_buf_put(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->failed = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    glm_buf_put(b, big, (size_t)n);
-    free(big);
-}
-
 static const char *word(const Explain *e, int id) { return e->model->words[id]; }
 
 static void put_caption(GlmBuf *b, const Explain *e, const int32_t *tok, int n)
 {
-    put(b, "\"");
-    for (int i = 0; i < n; i++) put(b, "%s%s", i ? " " : "", word(e, tok[i]));
-    put(b, "\"");
+    glm_buf_printf(b, "\"");
+    for (int i = 0; i < n; i++) glm_buf_printf(b, "%s%s", i ? " " : "", word(e, tok[i]));
+    glm_buf_printf(b, "\"");
 }
 
 /* A G x G grid of values, each printed by fmt (scale applied), the cell
@@ -221,15 +197,15 @@ static void put_caption(GlmBuf *b, const Explain *e, const int32_t *tok, int n)
 static void put_grid(GlmBuf *b, const float *v, int G, int mark, double scale, const char *fmt)
 {
     for (int r = 0; r < G; r++) {
-        put(b, "      ");
+        glm_buf_printf(b, "      ");
         for (int c = 0; c < G; c++) {
             const int i = r * G + c;
             char cell[32];
             snprintf(cell, sizeof cell, fmt, scale * v[i]);
-            if (i == mark) put(b, " [%s]", cell);
-            else put(b, "  %s ", cell);
+            if (i == mark) glm_buf_printf(b, " [%s]", cell);
+            else glm_buf_printf(b, "  %s ", cell);
         }
-        put(b, "\n");
+        glm_buf_printf(b, "\n");
     }
 }
 
@@ -278,16 +254,16 @@ static void put_ngrams(GlmBuf *b, const Explain *e, const Dataset *refs, int ima
                 best = GLM_MAX(best, in);
             }
             GlmBuf *to = best > 0 ? &hit : &miss;
-            put(to, "%s\"", to->len ? ", " : "");
-            for (int q = 0; q < k; q++) put(to, "%s%s", q ? " " : "", word(e, c[i + q]));
-            put(to, "\"");
-            if (cnt > 1) put(to, " x%d", cnt);
+            glm_buf_printf(to, "%s\"", to->len ? ", " : "");
+            for (int q = 0; q < k; q++) glm_buf_printf(to, "%s%s", q ? " " : "", word(e, c[i + q]));
+            glm_buf_printf(to, "\"");
+            if (cnt > 1) glm_buf_printf(to, " x%d", cnt);
             matched += GLM_MIN(cnt, best);
         }
-        put(b, "      %d-grams: %d of %d in a reference", k, matched, total);
-        if (hit.len) put(b, ": %s", (const char *)hit.data);
-        if (miss.len) put(b, "; in none: %s", (const char *)miss.data);
-        put(b, "\n");
+        glm_buf_printf(b, "      %d-grams: %d of %d in a reference", k, matched, total);
+        if (hit.len) glm_buf_printf(b, ": %s", (const char *)hit.data);
+        if (miss.len) glm_buf_printf(b, "; in none: %s", (const char *)miss.data);
+        glm_buf_printf(b, "\n");
         if (hit.failed || miss.failed) b->failed = 1;
         glm_buf_free(&hit);
         glm_buf_free(&miss);
@@ -298,28 +274,28 @@ static void put_regions(GlmBuf *b, const Explain *e, int w, int h)
 {
     const FeatConfig *fc = &e->model->cfg.feat;
     const int G = fc->grid;
-    put(b, "1. The regions (features.h). The picture, %dx%d px, is %s the model's %dx%d input\n"
+    glm_buf_printf(b, "1. The regions (features.h). The picture, %dx%d px, is %s the model's %dx%d input\n"
            "   and covered by a %dx%d grid of %d-px windows %d px apart; each window becomes one\n"
            "   region vector a_i (colour, orientation histograms, a patch, edge moments, its\n"
            "   position), so L = %d regions. Region i = row*%d + col stands for this cell of the\n"
            "   picture, x0-x1 and y0-y1 in pixels, ends exclusive (features_cell_in_picture):\n",
         w, h, fc->keep_aspect && w != h ? "padded to a square with its own background, brought to" : "brought to",
         fc->input, fc->input, G, G, fc->window, fc->stride, G * G, G);
-    put(b, "        ");
-    for (int c = 0; c < G; c++) put(b, "   col %-9d", c);
-    put(b, "\n");
+    glm_buf_printf(b, "        ");
+    for (int c = 0; c < G; c++) glm_buf_printf(b, "   col %-9d", c);
+    glm_buf_printf(b, "\n");
     for (int r = 0; r < G; r++) {
-        put(b, "   row %d", r);
+        glm_buf_printf(b, "   row %d", r);
         for (int c = 0; c < G; c++) {
             int x0, y0, x1, y1;
             features_cell_in_picture(fc, r, c, w, h, &x0, &y0, &x1, &y1);
             char cell[48];
             snprintf(cell, sizeof cell, "%d:%d-%d,%d-%d", r * G + c, x0, x1, y0, y1);
-            put(b, "  %-14s", cell);
+            glm_buf_printf(b, "  %-14s", cell);
         }
-        put(b, "\n");
+        glm_buf_printf(b, "\n");
     }
-    put(b, "\n");
+    glm_buf_printf(b, "\n");
 }
 
 static void put_rollout(GlmBuf *b, const Explain *e, const Dataset *refs, int image, const ExplainOptions *o,
@@ -327,7 +303,7 @@ static void put_rollout(GlmBuf *b, const Explain *e, const Dataset *refs, int im
 {
     const int G = e->model->cfg.feat.grid, L = e->L;
     const double A = a->advantage;
-    put(b, "2. The policy, step by step (rollout %d). At each step the attention MLP scores every\n"
+    glm_buf_printf(b, "2. The policy, step by step (rollout %d). At each step the attention MLP scores every\n"
            "   region from the LSTM state, e_ti (eq. 4, attention.c), and alpha_t = softmax(e_t)\n"
            "   (eq. 5) is a probability distribution over the %d regions: the policy pi over\n"
            "   positions. Hard attention SAMPLES one region per word, s_t ~ alpha_t (search.c,\n"
@@ -336,34 +312,34 @@ static void put_rollout(GlmBuf *b, const Explain *e, const Dataset *refs, int im
         k, L);
     for (int t = 0; t < a->n; t++) {
         const int s = a->region[t];
-        put(b, "   step %d, word \"%s\" (p %.3f): sampled region %d (row %d, col %d), alpha_t(s_t) = %.3f\n", t + 1,
+        glm_buf_printf(b, "   step %d, word \"%s\" (p %.3f): sampled region %d (row %d, col %d), alpha_t(s_t) = %.3f\n", t + 1,
             word(e, a->tok[t]), (double)a->p[t], s, s / G, s % G, (double)a->alpha[(size_t)t * L + s]);
         put_grid(b, a->alpha + (size_t)t * L, G, s, 100.0, "%3.0f");
     }
-    put(b, "   log pi(s) = sum_t log alpha_t(s_t) = %.4f: the log-probability of this sequence of choices\n\n",
+    glm_buf_printf(b, "   log pi(s) = sum_t log alpha_t(s_t) = %.4f: the log-probability of this sequence of choices\n\n",
         a->logpi);
 
     const DatasetImage *im = &refs->images[image];
-    put(b, "3. The reward: %s of the caption against the %d reference%s\n", reward_long_name(o->reward),
+    glm_buf_printf(b, "3. The reward: %s of the caption against the %d reference%s\n", reward_long_name(o->reward),
         im->n_captions, im->n_captions == 1 ? "" : "s");
-    for (int r = 0; r < im->n_captions; r++) put(b, "      \"%s\"\n", refs->captions[im->first + r]);
-    put(b, "   rollout (regions sampled): ");
+    for (int r = 0; r < im->n_captions; r++) glm_buf_printf(b, "      \"%s\"\n", refs->captions[im->first + r]);
+    glm_buf_printf(b, "   rollout (regions sampled): ");
     put_caption(b, e, a->tok, a->words);
-    put(b, "\n      r = %.4f\n", a->reward);
+    glm_buf_printf(b, "\n      r = %.4f\n", a->reward);
     put_ngrams(b, e, refs, image, a->tok, a->words);
-    put(b, "   greedy decode (the most likely region and word at every step; the self-critical\n"
+    glm_buf_printf(b, "   greedy decode (the most likely region and word at every step; the self-critical\n"
            "   baseline, reinforce_rollout step 1): ");
     put_caption(b, e, e->gtok, e->glen);
-    put(b, "\n      b = %.4f\n", a->baseline);
+    glm_buf_printf(b, "\n      b = %.4f\n", a->baseline);
     put_ngrams(b, e, refs, image, e->gtok, e->glen);
-    put(b, "   advantage A = r - b = %.4f - %.4f = %+.4f: %s\n\n", a->reward, a->baseline, A,
+    glm_buf_printf(b, "   advantage A = r - b = %.4f - %.4f = %+.4f: %s\n\n", a->reward, a->baseline, A,
         A > 0 ? "the rollout did better than the policy's own best guess, so its choices\n"
                 "   are made MORE likely"
         : A < 0 ? "the rollout did worse than the policy's own best guess, so its choices\n"
                   "   are made LESS likely"
                 : "as good as the greedy decode: REINFORCE leaves the policy alone");
 
-    put(b, "4. The gradient. REINFORCE estimates grad J = E[(r - b) grad log pi(s)] from this one\n"
+    glm_buf_printf(b, "4. The gradient. REINFORCE estimates grad J = E[(r - b) grad log pi(s)] from this one\n"
            "   sample: it follows A grad sum_t log alpha_t(s_t). For each step, w.r.t. the scores e_t\n"
            "   (the logits of alpha_t): d/de_ti [A log alpha_t(s_t)] = A (1[i = s_t] - alpha_ti): the\n"
            "   chosen region's score gets +A(1 - alpha), every other region's -A alpha_i\n"
@@ -373,25 +349,25 @@ static void put_rollout(GlmBuf *b, const Explain *e, const Dataset *refs, int im
     for (int t = 0; t < a->n; t++) {
         const int s = a->region[t];
         const float al = a->alpha[(size_t)t * L + s];
-        put(b, "   step %d \"%s\": chosen region %d gets A(1 - %.3f) = %+.4f%s\n", t + 1, word(e, a->tok[t]), s,
+        glm_buf_printf(b, "   step %d \"%s\": chosen region %d gets A(1 - %.3f) = %+.4f%s\n", t + 1, word(e, a->tok[t]), s,
             (double)al, (double)a->dlogit[(size_t)t * L + s], al > EXPLAIN_SURE ? "" : "; the others -A alpha_i:");
         if (al <= EXPLAIN_SURE) put_grid(b, a->dlogit + (size_t)t * L, G, s, 1000.0, "%+5.0f");
     }
     if (a->stepped)
-        put(b, "   Through the attention MLP, the LSTM and the region projection (decoder_backward on the\n"
+        glm_buf_printf(b, "   Through the attention MLP, the LSTM and the region projection (decoder_backward on the\n"
                "   rollout replayed with its own regions, REGIONS_GIVEN: what training runs), this is a\n"
                "   gradient for every weight: |grad| = %.4g over %zu weights.\n\n",
             a->grad_norm, e->model->n_params);
     if (!a->stepped) return;
 
     if (o->optimizer == EXPLAIN_ADAM)
-        put(b, "5. One step: Adam (optim_adam_step) from fresh moments, lr %g. Its first step moves every\n"
+        glm_buf_printf(b, "5. One step: Adam (optim_adam_step) from fresh moments, lr %g. Its first step moves every\n"
                "   weight by about lr * sign(g), whatever the gradient's size, so it shows the direction\n"
                "   REINFORCE asks for but not how strongly. The same rollout replayed (same words, same\n"
                "   regions) with the new weights, on this image alone:\n",
             (double)o->lr);
     else
-        put(b, "5. One step: plain SGD, theta <- theta + lr A grad log pi(s), lr %g (not Adam, which\n"
+        glm_buf_printf(b, "5. One step: plain SGD, theta <- theta + lr A grad log pi(s), lr %g (not Adam, which\n"
                "   training uses: Adam's first step is about lr * sign(g) per weight and hides the\n"
                "   gradient's size; SGD's change of log pi(s) is, to first order, lr A |grad log pi|^2,\n"
                "   the sign of A). The same rollout replayed (same words, same regions) with the new\n"
@@ -400,12 +376,12 @@ static void put_rollout(GlmBuf *b, const Explain *e, const Dataset *refs, int im
     for (int t = 0; t < a->n; t++) {
         const int s = a->region[t];
         const double before = a->alpha[(size_t)t * L + s], after = a->alpha_after[(size_t)t * L + s];
-        put(b, "   step %d \"%s\": alpha_t(s_t = %d) %.4f -> %.4f (%s%.4f)%s\n", t + 1, word(e, a->tok[t]), s, before,
+        glm_buf_printf(b, "   step %d \"%s\": alpha_t(s_t = %d) %.4f -> %.4f (%s%.4f)%s\n", t + 1, word(e, a->tok[t]), s, before,
             after, after >= before ? "+" : "", after - before, before > EXPLAIN_SURE ? "" : "; alpha_t after, in %:");
         if (before <= EXPLAIN_SURE) put_grid(b, a->alpha_after + (size_t)t * L, G, s, 100.0, "%3.0f");
     }
     const double d = a->logpi_after - a->logpi;
-    put(b, "   log pi(s) = sum_t log alpha_t(s_t): %.4f -> %.4f (%+.4f), pi(s) x %.4f: %s\n\n", a->logpi, a->logpi_after,
+    glm_buf_printf(b, "   log pi(s) = sum_t log alpha_t(s_t): %.4f -> %.4f (%+.4f), pi(s) x %.4f: %s\n\n", a->logpi, a->logpi_after,
         d, exp(d),
         a->weight == 0 ? "no change, as A = 0 asks"
         : (d > 0) == (a->weight > 0) ? (a->weight > 0 ? "up, as the positive advantage asks"
@@ -420,7 +396,7 @@ char *explain_text(const Explain *e, const Dataset *refs, int image, int w, int 
     put_regions(&b, e, w, h);
     for (int k = 0; k < n; k++) {
         if (k)
-            put(&b, "---- rollout %d: a rollout whose advantage %s ----\n\n", k + 1,
+            glm_buf_printf(&b, "---- rollout %d: a rollout whose advantage %s ----\n\n", k + 1,
                 rolls[0].advantage != 0 ? "has the other sign" : "is not zero");
         put_rollout(&b, e, refs, image, o, &rolls[k], k + 1);
     }

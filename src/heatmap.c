@@ -380,17 +380,6 @@ static void str_put(Str *b, const char *s, size_t n) { glm_buf_put(b, s, n); }
 
 static void str_cat(Str *b, const char *s) { str_put(b, s, strlen(s)); }
 
-__attribute__((format(printf, 2, 3))) static void str_printf(Str *b, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    GLM_ASSERT(n >= 0 && n < (int)sizeof buf);   /* only short, fixed formats come here */
-    str_put(b, buf, (size_t)n);
-}
-
 /* Text made safe for HTML content and quoted attributes. */
 static void str_escape(Str *b, const char *s)
 {
@@ -409,7 +398,7 @@ static void str_escape(Str *b, const char *s)
 /* Appends "data:image/png;base64,..." of canvas c. */
 static int str_png_uri(Str *b, const Canvas *c, GlmError *err) { return render_png_data_uri(b, c, err); }
 
-static void str_hex(Str *b, Rgb c) { str_printf(b, "#%02x%02x%02x", c.r, c.g, c.b); }
+static void str_hex(Str *b, Rgb c) { glm_buf_printf(b, "#%02x%02x%02x", c.r, c.g, c.b); }
 
 static const char PAGE_STYLE[] =
     "body{font-family:'DejaVu Sans',sans-serif;margin:24px;color:#141414;background:#fff}\n"
@@ -472,7 +461,7 @@ static int html_section(Str *b, int idx, const HeatmapInput *in, const Geometry 
                         float *heat, GlmError *err)
 {
     const char *name = in->name ? in->name : "image";
-    str_printf(b, "<section class=\"cap\" id=\"cap%d\" data-words=\"%d\">\n<h2>", idx, in->n_words);
+    glm_buf_printf(b, "<section class=\"cap\" id=\"cap%d\" data-words=\"%d\">\n<h2>", idx, in->n_words);
     str_escape(b, name);
     str_cat(b, "</h2>\n");
 
@@ -485,12 +474,12 @@ static int html_section(Str *b, int idx, const HeatmapInput *in, const Geometry 
         glm_buf_free(&input);
         return rc;
     }
-    str_printf(b, "<figure><img class=\"view\" id=\"view%d\" data-step=\"-1\" width=\"%d\" height=\"%d\" alt=\"",
+    glm_buf_printf(b, "<figure><img class=\"view\" id=\"view%d\" data-step=\"-1\" width=\"%d\" height=\"%d\" alt=\"",
                idx, g->pw, g->ph);
     str_escape(b, name);
     str_cat(b, "\" src=\"");
     str_cat(b, (const char *)input.data);
-    str_printf(b, "\">\n<figcaption class=\"info\" id=\"info%d\">", idx);
+    glm_buf_printf(b, "\">\n<figcaption class=\"info\" id=\"info%d\">", idx);
     str_escape(b, in->caption ? in->caption : "");
     str_cat(b, "</figcaption></figure>\n<p class=\"words\">");
 
@@ -517,7 +506,7 @@ static int html_section(Str *b, int idx, const HeatmapInput *in, const Geometry 
         snprintf(info, sizeof info, "%s: p = %.3f, region %d (row %d, col %d), max \xce\xb1 %.3f",
                  in->words[t], (double)in->p[t], r, r / in->grid, r % in->grid,
                  (double)max_alpha(in, t));
-        str_printf(b, "<button class=\"w\" data-step=\"%d\" data-p=\"%.4f\" data-region=\"%d\" data-info=\"",
+        glm_buf_printf(b, "<button class=\"w\" data-step=\"%d\" data-p=\"%.4f\" data-region=\"%d\" data-info=\"",
                    t, (double)in->p[t], r);
         str_escape(b, info);
         str_cat(b, "\" data-src=\"");

@@ -250,7 +250,8 @@ int main(int argc, char **argv)
     }
 
     /* The model, then every image, before any decoding. */
-    if ((status = cli_load_model(&m, model_path, DEFAULT_MODEL))) goto done;
+    char found[4096];
+    if ((status = cli_load_model(&m, &model_path, found, sizeof found, DEFAULT_MODEL))) goto done;
     have_model = 1;
     const FeatConfig *fc = &m.cfg.feat;
     const int L = features_regions(fc), F = features_dim(fc);
