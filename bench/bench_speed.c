@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blas_kernel.h"
 #include "dataset.h"
 #include "evaluate.h"
 #include "model.h"
@@ -103,6 +104,7 @@ static double train_rate(const Dataset *d, const Vocab *v, const float *x, int t
 
 int main(int argc, char **argv)
 {
+    blas_kernel_ensure(argv);   /* the kernels glimpse itself uses */
     if (argc < 3 || argc > 4) {
         fprintf(stderr, "usage: bench_speed DATA_DIR MODEL [RUNS]\n");
         return 2;

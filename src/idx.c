@@ -143,7 +143,7 @@ done:
 int idx_load_images(IdxImages *out, const char *path, GlmError *err)
 {
     memset(out, 0, sizeof *out);
-    uint32_t dims[3];
+    uint32_t dims[3] = {0};
     uint8_t *data;
     int rc = idx_load(&data, dims, path, IDX_MAGIC_IMAGES, err);
     if (rc) return rc;
@@ -157,7 +157,7 @@ int idx_load_images(IdxImages *out, const char *path, GlmError *err)
 int idx_load_labels(IdxLabels *out, const char *path, GlmError *err)
 {
     memset(out, 0, sizeof *out);
-    uint32_t dims[1];
+    uint32_t dims[1] = {0};
     uint8_t *data;
     int rc = idx_load(&data, dims, path, IDX_MAGIC_LABELS, err);
     if (rc) return rc;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "blas_kernel.h"
 #include "cli.h"
 
 typedef struct {
@@ -68,6 +69,7 @@ static const Command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+    blas_kernel_ensure(argv);   /* OpenBLAS's kernels for this CPU (blas_kernel.h) */
     if (argc < 2) {
         usage(stderr);
         return 2;

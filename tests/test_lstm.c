@@ -130,3 +130,34 @@ TEST(lstm_backward_accumulates)
     }
     for (int i = 0; i < LG; i++) CHECK_NEAR(twice[i], 2.0 * once[i], 1e-5 * (1 + fabs(once[i])));
 }
+
+/* lstm_expf, lstm_tanhf and lstm_sigmoidf against libm in double, on a
+ * dense grid: exp within EXP_REL relative over [-87, 88] (the header's
+ * promise; float rounding alone is 6e-8), tanh and sigmoid within ACT_ABS
+ * absolute everywhere, saturating cleanly far out, odd, and NaN-free. */
+#define EXP_REL 2e-7
+#define ACT_ABS 2e-7
+TEST(nonlinearities_match_libm)
+{
+    double worst_exp = 0, worst_tanh = 0, worst_sigm = 0;
+    for (int k = 0; k <= 2000000; k++) {
+        const float x = -87.0f + 175.0f * (float)k / 2000000.0f;
+        const double e = exp((double)x);
+        const double re = fabs((double)lstm_expf(x) - e) / e;
+        worst_exp = re > worst_exp ? re : worst_exp;
+        const float v = x / 4.0f;   /* -21.75 .. 22: both saturations */
+        const double dt = fabs((double)lstm_tanhf(v) - tanh((double)v));
+        const double ds = fabs((double)lstm_sigmoidf(v) - sigm((double)v));
+        worst_tanh = dt > worst_tanh ? dt : worst_tanh;
+        worst_sigm = ds > worst_sigm ? ds : worst_sigm;
+        CHECK(lstm_tanhf(-v) == -lstm_tanhf(v));
+    }
+    printf("  lstm_expf worst relative error %.2e, tanhf %.2e, sigmoidf %.2e absolute\n", worst_exp,
+           worst_tanh, worst_sigm);
+    CHECK(worst_exp < EXP_REL);
+    CHECK(worst_tanh < ACT_ABS);
+    CHECK(worst_sigm < ACT_ABS);
+    CHECK(lstm_tanhf(1e30f) == 1.0f && lstm_tanhf(-1e30f) == -1.0f && lstm_tanhf(0.0f) == 0.0f);
+    CHECK(lstm_sigmoidf(-1e30f) >= 0.0f && lstm_sigmoidf(-1e30f) < 1e-37f && lstm_sigmoidf(1e30f) == 1.0f);
+    CHECK(lstm_expf(-1e30f) > 0.0f && isfinite(lstm_expf(1e30f)));
+}

@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_kernel.h"
 #include "checkpoint.h"
 #include "cli.h"
 #include "dataset.h"
@@ -158,6 +159,7 @@ static int write_out(const char *path, Out *o, GlmError *err)
 
 int main(int argc, char **argv)
 {
+    blas_kernel_ensure(argv);   /* the kernels glimpse itself uses */
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         help();
         return 0;
