@@ -1,6 +1,7 @@
 /* attention.c - eq. 4-5 of Xu et al. 2015 and the hard / soft context
  * vectors of sec. 4.1 and 4.2, plus the fixed uniform attention of the
  * random / mean ablations (see attention.h). */
+#include "common.h"
 #include "attention.h"
 
 #include <cblas.h>
@@ -24,6 +25,7 @@ void attn_precompute_backward(float *da, float *dWa, float *db, const float *dwa
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BL, D, A, 1.0f, dwa, A, Wa, D, 1.0f, da, D);
 }
 
+GLM_VECTOR_CLONES
 void attn_forward(float *alpha, float *logalpha, float *tt, float *uh,
                   const float *wa, const float *h_prev, const float *Ua, const float *w,
                   const float *prior, int B, int L, int A, int H)

@@ -76,4 +76,16 @@ void glm_assert_fail(const char *expr, const char *file, int line);
 #define GLM_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define GLM_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* On a function whose element-wise loops dominate (the decoder's tanh and
+ * sigmoid over every region and gate): gcc compiles it once per vector
+ * width and the loader picks the widest the CPU runs (AVX-512, AVX2, else
+ * the SSE2 every x86-64 has). The clones compute the same bits: element-wise
+ * IEEE operations do not depend on the vector width, and -std=c11 forbids
+ * contracting a*b+c into FMA. Other compilers and CPUs get one plain copy. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(GLM_NO_CLONES)
+#define GLM_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GLM_VECTOR_CLONES
+#endif
+
 #endif

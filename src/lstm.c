@@ -1,9 +1,11 @@
 /* lstm.c - the LSTM step of Xu et al. 2015, eq. 1-3 (see lstm.h). */
+#include "common.h"
 #include "lstm.h"
 
 #include <cblas.h>
 #include <math.h>
 
+GLM_VECTOR_CLONES
 void lstm_forward(float *gates, float *c, float *h, float *tc,
                   const float *x, int ldx, const float *h_prev, const float *c_prev,
                   const float *Wx, const float *Wh, const float *b, int B, int NX, int H)
