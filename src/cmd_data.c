@@ -7,6 +7,7 @@
  * (train/eval take those directly).
  */
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "cli.h"
 #include "idx.h"
 #include "rng.h"
+#include "scene_canvas.h"
 #include "scene_dataset.h"
 #include "scene_draw.h"
 
@@ -41,8 +43,8 @@ static void help(void)
            "                     Written as DIR.tmp-XXXXXX and renamed when complete\n"
            "  --count N          number of images, 1..10000000 (default 1000)\n"
            "  --seed S           random seed; the same seed gives the same bytes (default %u)\n"
-           "  --size PX          canvas side in pixels (default %d for shapes, %d for fashion;\n"
-           "                     at least %d / %d)\n"
+           "  --size PX          the square canvas's side in pixels, before --canvas (default\n"
+           "                     %d for shapes, %d for fashion; at least %d / %d)\n"
            "  --split T,V,E      train, val, test fractions summing to 1 (default 0.8,0.1,0.1)\n"
            "  --fashion-dir DIR  where {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz are\n"
            "                     (default %s)\n"
@@ -56,13 +58,21 @@ static void help(void)
            "                     noise, a fifth through a slight blur and three in ten\n"
            "                     through a JPEG round trip at quality 50..95, as photos and\n"
            "                     saved files are (src/scene_degrade.h); 0: clean (default 1)\n"
+           "  --canvas 0|1       with --vary 1: extend %d%% of the canvases along one axis with\n"
+           "                     their own background to an aspect ratio of 4:3 to 2:1 (either\n"
+           "                     way) and resample %d%% to a shorter side of 0.6-2x --size (not\n"
+           "                     below the minimum size), as users' pictures are not squares\n"
+           "                     of one size; objects.tsv's boxes are in the written\n"
+           "                     picture's pixels (src/scene_canvas.h); 0: every picture\n"
+           "                     --size square (default 1)\n"
            "  --quiet            no progress lines on stderr\n"
            "  -h, --help         this text\n"
            "\n"
            "Exit status: 0 ok, 1 a file could not be read or written, 2 bad options or\n"
            "bad input (e.g. a corrupt IDX file, an existing non-empty --out).\n",
            RNG_DEFAULT_SEED, SCENE_SHAPES_DEFAULT_SIZE, SCENE_FASHION_DEFAULT_SIZE,
-           SCENE_SHAPES_MIN_SIZE, SCENE_FASHION_MIN_SIZE, FASHION_DEFAULT_DIR);
+           SCENE_SHAPES_MIN_SIZE, SCENE_FASHION_MIN_SIZE, FASHION_DEFAULT_DIR,
+           (int)lroundf(100 * SCENE_CANVAS_EXTEND_P), (int)lroundf(100 * SCENE_CANVAS_RESCALE_P));
 }
 
 static int parse_split(const char *s, double split[3])
@@ -117,6 +127,7 @@ int cmd_data(int argc, char **argv)
         {"split", required_argument, 0, 'p'}, {"fashion-dir", required_argument, 0, 'f'},
         {"quiet", no_argument, 0, 'q'},       {"help", no_argument, 0, 'h'},
         {"vary", required_argument, 0, 'v'}, {"degrade", required_argument, 0, 'g'},
+        {"canvas", required_argument, 0, 'c'},
         {0, 0, 0, 0},
     };
     SceneGenParams p = scene_gen_default_params(kind);
@@ -161,6 +172,10 @@ int cmd_data(int argc, char **argv)
         case 'g':
             if (!cli_parse_int("--degrade", optarg, 0, 1, &v)) return 2;
             p.degrade = (int)v;
+            break;
+        case 'c':
+            if (!cli_parse_int("--canvas", optarg, 0, 1, &v)) return 2;
+            p.canvas = (int)v;
             break;
         case 'q': quiet = 1; break;
         case 'h': help(); return 0;

@@ -9,6 +9,7 @@
  */
 #include "scene_dataset.h"
 
+#include "scene_canvas.h"
 #include "scene_degrade.h"
 
 #include <dirent.h>
@@ -41,6 +42,7 @@ SceneGenParams scene_gen_default_params(SceneKind kind)
     p.fashion_dir = FASHION_DEFAULT_DIR;
     p.vary = 1;
     p.degrade = 1;
+    p.canvas = 1;
     return p;
 }
 
@@ -93,14 +95,14 @@ static int out_close(OutFile *o, GlmError *err)
     return GLM_OK;
 }
 
-/* Encodes the scene with png.h into work (png_work_size bytes, reused
- * across images) and writes it to dir/name. */
-static int write_png(const char *dir, const char *name, const Scene *s, uint8_t *work,
+/* Encodes the picture rgb (h, w, 3) with png.h into work (png_work_size
+ * bytes, reused across images) and writes it to dir/name. */
+static int write_png(const char *dir, const char *name, const uint8_t *rgb, int w, int h, uint8_t *work,
                      GlmError *err)
 {
     size_t len;
     GlmError e;
-    int rc = png_encode(work, &len, s->rgb, s->size, s->size, PNG_LEVEL_FAST, &e);
+    int rc = png_encode(work, &len, rgb, w, h, PNG_LEVEL_FAST, &e);
     if (rc) return glm_fail(err, rc, "%s/%s: %s", dir, name, e.msg);
     OutFile o;
     if ((rc = out_open(&o, dir, name, err))) return rc;
@@ -174,6 +176,9 @@ static int write_scenes(const char *tmp, const SceneGenParams *p, SceneProgressF
     memset(&test_set, 0, sizeof test_set);
     Scene sc;
     memset(&sc, 0, sizeof sc);
+    SceneCanvas cv;
+    memset(&cv, 0, sizeof cv);
+    const int canvas = p->vary && p->canvas;
     uint8_t *work = NULL;   /* png_encode's work buffer, reused */
     OutFile files[7];   /* captions, objects, train, val, test, sources, info */
     memset(files, 0, sizeof files);
@@ -193,7 +198,18 @@ static int write_scenes(const char *tmp, const SceneGenParams *p, SceneProgressF
      * without them holds the same scenes, words and boxes */
     Rng degrade_rng;
     rng_seed(&degrade_rng, p->seed, SCENE_DEGRADE_STREAM);
-    work = glm_malloc_array(png_work_size(p->size, p->size), 1);
+    /* the canvas step (scene_canvas.h) likewise draws from a stream of its
+     * own: the same scenes, words and objects with it and without */
+    Rng canvas_rng;
+    rng_seed(&canvas_rng, p->seed, SCENE_CANVAS_STREAM);
+    size_t work_size = png_work_size(p->size, p->size);
+    if (canvas) {
+        if ((rc = scene_canvas_init(&cv, p->size, err))) goto done;
+        int longer, shorter;
+        scene_canvas_bounds(p->size, &longer, &shorter);
+        work_size = GLM_MAX(png_work_size(longer, shorter), png_work_size(shorter, longer));
+    }
+    work = glm_malloc_array(work_size, 1);
     if (!work) {
         rc = glm_fail(err, GLM_ENOMEM, "out of memory");
         goto done;
@@ -233,17 +249,27 @@ static int write_scenes(const char *tmp, const SceneGenParams *p, SceneProgressF
         } else {
             rc = scene_make_shapes(&sc, &rng, err);
         }
-        if (rc == GLM_OK && p->vary && p->degrade) rc = scene_degrade(sc.rgb, sc.size, sc.size, &degrade_rng, err);
+        /* the picture written: the square scene, or the canvas made from it */
+        uint8_t *pic = sc.rgb;
+        int w = sc.size, h = sc.size;
+        const SceneBox *boxes[SCENE_MAX_OBJECTS];
+        for (int j = 0; j < sc.n_objects; j++) boxes[j] = &sc.objects[j].box;
+        if (rc == GLM_OK && canvas) {
+            rc = scene_canvas_apply(&cv, &sc, fashion ? SCENE_FASHION_MIN_SIZE : SCENE_SHAPES_MIN_SIZE, &canvas_rng, err);
+            pic = cv.rgb, w = cv.w, h = cv.h;
+            for (int j = 0; j < sc.n_objects; j++) boxes[j] = &cv.boxes[j];
+        }
+        if (rc == GLM_OK && p->vary && p->degrade) rc = scene_degrade(pic, w, h, &degrade_rng, err);
         if (rc) goto done;
         char name[64], rel[80];
         int nn = snprintf(name, sizeof name, "%s_%0*d.png", prefix, digits, i);
         GLM_ASSERT(nn > 0 && (size_t)nn < sizeof name);
         snprintf(rel, sizeof rel, "images/%s", name);
-        if ((rc = write_png(tmp, rel, &sc, work, err))) goto done;
+        if ((rc = write_png(tmp, rel, pic, w, h, work, err))) goto done;
         for (int k = 0; k < SCENE_N_REFS; k++)
             out_printf(&files[0], "%s#%d\t%s\n", name, k, sc.captions[k]);
         for (int j = 0; j < sc.n_objects; j++) {
-            const SceneBox *b = &sc.objects[j].box;
+            const SceneBox *b = boxes[j];
             out_printf(&files[1], "%s\t%d\t%s\t%d %d %d %d\n", name, j, sc.objects[j].words, b->x0,
                        b->y0, b->x1, b->y1);
             if (fashion)
@@ -254,8 +280,9 @@ static int write_scenes(const char *tmp, const SceneGenParams *p, SceneProgressF
         if (progress && ((i + 1) % every == 0 || i + 1 == p->count)) progress(ctx, i + 1, p->count);
     }
     out_printf(&files[6], "glimpse-dataset 1\nkind %s\nseed %llu\ncount %d\nsize %d\n"
-               "train %d\nval %d\ntest %d\nvary %d\n%s", prefix, (unsigned long long)p->seed, p->count,
-               p->size, counts[0], counts[1], counts[2], p->vary, p->vary && p->degrade ? "degrade 1\n" : "");
+               "train %d\nval %d\ntest %d\nvary %d\n%s%s", prefix, (unsigned long long)p->seed, p->count,
+               p->size, counts[0], counts[1], counts[2], p->vary, p->vary && p->degrade ? "degrade 1\n" : "",
+               canvas ? "canvas 1\n" : "");
 done:
     for (int i = 0; i < 7; i++) {
         GlmError e2;
@@ -266,6 +293,7 @@ done:
         }
     }
     scene_free(&sc);
+    scene_canvas_free(&cv);
     free(work);
     fashion_free(&train_set);
     fashion_free(&test_set);

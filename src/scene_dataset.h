@@ -29,11 +29,13 @@ typedef struct {
     SceneKind kind;
     int count;              /* images */
     uint64_t seed;
-    int size;               /* canvas side */
+    int size;               /* the scene's square side (before the canvas step) */
     double split[3];        /* train, val, test fractions, summing to 1 */
     const char *fashion_dir;  /* where the Fashion-MNIST .gz files are */
     int vary;               /* Scene.vary: backgrounds, polarity and sizes varied (default 1) */
-    int degrade;            /* Scene.degrade: with vary, noise, blur, JPEG (default 1) */
+    int degrade;            /* with vary: noise, blur, JPEG (scene_degrade.h; default 1) */
+    int canvas;             /* with vary: other aspect ratios and sizes (scene_canvas.h; default 1);
+                               objects.tsv's boxes are in the written picture's pixels */
     /* Unless NULL: checked before every scene; once nonzero (a signal
      * handler sets it) the generation stops, removes its temporary
      * directory and fails with "interrupted". */
@@ -41,7 +43,7 @@ typedef struct {
 } SceneGenParams;
 
 /* Defaults: 1000 images, seed RNG_DEFAULT_SEED, the kind's default size,
- * split 0.8/0.1/0.1, FASHION_DEFAULT_DIR, vary 1. */
+ * split 0.8/0.1/0.1, FASHION_DEFAULT_DIR, vary 1, degrade 1, canvas 1. */
 SceneGenParams scene_gen_default_params(SceneKind kind);
 
 /* Called now and then during generation (done of total images written). */
