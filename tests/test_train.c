@@ -285,7 +285,7 @@ TEST(train_preset_is_the_recipe_spelled_out)
     REQUIRE(dir[0]);
     const char *small = "--steps 3 --batch 4 --hidden 8 --embed 4 --proj 4 --att 4 --max-len 12 -q --val-every 0";
     CHECK_EQ_INT(test_run("%s train --data %s --out %s/pre1.glm --preset shapes %s", bin, dir, tmp, small), 0);
-    CHECK_EQ_INT(test_run("%s train --data %s --out %s/pre2.glm %s --soft-warmup 6000 --lr-decay-every 9000 "
+    CHECK_EQ_INT(test_run("%s train --data %s --out %s/pre2.glm %s --soft-warmup 6000 --lr-decay-every 13500 "
                           "--input 80 --grid 5 --window 28 --stride 16 --hog-cells 3 --patch 6 --kmeans 32 --kmeans-patch 6 "
                           "--seed 1 --refs 1",
                           bin, dir, tmp, small), 0);
