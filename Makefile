@@ -200,12 +200,12 @@ ablation-prior: all
 COURSE := build/course
 course: all
 	rm -rf $(COURSE) && mkdir -p $(COURSE)
-	$(BIN)/glimpse data shapes --out $(COURSE)/shapes --count 2000 --seed 7 --quiet
+	$(BIN)/glimpse data shapes --out $(COURSE)/shapes --count 2000 --seed 7 --canvas 0 --quiet
 	$(BIN)/glimpse train --data $(COURSE)/shapes --out $(COURSE)/young.glm --preset shapes --steps 600 \
 		--soft-warmup 300 --val-every 0 --ckpt-every 0 --threads 1 -q
 	$(BIN)/glimpse explain --model $(COURSE)/young.glm --seed 1 --png docs/explain.png \
 		--html $(COURSE)/young.html $(COURSE)/shapes/images/shapes_001903.png > $(COURSE)/young.txt
-	$(BIN)/glimpse data fashion --out $(COURSE)/fashion --count 30 --seed 4243 --quiet
+	$(BIN)/glimpse data fashion --out $(COURSE)/fashion --count 30 --seed 4243 --canvas 0 --quiet
 	$(BIN)/glimpse explain --model models/fashion.glm --seed 2 \
 		$(COURSE)/fashion/images/fashion_000026.png > $(COURSE)/fashion.txt
 	@echo "course: $(COURSE)/young.txt, $(COURSE)/young.html, $(COURSE)/fashion.txt, docs/explain.png"
