@@ -67,14 +67,15 @@ static double cpu_seconds(clockid_t which)
  * thread CPU times (the main thread's serial part plus, per phase, the
  * slowest shard: Trainer.cpu_critical), which other processes on a shared
  * machine do not disturb; *cpu the CPU seconds per step of all threads. */
-static double train_rate(const Dataset *d, const Vocab *v, const float *x, int threads, int soft, double *idle,
-                         double *cpu, GlmError *err)
+static double train_rate(const Dataset *d, const Vocab *v, const float *x, const float *dict, int threads, int soft,
+                         double *idle, double *cpu, GlmError *err)
 {
     TrainOptions o = train_default_options();
     ModelConfig mc = model_default_config();
     long val_every;
     train_preset("shapes", &o, &mc, &val_every);
     mc.vocab = vocab_size(v);
+    mc.feat.dict = dict;   /* the shipped model's patch dictionary: x was made with it */
     o.threads = threads;
     o.soft_warmup = soft ? 1000000 : 0;
     Model m;
@@ -163,7 +164,6 @@ int main(int argc, char **argv)
         snprintf(name, sizeof name, "captions_t%d", threads);
         report(name, v, runs, "captions/s");
     }
-    model_free(&m);
 
     /* training: the model's vocabulary from the split, as glimpse train builds it */
     Vocab voc;
@@ -177,7 +177,7 @@ int main(int argc, char **argv)
         for (int threads = 1; threads <= 2; threads++) {
             double idle[MAX_RUNS], cpu[MAX_RUNS];
             for (int r = 0; r < runs; r++)
-                if ((v[r] = train_rate(&d, &voc, x, threads, soft, &idle[r], &cpu[r], &err)) < 0) return fail(&err);
+                if ((v[r] = train_rate(&d, &voc, x, m.cfg.feat.dict, threads, soft, &idle[r], &cpu[r], &err)) < 0) return fail(&err);
             snprintf(name, sizeof name, "train_%s_t%d", soft ? "soft" : "hard", threads);
             report(name, v, runs, "steps/s");
             snprintf(name, sizeof name, "train_%s_t%d_idle", soft ? "soft" : "hard", threads);
@@ -187,6 +187,7 @@ int main(int argc, char **argv)
             report(name, cpu, runs, "ms/step");
         }
     vocab_free(&voc);
+    model_free(&m);
     free(x);
     free(sizes);
     dataset_free(&d);
